@@ -1,0 +1,144 @@
+"""Settings, from environment variables (and, in the UI, ``.streamlit/secrets.toml``).
+
+The core never imports Streamlit: the UI passes its secrets as a mapping to
+:func:`load_settings`, so notebooks and the CLI read the same names from the
+environment. With no Khoros URL configured, :attr:`Settings.use_simulator` is
+true and the app runs on the bundled simulator.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+__all__ = ["Settings", "load_settings", "ENV_NAMES", "DEFAULT_DATA_DIR"]
+
+DEFAULT_DATA_DIR = Path.home() / ".cache" / "khoros-care-dashboard"
+
+ENV_NAMES = (
+    "KHOROS_ANALYTICS_URL",
+    "KHOROS_CARE_URL",
+    "KHOROS_BOT_API_URL",
+    "KHOROS_COMPANY_KEY",
+    "KHOROS_USERNAME",
+    "KHOROS_PASSWORD",
+    "KHOROS_BOT_APP_ID",
+    "KHOROS_BOT_USERNAME",
+    "KHOROS_BOT_PASSWORD",
+    "KHOROS_TIER_ATTRIBUTE",
+    "KHOROS_TIER_FILE",
+    "KHOROS_RATE_ANALYTICS_PER_MIN",
+    "KHOROS_RATE_CARE_PER_MIN",
+    "CARE_DASHBOARD_DATA_DIR",
+    "CARE_DASHBOARD_CACHE_KEY",
+    "CARE_DASHBOARD_POLICY",
+    "CARE_DASHBOARD_IFRAME_SECRET",
+    "CARE_DASHBOARD_IFRAME_MAX_AGE",
+    "CARE_DASHBOARD_TIMEZONE",
+    "CARE_DASHBOARD_SIMULATOR_SEED",
+    "CARE_DASHBOARD_SIMULATOR_DAYS",
+    "CARE_DASHBOARD_SIMULATOR_CPD",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    analytics_url: str | None = None
+    care_url: str | None = None
+    bot_api_url: str | None = None
+    company_key: str | None = None
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    bot_app_id: str | None = None
+    bot_username: str | None = field(default=None, repr=False)
+    bot_password: str | None = field(default=None, repr=False)
+    tier_attribute: str = "tier"
+    tier_file: Path | None = None
+    rate_analytics_per_min: int = 20
+    rate_care_per_min: int = 60
+    data_dir: Path = DEFAULT_DATA_DIR
+    cache_key: str | None = field(default=None, repr=False)
+    policy_path: Path | None = None
+    iframe_secret: str | None = field(default=None, repr=False)
+    iframe_max_age_s: int = 300
+    timezone: str = "America/New_York"
+    simulator_seed: int = 7
+    simulator_days: int = 90
+    simulator_conversations_per_day: int = 400
+
+    @property
+    def use_simulator(self) -> bool:
+        """No tenant configured: run on the bundled simulator."""
+        return not (self.analytics_url or self.care_url or self.bot_api_url)
+
+    @property
+    def tenant(self) -> str:
+        """A name for the data source that holds no secret (cache keys, store folders)."""
+        if self.use_simulator:
+            return f"simulator-seed{self.simulator_seed}-d{self.simulator_days}-c{self.simulator_conversations_per_day}"
+        return f"{self.company_key or 'nokey'}@{(self.analytics_url or self.care_url or '').split('//')[-1].split('/')[0]}"
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def missing_for_tenant(self) -> list[str]:
+        """Names of settings a real tenant needs but are not set."""
+        need = {
+            "KHOROS_ANALYTICS_URL": self.analytics_url,
+            "KHOROS_COMPANY_KEY": self.company_key,
+            "KHOROS_USERNAME": self.username,
+            "KHOROS_PASSWORD": self.password,
+        }
+        return [k for k, v in need.items() if not v]
+
+
+def _get(source: Mapping[str, object], name: str) -> str | None:
+    value = source.get(name)
+    if value is None or str(value).strip() == "":
+        return None
+    return str(value).strip()
+
+
+def _int(source: Mapping[str, object], name: str, default: int) -> int:
+    raw = _get(source, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"setting {name} must be an integer, got {raw!r}") from None
+
+
+def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings; ``secrets`` (Streamlit's, flattened) win over the environment."""
+    source: dict[str, object] = dict(os.environ if env is None else env)
+    if secrets:
+        source.update({k: v for k, v in secrets.items() if k in ENV_NAMES})
+    tier_file = _get(source, "KHOROS_TIER_FILE")
+    policy = _get(source, "CARE_DASHBOARD_POLICY")
+    return Settings(
+        analytics_url=_get(source, "KHOROS_ANALYTICS_URL"),
+        care_url=_get(source, "KHOROS_CARE_URL"),
+        bot_api_url=_get(source, "KHOROS_BOT_API_URL"),
+        company_key=_get(source, "KHOROS_COMPANY_KEY"),
+        username=_get(source, "KHOROS_USERNAME"),
+        password=_get(source, "KHOROS_PASSWORD"),
+        bot_app_id=_get(source, "KHOROS_BOT_APP_ID"),
+        bot_username=_get(source, "KHOROS_BOT_USERNAME"),
+        bot_password=_get(source, "KHOROS_BOT_PASSWORD"),
+        tier_attribute=_get(source, "KHOROS_TIER_ATTRIBUTE") or "tier",
+        tier_file=Path(tier_file) if tier_file else None,
+        rate_analytics_per_min=_int(source, "KHOROS_RATE_ANALYTICS_PER_MIN", 20),
+        rate_care_per_min=_int(source, "KHOROS_RATE_CARE_PER_MIN", 60),
+        data_dir=Path(_get(source, "CARE_DASHBOARD_DATA_DIR") or DEFAULT_DATA_DIR).expanduser(),
+        cache_key=_get(source, "CARE_DASHBOARD_CACHE_KEY"),
+        policy_path=Path(policy) if policy else None,
+        iframe_secret=_get(source, "CARE_DASHBOARD_IFRAME_SECRET"),
+        iframe_max_age_s=_int(source, "CARE_DASHBOARD_IFRAME_MAX_AGE", 300),
+        timezone=_get(source, "CARE_DASHBOARD_TIMEZONE") or "America/New_York",
+        simulator_seed=_int(source, "CARE_DASHBOARD_SIMULATOR_SEED", 7),
+        simulator_days=_int(source, "CARE_DASHBOARD_SIMULATOR_DAYS", 90),
+        simulator_conversations_per_day=_int(source, "CARE_DASHBOARD_SIMULATOR_CPD", 400),
+    )
