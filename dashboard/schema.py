@@ -23,25 +23,26 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import polars as pl
 
 __all__ = [
+    "EXPORTS",
+    "QUARANTINE_SCHEMA",
     "TIME",
     "Column",
     "ExportSchema",
-    "EXPORTS",
-    "SchemaError",
     "ParseResult",
+    "SchemaError",
+    "empty_frame",
     "export_schema",
-    "parse_rows",
-    "parse_json_bytes",
     "parse_csv_bytes",
     "parse_export_bytes",
-    "empty_frame",
-    "QUARANTINE_SCHEMA",
+    "parse_json_bytes",
+    "parse_rows",
 ]
 
 TIME = pl.Datetime("ms", "UTC")

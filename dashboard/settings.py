@@ -9,11 +9,12 @@ true and the app runs on the bundled simulator.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
-from typing import Mapping
 
-__all__ = ["Settings", "load_settings", "ENV_NAMES", "DEFAULT_DATA_DIR"]
+__all__ = ["DEFAULT_DATA_DIR", "ENV_NAMES", "Settings", "load_settings"]
 
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "khoros-care-dashboard"
 
@@ -67,6 +68,8 @@ class Settings:
     simulator_seed: int = 7
     simulator_days: int = 90
     simulator_conversations_per_day: int = 400
+    simulator_end: datetime | None = None
+    """The simulated world's "now"; part of the tenant name, so each demo world has its own store."""
 
     @property
     def use_simulator(self) -> bool:
@@ -77,10 +80,15 @@ class Settings:
     def tenant(self) -> str:
         """A name for the data source that holds no secret (cache keys, store folders)."""
         if self.use_simulator:
-            return f"simulator-seed{self.simulator_seed}-d{self.simulator_days}-c{self.simulator_conversations_per_day}"
-        return f"{self.company_key or 'nokey'}@{(self.analytics_url or self.care_url or '').split('//')[-1].split('/')[0]}"
+            end = f"-{self.simulator_end:%Y%m%dT%H%M}" if self.simulator_end else ""
+            return (
+                f"simulator-seed{self.simulator_seed}-d{self.simulator_days}-c{self.simulator_conversations_per_day}"
+                f"{end}"
+            )
+        host = (self.analytics_url or self.care_url or "").split("//")[-1].split("/")[0]
+        return f"{self.company_key or 'nokey'}@{host}"
 
-    def with_overrides(self, **changes: object) -> "Settings":
+    def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def missing_for_tenant(self) -> list[str]:
