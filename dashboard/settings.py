@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 __all__ = ["DEFAULT_DATA_DIR", "ENV_NAMES", "Settings", "load_settings"]
@@ -41,6 +41,7 @@ ENV_NAMES = (
     "CARE_DASHBOARD_SIMULATOR_SEED",
     "CARE_DASHBOARD_SIMULATOR_DAYS",
     "CARE_DASHBOARD_SIMULATOR_CPD",
+    "CARE_DASHBOARD_SIMULATOR_END",
 )
 
 
@@ -125,6 +126,7 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
     if secrets:
         source.update({k: v for k, v in secrets.items() if k in ENV_NAMES})
     tier_file = _get(source, "KHOROS_TIER_FILE")
+    sim_end = _get(source, "CARE_DASHBOARD_SIMULATOR_END")
     policy = _get(source, "CARE_DASHBOARD_POLICY")
     return Settings(
         analytics_url=_get(source, "KHOROS_ANALYTICS_URL"),
@@ -149,4 +151,13 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         simulator_seed=_int(source, "CARE_DASHBOARD_SIMULATOR_SEED", 7),
         simulator_days=_int(source, "CARE_DASHBOARD_SIMULATOR_DAYS", 90),
         simulator_conversations_per_day=_int(source, "CARE_DASHBOARD_SIMULATOR_CPD", 400),
+        simulator_end=_parse_instant("CARE_DASHBOARD_SIMULATOR_END", sim_end) if sim_end else None,
     )
+
+
+def _parse_instant(name: str, raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"setting {name} must be an ISO-8601 instant like 2026-11-24T15:00:00Z, got {raw!r}") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,77 @@
+"""A KPI as pages show it: value, change against the previous period, a sparkline, and its explanation.
+
+Built by ``dashboard.metrics`` callers (pages, notebooks) from metric outputs; drawn by
+``dashboard.ui.widgets.render_kpi_row``. Holding the definition, parameters and rows with the value is what
+lets every KPI answer "how was this computed, and from which rows?".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+__all__ = ["Kpi", "format_duration", "format_value"]
+
+Unit = Literal["count", "seconds", "ratio"]
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "—"
+    seconds = float(seconds)
+    sign = "-" if seconds < 0 else ""
+    s = abs(seconds)
+    if s < 60:
+        return f"{sign}{s:.0f}s"
+    if s < 3600:
+        return f"{sign}{s / 60:.0f}m"
+    if s < 86400:
+        h, m = divmod(round(s / 60), 60)
+        return f"{sign}{h}h {m:02d}m"
+    d, h = divmod(round(s / 3600), 24)
+    return f"{sign}{d}d {h}h"
+
+
+def format_value(value: float | None, unit: Unit) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if unit == "seconds":
+        return format_duration(value)
+    if unit == "ratio":
+        return f"{100 * value:.1f}%"
+    return f"{value:,.0f}"
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    value: float | None
+    unit: Unit
+    definition: str
+    previous: float | None = None
+    sparkline: list[float] = field(default_factory=list)
+    parameters: dict[str, str] = field(default_factory=dict)
+    rows: pl.DataFrame | None = None
+    lower_is_better: bool = False
+
+    @property
+    def text(self) -> str:
+        return format_value(self.value, self.unit)
+
+    @property
+    def delta(self) -> str | None:
+        """Change against the previous period, in the KPI's unit (percentage points for ratios)."""
+        if self.value is None or self.previous is None:
+            return None
+        diff = self.value - self.previous
+        if self.unit == "ratio":
+            return f"{100 * diff:+.1f} pp"
+        if self.unit == "seconds":
+            return ("+" if diff >= 0 else "") + format_duration(diff)
+        if self.previous:
+            return f"{diff:+,.0f} ({100 * diff / self.previous:+.0f}%)"
+        return f"{diff:+,.0f}"
