@@ -17,7 +17,7 @@ import streamlit as st
 from dashboard.filters import FILTER_COLUMNS, apply_filters, filter_options
 from dashboard.source import DataSource
 
-__all__ = ["PageContext", "render_sidebar", "page_context", "RANGE_PRESETS"]
+__all__ = ["RANGE_PRESETS", "PageContext", "page_context", "render_sidebar"]
 
 RANGE_PRESETS = {
     "Last 7 days": 7,

@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard.settings import Settings, load_settings
 from dashboard.source import DataSource, open_source
 
-__all__ = ["get_settings", "get_source", "load_table", "load_tables", "load_facts", "store_version"]
+__all__ = ["get_settings", "get_source", "load_facts", "load_table", "load_tables", "store_version"]
 
 FACT_EXPORTS = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
 

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard.kpi import Kpi
 from dashboard.source import DEMO_NOTICE, DataSource
 
-__all__ = ["render_demo_notice", "render_kpi_row", "render_explain", "render_download", "render_empty"]
+__all__ = ["render_demo_notice", "render_download", "render_empty", "render_explain", "render_kpi_row"]
 
 
 def render_demo_notice(source: DataSource) -> None:

@@ -1,0 +1,219 @@
+"""Shared fixtures: a small pinned demo world, AppTest runs through the entrypoint, and browser tests.
+
+Browser tests start the real server (``streamlit run app.py``) on a free loopback port and drive Debian's
+Chromium (``/usr/bin/chromium``; ``make test`` installs it when missing and the user is root). Where Chromium
+cannot be had they skip with a message saying how to get it — except in CI (``CI=true``), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+
+# A small world with a pinned clock: every test that opens the demo sees the same data.
+DEMO_ENV = {
+    "CARE_DASHBOARD_SIMULATOR_SEED": "11",
+    "CARE_DASHBOARD_SIMULATOR_DAYS": "21",
+    "CARE_DASHBOARD_SIMULATOR_CPD": "80",
+    "CARE_DASHBOARD_SIMULATOR_END": "2026-11-18T15:30:00+00:00",
+    "CARE_DASHBOARD_TIMEZONE": "America/New_York",
+    "CARE_DASHBOARD_IFRAME_SECRET": "test-iframe-secret-for-the-suite",
+}
+KHOROS_ENV_NAMES = (
+    "KHOROS_ANALYTICS_URL",
+    "KHOROS_CARE_URL",
+    "KHOROS_BOT_API_URL",
+    "KHOROS_COMPANY_KEY",
+    "KHOROS_USERNAME",
+    "KHOROS_PASSWORD",
+)
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo-data")
+
+
+@pytest.fixture(scope="session")
+def demo_env(demo_data_dir: Path) -> dict[str, str]:
+    """Environment for the app on the small pinned demo world (no Khoros settings)."""
+    return {**DEMO_ENV, "CARE_DASHBOARD_DATA_DIR": str(demo_data_dir)}
+
+
+@pytest.fixture
+def app_env(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Set the demo environment for an in-process AppTest run."""
+    for name in KHOROS_ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in demo_env.items():
+        monkeypatch.setenv(name, value)
+    return demo_env
+
+
+@pytest.fixture(scope="session")
+def demo_source(demo_env: dict[str, str]):
+    """The demo data source the app opens, opened once per test session (simulator started and synced)."""
+    from dashboard.settings import load_settings
+    from dashboard.ui import loaders
+
+    settings = load_settings(env={**demo_env})
+    source = loaders._SOURCES.get(settings)
+    if source is None:
+        from dashboard.source import open_source
+
+        source = open_source(settings)
+        loaders._SOURCES.clear()
+        loaders._SOURCES[settings] = source
+    yield source
+
+
+def run_app(page: str | None = None, query: dict[str, str | list[str]] | None = None, timeout: float = 180):
+    """Run the entrypoint with AppTest (optionally switching to a page), return the finished AppTest."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+# ---------------------------------------------------------------- browser tests
+
+
+def chromium_executable() -> str | None:
+    candidates = [os.environ.get("CARE_DASHBOARD_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                  shutil.which("chromium-browser")]
+    return next((c for c in candidates if c and Path(c).exists()), None)
+
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    # without these, Chromium keeps calling Google services that this closed network refuses
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = chromium_executable()
+    if path is None:
+        message = ("Chromium not found: browser tests need Debian's chromium "
+                   "(`sudo apt-get install chromium`, or `make chromium` as root), "
+                   "or CARE_DASHBOARD_CHROMIUM=/path/to/chrome")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+class StreamlitServer:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.log_path = ARTIFACTS / f"streamlit-{self.port}.log"
+        full_env = {k: v for k, v in os.environ.items() if k not in KHOROS_ENV_NAMES}
+        full_env.update(env)
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=full_env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/_stcore/health", timeout=2).text.strip() == "ok":
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"streamlit not healthy after {timeout}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(demo_env: dict[str, str], chromium_path: str) -> Iterator[StreamlitServer]:
+    server = StreamlitServer(demo_env)
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    yield pg
+    context.close()
+
+
+def wait_for_app_idle(pg, timeout_ms: float = 180_000) -> None:
+    """Wait until Streamlit has finished running the script (no 'running' status widget)."""
+    pg.wait_for_selector(
+        '[data-testid="stApp"][data-test-connection-state="CONNECTED"][data-test-script-state="notRunning"]',
+        timeout=timeout_ms,
+    )
+
+
+def screenshot(pg, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,77 @@
+"""Chart builders are pure: assert on the Vega-Lite spec they produce."""
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+
+from dashboard import charts
+
+
+def _spec_layers(spec: dict) -> list[dict]:
+    return spec.get("layer", [spec])
+
+
+def test_volume_chart_stacks_channels_per_day():
+    daily = pl.DataFrame({"day": [date(2026, 11, 2)] * 2, "network": ["twitter", "facebook"],
+                          "conversations": [5, 7]})
+    spec = charts.create_volume_chart(daily).to_dict()
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["color"]["field"] == "network"
+    assert spec["encoding"]["y"]["aggregate"] == "sum"
+    (rows,) = spec["datasets"].values()
+    assert sorted(r["conversations"] for r in rows) == [5, 7]
+
+
+def test_heatmap_names_weekdays_in_order():
+    heat = pl.DataFrame({"weekday": [1, 7], "hour": [9, 23], "conversations": [3, 1]})
+    spec = charts.create_arrivals_heatmap_chart(heat).to_dict()
+    (rows,) = spec["datasets"].values()
+    assert {r["weekday_name"] for r in rows} == {"Mon", "Sun"}
+    assert spec["encoding"]["y"]["sort"] == charts.WEEKDAYS
+
+
+def test_attainment_chart_orders_tiers_and_offers_a_click_selection():
+    groups = pl.DataFrame({
+        "tier": ["Standard", "Platinum", "Gold", "Empty"],
+        "attainment": [0.7, 0.95, 0.9, None],
+        "wilson_low": [0.6, 0.9, 0.8, None], "wilson_high": [0.8, 0.99, 0.95, None],
+        "achieved": [70, 95, 90, 0], "breached": [30, 5, 10, 0], "pending": [1, 0, 0, 3],
+    })
+    spec = charts.create_attainment_chart(groups, "tier", target=0.9).to_dict()
+    bars, ci, goal = spec["layer"]
+    assert goal["encoding"]["x"]["field"] == "goal"
+    assert bars["encoding"]["y"]["sort"] == ["Platinum", "Gold", "Standard"]
+    assert spec["params"][0]["name"] == charts.SELECTION_NAME  # layered: params hoisted to the top
+    assert ci["mark"]["type"] == "rule"
+    data = [r for rows in spec["datasets"].values() for r in rows if "tier" in r]
+    assert {r["tier"] for r in data} == {"Platinum", "Gold", "Standard"}  # no attainment -> not drawn
+
+
+def test_duration_chart_converts_seconds_to_minutes():
+    groups = pl.DataFrame({"priority": [1, 5], "median_seconds": [600.0, 120.0], "p90_seconds": [1800.0, None]})
+    spec = charts.create_duration_by_group_chart(groups, "priority", title="FRT").to_dict()
+    (rows,) = spec["datasets"].values()
+    medians = {r["priority"]: r["minutes"] for r in rows if r["statistic"] == "median"}
+    assert medians == {1: 10.0, 5: 2.0}
+
+
+def test_distribution_chart_draws_the_target_line():
+    rows = pl.DataFrame({"elapsed_seconds": [60.0, 3600.0, None], "status": ["achieved", "breached", "pending"]})
+    spec = charts.create_response_distribution_chart(rows, target_minutes=30).to_dict()
+    hist, rule = spec["layer"]
+    assert hist["encoding"]["x"]["bin"] == {"maxbins": 40}
+    assert rule["mark"]["type"] == "rule"
+
+
+def test_backlog_and_breaches_due_and_timeline_read_their_columns():
+    backlog = pl.DataFrame({"age_bucket": ["<1h", "1-4h"], "age_order": [0, 1], "work_queue": ["A", "B"],
+                            "open": [3, 4]})
+    spec = charts.create_backlog_chart(backlog).to_dict()
+    assert spec["encoding"]["x"]["sort"] == ["<1h", "1-4h"]
+    due = pl.DataFrame({"hour_start": [datetime(2026, 11, 2, 10, tzinfo=UTC)], "breaches": [2]})
+    assert charts.create_breaches_due_chart(due).to_dict()["encoding"]["y"]["field"] == "breaches"
+    states = pl.DataFrame({"agent_name": ["Ann"], "state": ["AVAILABLE"],
+                           "start_time": [datetime(2026, 11, 2, 9, tzinfo=UTC)],
+                           "end_time": [datetime(2026, 11, 2, 12, tzinfo=UTC)]})
+    spec = charts.create_agent_timeline_chart(states).to_dict()
+    assert spec["encoding"]["x2"]["field"] == "end_time"
