@@ -21,7 +21,7 @@ import polars as pl
 
 from dashboard.settings import Settings, load_settings
 
-__all__ = ["DEMO_NOTICE", "DataSource", "open_source", "SIMULATOR_DEMO_LIMIT_PER_MIN"]
+__all__ = ["DEMO_NOTICE", "SIMULATOR_DEMO_LIMIT_PER_MIN", "DataSource", "open_source"]
 
 DEMO_NOTICE = "Demo data — simulated Khoros Care"
 
@@ -100,9 +100,9 @@ def open_source(
         client = KhorosClient.from_settings(settings)
         return DataSource(settings, store, client)
 
+    from dashboard.simulator.app import SimulatorOptions
     from dashboard.simulator.server import start_simulator
     from dashboard.simulator.world import WorldConfig, generate_world
-    from dashboard.simulator.app import SimulatorOptions
     from dashboard.store.sync import sync
 
     end = _floor_minute(world_end or settings.simulator_end or datetime.now(UTC))
