@@ -11,6 +11,7 @@ import polars as pl
 
 __all__ = [
     "TIER_ORDER",
+    "create_agent_states_now_chart",
     "create_agent_timeline_chart",
     "create_arrivals_heatmap_chart",
     "create_attainment_chart",
@@ -19,6 +20,7 @@ __all__ = [
     "create_duration_by_group_chart",
     "create_period_comparison_chart",
     "create_response_distribution_chart",
+    "create_tier_comparison_chart",
     "create_volume_chart",
 ]
 
@@ -212,3 +214,47 @@ def create_agent_timeline_chart(states: pl.DataFrame) -> alt.Chart:
         )
         .properties(height=max(160, 26 * max(states.get_column("agent_name").n_unique() if states.height else 1, 1)))
     )
+
+
+def create_agent_states_now_chart(states_now: pl.DataFrame) -> alt.Chart:
+    """How many agents are in each state right now. Columns: ``state``, ``agents``."""
+    return (
+        alt.Chart(states_now, title="Agents by current state")
+        .mark_bar()
+        .encode(
+            y=alt.Y("state:N", sort="-x", title=None),
+            x=alt.X("agents:Q", title="Agents", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color("state:N", legend=None),
+            tooltip=["state:N", "agents:Q"],
+        )
+        .properties(height=max(120, 30 * max(states_now.height, 1)))
+    )
+
+
+def create_tier_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
+    """Attainment per tier for each SLA metric, with 95% Wilson intervals, side by side.
+
+    Columns: ``tier``, ``metric`` (e.g. first_response, resolution), ``attainment`` (0-1, may be null),
+    ``wilson_low``, ``wilson_high``, ``achieved``, ``breached``. Rows without attainment are not drawn.
+    """
+    data = comparison.filter(pl.col("attainment").is_not_null())
+    tiers = data.get_column("tier").unique().to_list() if data.height else []
+    base = alt.Chart(data, title="Tier comparison (95% Wilson intervals)").encode(
+        y=alt.Y("tier:N", sort=_sort_for("tier", tiers), title=None),
+        yOffset=alt.YOffset("metric:N"),
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        x=alt.X("attainment:Q", title="Attainment", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("metric:N", title="Metric"),
+        tooltip=[
+            "tier:N",
+            "metric:N",
+            alt.Tooltip("attainment:Q", format=".1%"),
+            alt.Tooltip("wilson_low:Q", format=".1%", title="95% CI low"),
+            alt.Tooltip("wilson_high:Q", format=".1%", title="95% CI high"),
+            "achieved:Q",
+            "breached:Q",
+        ],
+    )
+    whiskers = base.mark_rule().encode(x="wilson_low:Q", x2="wilson_high:Q", color=alt.Color("metric:N"))
+    return alt.layer(whiskers, points).properties(height=max(140, 56 * max(len(tiers), 1)))

@@ -75,3 +75,29 @@ def test_backlog_and_breaches_due_and_timeline_read_their_columns():
                            "end_time": [datetime(2026, 11, 2, 12, tzinfo=UTC)]})
     spec = charts.create_agent_timeline_chart(states).to_dict()
     assert spec["encoding"]["x2"]["field"] == "end_time"
+
+
+def test_agent_states_now_chart_counts_agents_per_state():
+    now = pl.DataFrame({"state": ["Available", "Lunch"], "agents": [5, 2]})
+    spec = charts.create_agent_states_now_chart(now).to_dict()
+    assert spec["encoding"]["x"]["field"] == "agents"
+    assert spec["encoding"]["y"]["sort"] == "-x"
+    (rows,) = spec["datasets"].values()
+    assert {r["state"]: r["agents"] for r in rows} == {"Available": 5, "Lunch": 2}
+
+
+def test_tier_comparison_chart_draws_intervals_per_metric_in_tier_order():
+    comparison = pl.DataFrame({
+        "tier": ["Standard", "Platinum", "Platinum", "Gold"],
+        "metric": ["first_response", "first_response", "resolution", "resolution"],
+        "attainment": [0.7, 0.95, 0.8, None],
+        "wilson_low": [0.6, 0.9, 0.7, None], "wilson_high": [0.8, 0.99, 0.9, None],
+        "achieved": [70, 95, 8, 0], "breached": [30, 5, 2, 0],
+    })
+    spec = charts.create_tier_comparison_chart(comparison).to_dict()
+    whiskers, points = spec["layer"]
+    assert whiskers["encoding"]["x2"]["field"] == "wilson_high"
+    assert points["encoding"]["y"]["sort"] == ["Platinum", "Standard"]  # Gold has no attainment: not drawn
+    assert points["encoding"]["yOffset"]["field"] == "metric"
+    data = [r for rows in spec["datasets"].values() for r in rows]
+    assert len(data) == 3
