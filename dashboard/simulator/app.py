@@ -61,9 +61,16 @@ class SimulatorOptions:
     rate_window_s: float = 60.0
     slow_seconds: float = 1.5
     """Delay of a "slow response" fault."""
+    token_ttl_s: float = 90 * 86400
+    """Bot API JWT lifetime (Khoros: 90 days)."""
+    token_grace_s: float = 600
+    """How long a refreshed token's predecessor stays valid (Khoros: 10 minutes)."""
+    bot_list_cap: int = 1000
+    """Most request records one list call returns (newest first)."""
 
     def __post_init__(self) -> None:
-        for name in ("job_seconds", "failed_job_rate", "fault_rate", "rate_window_s", "slow_seconds"):
+        for name in ("job_seconds", "failed_job_rate", "fault_rate", "rate_window_s", "slow_seconds", "token_ttl_s",
+                     "token_grace_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SimulatorOptions.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("failed_job_rate", "fault_rate"):

@@ -485,7 +485,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
         agent_close, cal.add(last_agent, rng.integers(2 * MINUTE, 30 * MINUTE, n)),
         last_agent + rng.integers(20 * HOUR, 30 * HOUR, n),  # pending conversations auto-close after a day
     )
-    stalled = human & (rng.random(n) < 0.015)
+    stalled = human & (rng.random(n) < 0.004)
     close = np.where(human & ~stalled, close, never)
     closer = np.where(agent_close, agent, -1)
     reopen = human & ~stalled & (rng.random(n) < 0.04)
