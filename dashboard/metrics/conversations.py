@@ -1,0 +1,298 @@
+"""Conversation facts: one row per conversation with every instant the service-level metrics need.
+
+Inputs are the export frames (columns as in ``dashboard/schema.py``); the output is a LazyFrame. Everything
+is joins, group-bys and expressions: no Python per row.
+
+Definitions (DESIGN.md "Metric definitions"):
+
+- ``first_inbound_time``: the earliest inbound post of the conversation.
+- ``bot_first``: a bot answered publicly before any human agent, or the conversation was handed off from a
+  bot (a ``HANDOFF_TO_AGENT`` action before any human answer; an automatic hand-off can happen before the
+  bot says anything).
+- Bot rule ``human`` (default): only public AGENT responses stop the first-response clock. For a bot-first
+  conversation the clock starts at the first ``HANDOFF_TO_AGENT``; a bot-first conversation with no hand-off
+  and no human answer is ``bot_contained`` once closed (``bot_active`` while still open); it has no clock.
+  Bot rule ``any``: any public response (bot or agent) stops the clock, which starts at the first inbound.
+- ``tier``: the author's tier as of ``clock_start`` (the latest author version with ``updated_time <=
+  clock_start``); ``unknown`` when there is none.
+- ``priority``: the priority as of ``clock_start``: the latest ``PRIORITY_CHANGED`` at or before it, else the
+  ``from_value`` of the first later change, else the conversation's (with no change recorded, its priority
+  now is its priority then), else the first inbound post's.
+- ``queue_entry_time``: when the conversation was waiting for a human (``clock_start``);
+  ``first_assigned_time`` the first ``ASSIGNED`` action; ``agent_first_touch_time`` the first public agent
+  response at or after that assignment.
+- ``first_closed_time`` / ``closed_time``: first and final close (after a reopen the final close is later);
+  ``pending_seconds``: calendar seconds spent in PENDING status up to now; ``pending_since`` is set when the
+  conversation is pending at the end of the data.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from dashboard.schema import TIME
+
+__all__ = ["BOT_RULES", "UNKNOWN_TIER", "conversation_facts", "customer_bursts"]
+
+BOT_RULES = ("human", "any")
+UNKNOWN_TIER = "unknown"
+
+
+def _check_bot_rule(bot_rule: str) -> None:
+    if bot_rule not in BOT_RULES:
+        raise ValueError(f"unknown bot rule {bot_rule!r}; use one of {', '.join(BOT_RULES)}")
+
+
+def _public(response: pl.LazyFrame) -> pl.LazyFrame:
+    # Only public responses stop clocks; private notes never do. A missing flag counts as public.
+    return response.filter(pl.col("is_public").fill_null(True))
+
+
+def _stopping_responses(response: pl.LazyFrame, bot_rule: str) -> pl.LazyFrame:
+    public = _public(response)
+    if bot_rule == "human":
+        public = public.filter(pl.col("responder_type").str.to_uppercase() == "AGENT")
+    return public.select("conversation_id", "published_time", "agent_id", "responder_type")
+
+
+def conversation_facts(
+    conversation: pl.LazyFrame,
+    incoming_post: pl.LazyFrame,
+    response: pl.LazyFrame,
+    actions: pl.LazyFrame,
+    author: pl.LazyFrame,
+    *,
+    bot_rule: str = "human",
+    tier_attribute: str = "tier",
+) -> pl.LazyFrame:
+    """One row per conversation with its first inbound, clock start, first response, tier and priority at
+    start, assignment, closes and pending time (see the module docstring for each definition)."""
+    _check_bot_rule(bot_rule)
+    author_columns = author.collect_schema().names()
+    if tier_attribute not in author_columns:
+        raise ValueError(
+            f"tier attribute {tier_attribute!r} is not a column of the author export "
+            f"(columns: {', '.join(author_columns)})"
+        )
+    cid = "conversation_id"
+
+    posts = incoming_post.group_by(cid).agg(
+        first_inbound_time=pl.col("received_time").min(),
+        first_inbound_priority=pl.col("priority").sort_by("received_time").first(),
+        inbound_posts=pl.len().cast(pl.Int64),
+    )
+    public = _public(response)
+    is_agent = pl.col("responder_type").str.to_uppercase() == "AGENT"
+    is_bot = pl.col("responder_type").str.to_uppercase() == "BOT"
+    replies = public.group_by(cid).agg(
+        first_bot_response_time=pl.col("published_time").filter(is_bot).min(),
+        first_agent_response_any=pl.col("published_time").filter(is_agent).min(),
+        first_any_response_time=pl.col("published_time").min(),
+        public_responses=pl.len().cast(pl.Int64),
+        agent_responses=is_agent.sum().cast(pl.Int64),
+    )
+    action = pl.col("action").str.to_uppercase()
+    when = pl.col("action_time")
+    to_closed = pl.col("to_value").str.to_uppercase() == "CLOSED"
+    is_close = (action == "CLOSED") | ((action == "STATUS_CHANGED") & to_closed)
+    action_facts = actions.group_by(cid).agg(
+        handoff_time=when.filter(action == "HANDOFF_TO_AGENT").min(),
+        first_assigned_time=when.filter(action == "ASSIGNED").min(),
+        first_assigned_agent_id=pl.col("to_value").filter(action == "ASSIGNED").sort_by(
+            when.filter(action == "ASSIGNED")).first(),
+        first_closed_time=when.filter(is_close).min(),
+        reopen_count=(action == "REOPENED").sum().cast(pl.Int64),
+    )
+
+    base = (
+        conversation.select(
+            cid, "conversation_display_id", "author_id", "network", "work_queue_id", "team_id", "status",
+            "created_time", "closed_time", "assigned_agent_id", "tags", "disposition",
+            pl.col("priority").alias("conversation_priority"),
+        )
+        .join(posts, on=cid, how="left")
+        .join(replies, on=cid, how="left")
+        .join(action_facts, on=cid, how="left")
+        .with_columns(
+            pl.col("inbound_posts", "public_responses", "agent_responses", "reopen_count").fill_null(0),
+        )
+    )
+
+    human_any = pl.col("first_agent_response_any")
+    bot_first = (
+        pl.col("first_bot_response_time").is_not_null()
+        & (human_any.is_null() | (pl.col("first_bot_response_time") < human_any))
+    ) | (pl.col("handoff_time").is_not_null() & (human_any.is_null() | (pl.col("handoff_time") <= human_any)))
+    if bot_rule == "human":
+        no_human = human_any.is_null() & pl.col("handoff_time").is_null()
+        clock_start = (
+            pl.when(pl.col("bot_first") & pl.col("handoff_time").is_not_null()).then(pl.col("handoff_time"))
+            .when(pl.col("bot_first") & no_human).then(pl.lit(None, TIME))
+            .otherwise(pl.col("first_inbound_time"))
+        )
+        bot_contained = pl.col("bot_first") & no_human & pl.col("closed_time").is_not_null()
+        bot_active = pl.col("bot_first") & no_human & pl.col("closed_time").is_null()
+    else:
+        clock_start = pl.col("first_inbound_time")
+        bot_contained = pl.lit(False)
+        bot_active = pl.lit(False)
+    base = base.with_columns(bot_first=bot_first.fill_null(False)).with_columns(
+        clock_start=clock_start.cast(TIME),
+        bot_contained=bot_contained.fill_null(False),
+        bot_active=bot_active.fill_null(False),
+    )
+
+    # The stopping response: the first (public, by the bot rule) response at or after the clock start.
+    starts = base.select(cid, "clock_start", "first_assigned_time")
+    stopping = _stopping_responses(response, bot_rule).join(starts, on=cid, how="inner")
+    first_response = stopping.filter(pl.col("published_time") >= pl.col("clock_start")).group_by(cid).agg(
+        first_response_time=pl.col("published_time").min(),
+        first_response_agent_id=pl.col("agent_id").sort_by("published_time").first(),
+    )
+    agent_touch = (
+        _stopping_responses(response, "human").join(starts, on=cid, how="inner")
+        .filter(pl.col("published_time") >= pl.col("first_assigned_time"))
+        .group_by(cid).agg(agent_first_touch_time=pl.col("published_time").min())
+    )
+
+    # Tier as of the clock start (or the first inbound / creation when there is no clock).
+    tier_time = pl.coalesce("clock_start", "first_inbound_time", "created_time").alias("_tier_time")
+    versions = (
+        author.select(
+            pl.col("author_id"),
+            pl.col("updated_time").alias("_tier_time"),
+            pl.col(tier_attribute).cast(pl.String).alias("_tier"),
+        )
+        .drop_nulls(["author_id", "_tier_time"])
+        .sort("_tier_time")
+    )
+    tiers = (
+        base.select(cid, "author_id", tier_time)
+        .drop_nulls("_tier_time")
+        .sort("_tier_time")
+        .join_asof(versions, on="_tier_time", by="author_id", strategy="backward", check_sortedness=False)
+        .select(cid, "_tier")
+    )
+
+    # Priority as of the clock start.
+    changes = actions.filter(action == "PRIORITY_CHANGED").select(
+        cid,
+        "action_time",
+        pl.col("from_value").str.strip_chars().cast(pl.Int64, strict=False).alias("_from"),
+        pl.col("to_value").str.strip_chars().cast(pl.Int64, strict=False).alias("_to"),
+    )
+    priorities = (
+        changes.join(base.select(cid, tier_time), on=cid, how="inner")
+        .group_by(cid)
+        .agg(
+            _before=pl.col("_to").filter(pl.col("action_time") <= pl.col("_tier_time"))
+            .sort_by(pl.col("action_time").filter(pl.col("action_time") <= pl.col("_tier_time"))).last(),
+            _first_from=pl.col("_from").sort_by("action_time").first(),
+        )
+    )
+
+    # Pending (waiting on the customer): intervals between status changes whose new status is PENDING.
+    status_events = (
+        actions.filter(action.is_in(["STATUS_CHANGED", "CLOSED", "REOPENED"]))
+        .select(
+            cid,
+            "action_time",
+            pl.when(action == "CLOSED").then(pl.lit("CLOSED"))
+            .when(action == "REOPENED").then(pl.lit("OPEN"))
+            .otherwise(pl.col("to_value").str.to_uppercase()).alias("_status"),
+        )
+        .sort(cid, "action_time")
+        .with_columns(_next=pl.col("action_time").shift(-1).over(cid))
+    )
+    pending = status_events.filter(pl.col("_status") == "PENDING").group_by(cid).agg(
+        pending_seconds=((pl.col("_next") - pl.col("action_time")).dt.total_milliseconds() / 1000.0).sum(),
+        pending_since=pl.col("action_time").filter(pl.col("_next").is_null()).max(),
+    )
+
+    return (
+        base.join(first_response, on=cid, how="left")
+        .join(agent_touch, on=cid, how="left")
+        .join(tiers, on=cid, how="left")
+        .join(priorities, on=cid, how="left")
+        .join(pending, on=cid, how="left")
+        .select(
+            cid,
+            "conversation_display_id",
+            "author_id",
+            "network",
+            "work_queue_id",
+            "team_id",
+            pl.coalesce("assigned_agent_id", "first_assigned_agent_id", "first_response_agent_id").alias("agent_id"),
+            "status",
+            "created_time",
+            "closed_time",
+            "first_inbound_time",
+            "bot_first",
+            "handoff_time",
+            "bot_contained",
+            "bot_active",
+            "clock_start",
+            "first_response_time",
+            "first_response_agent_id",
+            "first_bot_response_time",
+            "first_any_response_time",
+            pl.when(pl.col("_tier").is_null() | (pl.col("_tier").str.strip_chars() == ""))
+            .then(pl.lit(UNKNOWN_TIER)).otherwise(pl.col("_tier").str.strip_chars()).alias("tier"),
+            pl.coalesce("_before", "_first_from", "conversation_priority", "first_inbound_priority")
+            .cast(pl.Int64).alias("priority"),
+            pl.col("clock_start").alias("queue_entry_time"),
+            "first_assigned_time",
+            "first_assigned_agent_id",
+            "agent_first_touch_time",
+            "first_closed_time",
+            "reopen_count",
+            pl.col("pending_seconds").fill_null(0.0),
+            "pending_since",
+            "inbound_posts",
+            "public_responses",
+            "agent_responses",
+            "tags",
+            "disposition",
+        )
+    )
+
+
+def customer_bursts(
+    incoming_post: pl.LazyFrame,
+    response: pl.LazyFrame,
+    facts: pl.LazyFrame,
+    *,
+    bot_rule: str = "human",
+) -> pl.LazyFrame:
+    """One row per customer burst after a reply (the next-response-time grain).
+
+    A burst starts at an inbound post whose previous event in the conversation was a stopping response
+    (a public human response; with bot rule ``any``, any public response). The conversation's first burst
+    is the first-response metric, so it is not repeated here. ``burst_time`` starts the clock;
+    ``response_time`` is the next stopping response at or after it (null while unanswered). Tier, priority
+    and the other dimensions are the conversation's (as of its clock start), from ``facts``.
+    """
+    _check_bot_rule(bot_rule)
+    cid = "conversation_id"
+    inbound = incoming_post.select(cid, pl.col("received_time").alias("t"), pl.lit(0, pl.Int8).alias("_kind"),
+                                   pl.lit(None, pl.String).alias("_agent"))
+    replies = _stopping_responses(response, bot_rule).select(
+        cid, pl.col("published_time").alias("t"), pl.lit(1, pl.Int8).alias("_kind"), pl.col("agent_id").alias("_agent"))
+    events = (
+        pl.concat([inbound, replies], how="vertical_relaxed")
+        # at the same instant the inbound post sorts first: a reply cannot answer a message sent after it
+        .sort(cid, "t", "_kind")
+        .with_columns(
+            _prev=pl.col("_kind").shift(1).over(cid),
+            response_time=pl.when(pl.col("_kind") == 1).then(pl.col("t")).backward_fill().over(cid),
+            response_agent_id=pl.when(pl.col("_kind") == 1).then(pl.col("_agent")).backward_fill().over(cid),
+        )
+    )
+    bursts = (
+        events.filter((pl.col("_kind") == 0) & (pl.col("_prev") == 1))
+        .with_columns(burst_index=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(cid))
+        .select(cid, "burst_index", pl.col("t").alias("burst_time"), "response_time", "response_agent_id")
+    )
+    dims = facts.select(cid, "author_id", "network", "work_queue_id", "team_id", "agent_id", "tier", "priority",
+                        "first_inbound_time", "status", "bot_contained")
+    return bursts.join(dims, on=cid, how="inner")

@@ -1,0 +1,263 @@
+"""Service-level evaluation: each conversation (or burst) × metric against the policy's targets.
+
+For every row: the first matching target (by metric, tier, priority, channel), its clock (business or
+calendar) and schedule, ``breach_at`` = clock start + target in that clock, the elapsed time in business and
+calendar seconds, and the status:
+
+- ``achieved``: the stopping event is at or before ``breach_at`` (a tie at exactly ``breach_at`` is achieved);
+- ``breached``: it is after ``breach_at``, or there is none yet and ``as_of`` is after ``breach_at``;
+- ``pending``: no stopping event yet and ``as_of`` is at or before ``breach_at``;
+- ``bot_contained`` (first response only): the bot handled the conversation alone, no human clock;
+- ``not_started``: no clock start by ``as_of`` (e.g. still with the bot, or no inbound post);
+- ``no_target``: no target of the policy matches.
+
+Events after ``as_of`` are treated as not having happened yet, so a report "as of" a past instant shows
+what was known then. Attainment = achieved ÷ (achieved + breached); pending rows are counted apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from dashboard.metrics.business_hours import Schedule, add_business_seconds, business_seconds
+from dashboard.metrics.policy import METRICS, Policy, Target
+from dashboard.metrics.stats import nearest_rank, wilson_interval
+from dashboard.schema import TIME
+
+__all__ = [
+    "METRIC_CLOCKS",
+    "STATUSES",
+    "attainment_by",
+    "evaluate",
+    "in_window",
+    "resolve_as_of",
+    "window_bounds",
+]
+
+METRIC_CLOCKS: dict[str, tuple[str, str]] = {
+    "first_response": ("clock_start", "first_response_time"),
+    "next_response": ("burst_time", "response_time"),
+    "time_to_assign": ("queue_entry_time", "first_assigned_time"),
+    "resolution": ("created_time", "closed_time"),
+}
+"""Per metric: (clock start column, stopping event column) in the frame given to :func:`evaluate`.
+``next_response`` takes the burst frame of :func:`dashboard.metrics.conversations.customer_bursts`; the
+others take :func:`dashboard.metrics.conversations.conversation_facts`."""
+
+STATUSES = ("achieved", "breached", "pending", "bot_contained", "not_started", "no_target")
+
+
+def resolve_as_of(as_of: datetime | None) -> datetime:
+    """``as_of`` as an aware UTC datetime (None = now, to the millisecond)."""
+    if as_of is None:
+        now = datetime.now(UTC)
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    if as_of.tzinfo is None:
+        raise ValueError(f"as_of {as_of.isoformat()} has no time zone; give an aware datetime (e.g. UTC)")
+    return as_of.astimezone(UTC)
+
+
+def _matches(target: Target) -> pl.Expr:
+    condition = pl.lit(True)
+    if target.tier is not None:
+        condition &= pl.col("tier").is_in(list(target.tier))
+    if target.priority is not None:
+        condition &= pl.col("priority").is_in(list(target.priority))
+    if target.channel is not None:
+        condition &= pl.col("network").str.to_lowercase().is_in(list(target.channel))
+    return condition.fill_null(False)
+
+
+def _by_rule(targets: Sequence[Target], value, dtype: pl.DataType) -> pl.Expr:
+    """An expression choosing, per row, ``value(target)`` of the row's matched rule (``_rule`` index)."""
+    expr: pl.Expr | pl.When | pl.Then = pl
+    for i, target in enumerate(targets):
+        expr = expr.when(pl.col("_rule") == i).then(pl.lit(value(target), dtype))  # type: ignore[union-attr]
+    if not targets:
+        return pl.lit(None, dtype)
+    return expr.otherwise(pl.lit(None, dtype))  # type: ignore[union-attr]
+
+
+def _per_schedule(schedules: dict[str, Schedule], fallback: Schedule, build) -> pl.Expr:
+    """Per row, ``build(schedule)`` for the row's ``_schedule_name`` (the fallback schedule when null)."""
+    items = list(schedules.items())
+    expr: pl.Expr | pl.When | pl.Then = pl
+    for name, schedule in items:
+        expr = expr.when(pl.col("_schedule_name") == name).then(build(schedule))  # type: ignore[union-attr]
+    return expr.otherwise(build(fallback))  # type: ignore[union-attr]
+
+
+def evaluate(
+    frame: pl.LazyFrame,
+    policy: Policy,
+    metric: str = "first_response",
+    *,
+    as_of: datetime | None = None,
+) -> pl.LazyFrame:
+    """Evaluate ``metric`` for each row of ``frame`` against ``policy`` as of ``as_of`` (default now).
+
+    Adds: ``metric``, ``start_time``, ``stop_time``, ``target_name``, ``target_seconds``, ``clock``,
+    ``schedule``, ``breach_at``, ``elapsed_business_seconds``, ``elapsed_calendar_seconds``,
+    ``elapsed_seconds`` (in the target's clock), ``response_seconds`` (elapsed, only when stopped),
+    ``status`` (see :data:`STATUSES`) and ``breach_severity_seconds`` (elapsed − target, when breached).
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    start_col, stop_col = METRIC_CLOCKS[metric]
+    columns = frame.collect_schema().names()
+    missing = [c for c in (start_col, stop_col, "tier", "priority", "network") if c not in columns]
+    if missing:
+        hint = " (next_response takes the frame of customer_bursts())" if metric == "next_response" else ""
+        raise ValueError(f"evaluate({metric!r}): the frame lacks column(s) {', '.join(missing)}{hint}")
+    as_of_utc = resolve_as_of(as_of)
+    as_of_lit = pl.lit(as_of_utc).cast(TIME)
+    targets = policy.targets_for(metric)
+    schedules = dict(policy.schedules)
+    fallback = policy.default_schedule
+
+    rule: pl.Expr | pl.When | pl.Then = pl
+    for i, target in enumerate(targets):
+        rule = rule.when(_matches(target)).then(pl.lit(i, pl.Int32))  # type: ignore[union-attr]
+    rule_expr = rule.otherwise(pl.lit(None, pl.Int32)) if targets else pl.lit(None, pl.Int32)  # type: ignore[union-attr]
+
+    start = pl.col("start_time")
+    # Only what had happened by as_of counts; a start after as_of means the clock has not started.
+    started = start.is_not_null() & (start <= as_of_lit)
+    stop = pl.when(started & (pl.col(stop_col) <= as_of_lit)).then(pl.col(stop_col))
+    end = pl.when(started).then(pl.coalesce(pl.col("stop_time"), as_of_lit))
+    is_business = pl.col("clock") == "business"
+
+    out = (
+        frame.with_columns(
+            pl.lit(metric).alias("metric"),
+            pl.col(start_col).cast(TIME).alias("start_time"),
+            _rule=rule_expr,
+        )
+        .with_columns(
+            stop.cast(TIME).alias("stop_time"),
+            _by_rule(targets, lambda t: t.label, pl.String()).alias("target_name"),
+            _by_rule(targets, lambda t: t.target_seconds, pl.Float64()).alias("target_seconds"),
+            _by_rule(targets, lambda t: t.clock, pl.String()).alias("clock"),
+            _by_rule(targets, lambda t: t.schedule, pl.String()).alias("_schedule_name"),
+        )
+        .with_columns(
+            pl.coalesce("_schedule_name", pl.lit(fallback.name)).alias("schedule"),
+            pl.when(is_business).then(
+                _per_schedule(schedules, fallback,
+                              lambda s: add_business_seconds(start, pl.col("target_seconds"), s))
+            ).otherwise(start + pl.duration(milliseconds=(pl.col("target_seconds") * 1000).round(0)
+                                            .cast(pl.Int64)))
+            .cast(TIME).alias("breach_at"),
+            end.cast(TIME).alias("_end"),
+        )
+        .with_columns(
+            _per_schedule(schedules, fallback, lambda s: business_seconds(start, pl.col("_end"), s))
+            .alias("elapsed_business_seconds"),
+            ((pl.col("_end") - start).dt.total_milliseconds() / 1000.0).alias("elapsed_calendar_seconds"),
+        )
+        .with_columns(
+            pl.when(is_business).then(pl.col("elapsed_business_seconds"))
+            .otherwise(pl.col("elapsed_calendar_seconds")).alias("elapsed_seconds"),
+        )
+    )
+    contained = pl.col("bot_contained").fill_null(False) if (
+        metric == "first_response" and "bot_contained" in columns) else pl.lit(False)
+    stopped = pl.col("stop_time").is_not_null()
+    status = (
+        pl.when(contained).then(pl.lit("bot_contained"))
+        .when(~started).then(pl.lit("not_started"))
+        .when(pl.col("_rule").is_null()).then(pl.lit("no_target"))
+        .when(stopped & (pl.col("stop_time") <= pl.col("breach_at"))).then(pl.lit("achieved"))
+        .when(stopped).then(pl.lit("breached"))
+        .when(as_of_lit > pl.col("breach_at")).then(pl.lit("breached"))
+        .otherwise(pl.lit("pending"))
+    )
+    return out.with_columns(status=status).with_columns(
+        response_seconds=pl.when(stopped & pl.col("status").is_in(["achieved", "breached"]))
+        .then(pl.col("elapsed_seconds")),
+        breach_severity_seconds=pl.when(pl.col("status") == "breached")
+        .then(pl.col("elapsed_seconds") - pl.col("target_seconds")),
+    ).drop("_rule", "_schedule_name", "_end")
+
+
+def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFrame:
+    """Attainment per group of ``by`` columns (all rows as one group when empty).
+
+    Columns: the group columns, ``total`` (achieved + breached + pending), ``achieved``, ``breached``,
+    ``pending``, ``bot_contained``, ``no_target``, ``attainment`` (achieved ÷ (achieved + breached); null
+    when that is 0), ``attainment_low`` / ``attainment_high`` (95 % Wilson interval), ``responded``,
+    ``median_seconds``, ``p90_seconds`` (nearest-rank), ``mean_seconds``: of ``response_seconds``, i.e. in the
+    matched target's clock, over rows whose stopping event happened; null when none did.
+    """
+    by = list(by)
+    columns = evaluated.collect_schema().names()
+    unknown = [c for c in by if c not in columns]
+    if unknown:
+        raise ValueError(f"attainment_by: unknown column(s) {', '.join(unknown)}; available: {', '.join(columns)}")
+    status = pl.col("status")
+
+    def count(value: str) -> pl.Expr:
+        return (status == value).sum().cast(pl.Int64).alias(value)
+
+    seconds = pl.col("response_seconds")
+    aggregations = [
+        status.is_in(["achieved", "breached", "pending"]).sum().cast(pl.Int64).alias("total"),
+        count("achieved"),
+        count("breached"),
+        count("pending"),
+        count("bot_contained"),
+        count("no_target"),
+        seconds.is_not_null().sum().cast(pl.Int64).alias("responded"),
+        nearest_rank(seconds, 0.5).alias("median_seconds"),
+        nearest_rank(seconds, 0.9).alias("p90_seconds"),
+        seconds.mean().alias("mean_seconds"),
+    ]
+    grouped = evaluated.group_by(by).agg(aggregations) if by else evaluated.select(aggregations)
+    decided = pl.col("achieved") + pl.col("breached")
+    low, high = wilson_interval(pl.col("achieved"), decided)
+    result = grouped.with_columns(
+        attainment=pl.when(decided > 0).then(pl.col("achieved") / decided),
+        attainment_low=low,
+        attainment_high=high,
+    ).select(
+        *by, "total", "achieved", "breached", "pending", "bot_contained", "no_target", "attainment",
+        "attainment_low", "attainment_high", "responded", "median_seconds", "p90_seconds", "mean_seconds",
+    )
+    return result.sort(by, nulls_last=True) if by else result
+
+
+def window_bounds(start: date | datetime, end: date | datetime, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) in ``tz`` as UTC instants; a date means that local day's midnight (DST-correct)."""
+    zone = ZoneInfo(tz)
+
+    def to_utc(value: date | datetime) -> datetime:
+        if isinstance(value, datetime):
+            local = value if value.tzinfo else value.replace(tzinfo=zone)
+        else:
+            local = datetime(value.year, value.month, value.day, tzinfo=zone)
+        return local.astimezone(UTC)
+
+    lo, hi = to_utc(start), to_utc(end)
+    if hi <= lo:
+        raise ValueError(f"empty window: end {end} is not after start {start}")
+    return lo, hi
+
+
+def in_window(frame: pl.LazyFrame, start: date | datetime, end: date | datetime, tz: str = "UTC",
+              column: str = "first_inbound_time") -> pl.LazyFrame:
+    """Rows whose ``column`` (default: the conversation's first inbound post) is in [start, end) in ``tz``."""
+    lo, hi = window_bounds(start, end, tz)
+    return frame.filter((pl.col(column) >= pl.lit(lo).cast(TIME)) & (pl.col(column) < pl.lit(hi).cast(TIME)))
+
+
+def previous_window(start: date, end: date) -> tuple[date, date]:
+    """The window of the same length just before [start, end) (for period-over-period comparisons)."""
+    length = (end - start).days
+    return start - timedelta(days=length), start
+
+
+

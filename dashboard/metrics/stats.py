@@ -1,0 +1,72 @@
+"""The aggregate statistics every metric uses, defined once.
+
+Percentiles are **nearest-rank**: pN is the ``ceil(N/100 × n)``-th smallest of the n non-null values
+(median = p50 by the same rule). Unlike interpolating methods, the answer is always a value that occurred,
+and unlike Polars' ``quantile(..., "nearest")`` (which rounds ``q × (n − 1)``) it is the textbook definition,
+so it can be checked by hand. The rank is computed in integer arithmetic, so ``0.7 × 10`` is 7, not 8.
+
+Attainment's uncertainty is the **Wilson score interval** (95 % by default): honest for small groups and
+for proportions near 0 or 1, where the normal approximation is not.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import polars as pl
+
+__all__ = ["PERCENTILE_METHOD", "nearest_rank", "nearest_rank_index", "wilson_interval"]
+
+PERCENTILE_METHOD = "nearest-rank: pN = the ceil(N/100 × n)-th smallest value"
+
+
+def _fraction(q: float) -> Fraction:
+    if not 0 < q <= 1:
+        raise ValueError(f"quantile {q!r} must be in (0, 1]")
+    return Fraction(q).limit_denominator(1_000_000)
+
+
+def nearest_rank_index(q: float, n: int) -> int:
+    """0-based index of the nearest-rank q-quantile among n sorted values (n >= 1)."""
+    f = _fraction(q)
+    rank = -((-f.numerator * n) // f.denominator)  # ceil without floats
+    return max(rank, 1) - 1
+
+
+def nearest_rank(expr: pl.Expr, q: float) -> pl.Expr:
+    """Nearest-rank q-quantile of ``expr`` (an aggregation: use in ``select`` / ``group_by().agg``).
+
+    Null when there are no non-null values.
+    """
+    f = _fraction(q)
+    values = expr.drop_nulls().sort()
+    n = values.len().cast(pl.Int64)
+    rank = (n * f.numerator + (f.denominator - 1)) // f.denominator  # ceil(q * n) in integers
+    index = (rank.clip(1) - 1).clip(0)
+    # slice (not gather): an empty group slices to nothing and .first() is null, where gather would fail
+    return values.slice(index, 1).first()
+
+
+def wilson_interval(k: pl.Expr, n: pl.Expr, z: float = 1.959963984540054) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval for a proportion k/n: ``(low, high)`` expressions; null when n is 0."""
+    n_f = n.cast(pl.Float64)
+    p = k.cast(pl.Float64) / n_f
+    z2 = z * z
+    denominator = 1 + z2 / n_f
+    centre = (p + z2 / (2 * n_f)) / denominator
+    half = z * ((p * (1 - p) / n_f + z2 / (4 * n_f * n_f)).sqrt()) / denominator
+    low = pl.when(n > 0).then((centre - half).clip(0.0, 1.0))
+    high = pl.when(n > 0).then((centre + half).clip(0.0, 1.0))
+    return low, high
+
+
+def wilson_bounds(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
+    """Plain-Python Wilson interval (for tests and single values)."""
+    if n == 0:
+        return None
+    p = k / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
