@@ -25,6 +25,10 @@ __all__ = ["RateLimiter", "SimulatorMiddleware", "family_of"]
 FAULT_KINDS = ("error_500", "error_503", "slow", "drop", "truncate", "expired_link")
 
 
+class DroppedConnection(Exception):
+    """Raised on purpose after a partial body: the ASGI server then drops the connection."""
+
+
 def family_of(path: str) -> str | None:
     if path.startswith("/api/public/"):
         return "analytics"
@@ -112,7 +116,8 @@ class SimulatorMiddleware:
             with self.state.lock:
                 wait = self.limiter.check(family)
             if wait is not None:
-                await self._send_json(send_and_note, 429, _envelope(family, "Rate limit exceeded"),
+                # The body every family gets over its limit (khoros-care-api.md, gap 9).
+                await self._send_json(send_and_note, 429, {"status": "fail", "message": "Rate limit exceeded"},
                                       {"Retry-After": str(wait)})
                 return
             fault = self._draw_fault(family, path)
@@ -125,7 +130,9 @@ class SimulatorMiddleware:
                 await send_and_note({"type": "http.response.start", "status": 200,
                                      "headers": [(b"content-type", b"application/json"),
                                                  (b"content-length", b"4096")]})
-                await send({"type": "http.response.body", "body": b'{"status":"PASS","res'})
+                await send({"type": "http.response.body", "body": b'{"status":"PASS","res', "more_body": True})
+                # Failing after the response started makes the server close the connection mid-body.
+                raise DroppedConnection("fault injection: connection dropped")
             elif fault == "truncate":
                 await self._truncated(scope, receive, send_and_note)
             else:
@@ -134,13 +141,16 @@ class SimulatorMiddleware:
                 if fault == "expired_link":
                     scope = {**scope, "sim_expired_link": True}
                 await self.app(scope, receive, send_and_note)
+        except DroppedConnection:
+            raise
         except Exception as exc:  # never a stack trace to the client
             if seen["status"] is None:
                 await self._send_json(send_and_note, 500,
                                       _envelope(family, f"Internal error in the simulator: {type(exc).__name__}"))
         finally:
-            with self.state.lock:
-                self.state.stats[(route, seen["status"] or 0)] += 1
+            if not path.startswith("/__simulator__/"):  # count what clients sent, not the test's own probes
+                with self.state.lock:
+                    self.state.stats[(route, seen["status"] or 0)] += 1
 
     def _draw_fault(self, family: str | None, path: str) -> str | None:
         rate = self.state.options.fault_rate
