@@ -59,3 +59,115 @@ def test_nothing_happens_after_now_or_before_start(world):
     conv = world.tables["conversation"]
     assert conv["created_time"].min() >= world.start
 
+
+
+def _agent_public(world):
+    return world.tables["response"].filter((pl.col("responder_type") == "AGENT") & pl.col("is_public"))
+
+
+def test_truth_matches_the_exported_events(world):
+    truth = world.truth
+    first_agent = _agent_public(world).group_by("conversation_id").agg(pl.col("published_time").min().alias("fh"))
+    first_any = world.tables["response"].filter(pl.col("is_public")).group_by("conversation_id").agg(
+        pl.col("published_time").min().alias("fa"))
+    handoff = world.tables["conversation_history_action"].filter(pl.col("action") == "HANDOFF_TO_AGENT").group_by(
+        "conversation_id").agg(pl.col("action_time").min().alias("ho"))
+    first_post = world.tables["incoming_post"].group_by("conversation_id").agg(
+        pl.col("received_time").min().alias("fp"))
+    j = (truth.join(first_agent, on="conversation_id", how="left").join(first_any, on="conversation_id", how="left")
+         .join(handoff, on="conversation_id", how="left").join(first_post, on="conversation_id", how="left"))
+    assert j.filter(pl.col("fh").ne_missing(pl.col("first_human_response_time"))).height == 0
+    assert j.filter(pl.col("fa").ne_missing(pl.col("first_any_response_time"))).height == 0
+    assert j.filter(pl.col("ho").ne_missing(pl.col("handoff_time"))).height == 0
+    assert (j["fp"] == j["first_inbound_time"]).all()
+    conv = world.tables["conversation"].join(truth, on="conversation_id")
+    assert (conv["created_time"] == conv["first_inbound_time"]).all()
+    assert conv.filter(pl.col("closed_time").ne_missing(pl.col("closed_time_right"))).height == 0
+
+
+def test_bot_contained_and_handoff_semantics(world):
+    truth = world.truth
+    contained = truth.filter(pl.col("bot_contained"))
+    assert contained.height > 0 and contained["bot_first"].all()
+    assert contained["first_human_response_time"].null_count() == contained.height
+    agents = set(_agent_public(world)["conversation_id"])
+    assert not agents & set(contained["conversation_id"])
+    tags = world.tables["conversation"].join(truth, on="conversation_id")
+    assert tags.filter(pl.col("bot_contained"))["tags"].list.contains("Bot Contained").all()
+    handed = tags.filter(pl.col("handoff_time").is_not_null())
+    assert handed["tags"].list.contains("Bot Handoff").all()
+    assert (handed["handoff_time"] > handed["first_inbound_time"]).all()
+    bot_before = world.tables["response"].filter(pl.col("responder_type") == "BOT")
+    assert bot_before["bot_app_id"].null_count() == 0 and set(bot_before["bot_app_id"]) <= set(world.bots["app_id"])
+    # The human clock starts at the hand-off, so the first human response comes after it.
+    answered = handed.filter(pl.col("first_human_response_time").is_not_null())
+    assert (answered["first_human_response_time"] > answered["handoff_time"]).all()
+
+
+def test_tier_and_priority_at_start(world):
+    truth = world.truth.sort("first_inbound_time")
+    versions = world.tables["author"].sort("updated_time")
+    asof = truth.join_asof(versions.select("author_id", "updated_time", "tier"), left_on="first_inbound_time",
+                           right_on="updated_time", by="author_id", check_sortedness=False)
+    assert (asof["tier"] == asof["tier_at_start"]).all()
+    first_posts = world.tables["incoming_post"].sort("received_time").group_by("conversation_id").first()
+    j = truth.join(first_posts, on="conversation_id")
+    assert (j["priority"] == j["priority_at_first_inbound"]).all()
+    changes = world.tables["conversation_history_action"].filter(pl.col("action") == "PRIORITY_CHANGED")
+    assert changes.height > 0 and set(changes["to_value"]) <= {str(p) for p in range(6)}
+    # For bot-first conversations the (human) clock starts at the hand-off: priority then is priority_at_start.
+    at_handoff = (truth.filter(pl.col("handoff_time").is_not_null()).sort("handoff_time")
+                  .join_asof(changes.sort("action_time").select("conversation_id", "action_time", "to_value"),
+                             left_on="handoff_time", right_on="action_time", by="conversation_id",
+                             check_sortedness=False))
+    expected = at_handoff.with_columns(
+        pl.coalesce(pl.col("to_value").cast(pl.Int64), pl.col("priority_at_first_inbound")).alias("p"))
+    assert (expected["p"] == expected["priority_at_start"]).all()
+    assert (truth["priority_at_start"] != truth["priority_at_first_inbound"]).any()
+
+
+def test_agents_reply_only_in_business_hours(world):
+    local = _agent_public(world).with_columns(
+        pl.col("published_time").dt.convert_time_zone(world.config.timezone).alias("local"))
+    hours = local["local"].dt.hour() + local["local"].dt.minute() / 60
+    assert ((hours >= 8) & (hours <= 20)).all()
+    assert (local["local"].dt.weekday() <= 5).all()
+    holidays = {h["date"] for h in world.schedule["holidays"]}
+    assert not set(local["local"].dt.date().cast(pl.String)) & holidays
+
+
+def test_service_differs_by_tier_and_has_breaches(world):
+    truth = world.truth.with_columns(
+        ((pl.col("first_human_response_time") - pl.col("first_inbound_time")).dt.total_seconds() / 60).alias("m"))
+    med = dict(truth.group_by("tier_at_start").agg(pl.col("m").median()).iter_rows())
+    # Calendar medians of a small world are noisy at the top (few Platinum posts, overnight waits).
+    assert max(med["Platinum"], med["Gold"]) < med["Silver"] < med["Standard"]
+    assert med["Platinum"] < med["Standard"] / 3
+    assert truth.filter(pl.col("tier_at_start") == "Platinum")["m"].max() > 4 * med["Platinum"], "a few breaches"
+
+
+def test_status_history_pending_reopen_backlog_and_notes(world):
+    actions = world.tables["conversation_history_action"]
+    status = actions.filter(pl.col("action") == "STATUS_CHANGED").sort("action_time")
+    last = status.group_by("conversation_id").agg(pl.col("to_value").last())
+    conv = world.tables["conversation"].join(last, on="conversation_id", how="left").with_columns(
+        pl.col("to_value").fill_null("OPEN"))
+    assert (conv["status"] == conv["to_value"]).all()
+    assert (status["from_value"] != status["to_value"]).all()
+    assert {"OPEN", "PENDING", "CLOSED"} <= set(status["to_value"])
+    assert actions.filter(pl.col("action") == "REOPENED").height > 0
+    backlog = conv.filter(pl.col("status") != "CLOSED")
+    assert backlog.height > 0 and backlog["closed_time"].null_count() == backlog.height
+    ages = (world.now - backlog["created_time"]).dt.total_hours()
+    assert ages.min() < 4 and ages.max() > 48, "a realistic age spread"
+    notes = world.tables["response"].filter(~pl.col("is_public"))
+    assert notes.height > 0 and (notes["responder_type"] == "AGENT").all()
+
+
+def test_config_errors_are_clear():
+    with pytest.raises(ValueError, match="days"):
+        WorldConfig(days=0)
+    with pytest.raises(ValueError, match="timezone"):
+        WorldConfig(timezone="Nowhere/City")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        WorldConfig(end=datetime(2026, 1, 1))

@@ -408,7 +408,8 @@ def generate_world(config: WorldConfig | None = None) -> World:
     # priority at its start (the hand-off) differs from the one at the first inbound post.
     bot_raise = handed & (rng.random(n) < 0.3) & (priority0 < 5)
     priority = np.where(bot_raise, priority0 + 1, priority0)
-    t_raise = handoff - rng.integers(1 * MS, 30 * MS, n)
+    # ...strictly between the first inbound post and the hand-off.
+    t_raise = handoff - np.minimum(rng.integers(1 * MS, 30 * MS, n), np.maximum((handoff - created) // 2, 1))
     actions.add(bot_raise, conv=idx, t=t_raise, code=np.full(n, 3, np.int8), agent=np.full(n, -1),
                 frm=priority0, to=priority)
 
@@ -629,17 +630,23 @@ class _Ids:
         self.seed = cfg.seed
 
 
+CONV_SHIFT = 41  # 2**41 ms is about 70 years: room for any world's span below the conversation number
+
+
 def _asof(keys_sorted: np.ndarray, values: np.ndarray, query: np.ndarray, default: np.ndarray) -> np.ndarray:
     """For each query key, the value of the last sorted key <= it (``default`` where there is none)."""
     pos = np.searchsorted(keys_sorted, query, side="right") - 1
     safe = np.clip(pos, 0, max(len(values) - 1, 0))
-    got = values[safe] if len(values) else default
-    return np.where(pos >= 0, got, default)
+    if not len(values):
+        return default
+    # Only a key of the same conversation (the high bits) counts.
+    same = (keys_sorted[safe] >> CONV_SHIFT) == (query >> CONV_SHIFT)
+    return np.where((pos >= 0) & same, values[safe], default)
 
 
 def _key(conv: np.ndarray, t: np.ndarray, start_ms: int) -> np.ndarray:
     """One sortable int64 for (conversation, instant): conversation in the high bits."""
-    return conv.astype(np.int64) * (1 << 40) + (t - (start_ms - DAY))
+    return (conv.astype(np.int64) << CONV_SHIFT) + (t - (start_ms - DAY))
 
 
 def _incoming_posts(post_f, act_f, ids: _Ids, network, conv_author, is_public, priority0, bot_first, route,
