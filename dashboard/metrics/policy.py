@@ -307,8 +307,10 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        line = getattr(e, "lineno", None)
-        reason = getattr(e, "msg", None) or str(e)
+        # Python 3.11 puts the position only in the message: "... (at line 7, column 12)"
+        found = re.search(r"\(at line (\d+), column \d+\)", str(e))
+        line = getattr(e, "lineno", None) or (int(found.group(1)) if found else None)
+        reason = getattr(e, "msg", None) or (str(e)[: found.start()].strip() if found else str(e))
         raise PolicyError(source, line, f"not valid TOML: {reason}") from None
     loc = _Locator(text)
     for key, value in data.items():
