@@ -1,0 +1,210 @@
+"""``python -m dashboard report``: service-level reports from the local store, printed as a table, CSV or JSON.
+
+    python -m dashboard report sla --metric first_response --by tier,priority \\
+        --start 2026-11-01 --end 2026-11-15 [--tz America/New_York] [--as-of 2026-11-20T12:00Z] \\
+        [--bot-rule human|any] [--policy FILE] [--format table|csv|json]
+
+It reads whatever filled the store (a sync, or ``python -m dashboard import`` of files downloaded from the
+Khoros UI), so it needs no network. The numbers come from the same functions as the pages and notebooks
+(:mod:`dashboard.metrics`): one row per group with ``total`` (achieved + breached + pending), ``achieved``,
+``breached``, ``pending``, ``bot_contained``, ``attainment`` (null when nothing was achieved or breached),
+its 95 % Wilson interval, and ``median_seconds`` / ``p90_seconds`` (nearest-rank) / ``mean_seconds`` in the
+matched target's clock (null when nothing responded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from dashboard.metrics.conversations import BOT_RULES, conversation_facts, customer_bursts
+from dashboard.metrics.policy import METRICS, Policy, PolicyError, load_policy
+from dashboard.metrics.sla import attainment_by, evaluate, in_window, resolve_as_of
+
+__all__ = ["FORMATS", "GROUP_ALIASES", "REPORT_EXPORTS", "add_arguments", "format_report", "run", "sla_report"]
+
+FORMATS = ("table", "csv", "json")
+REPORT_EXPORTS = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
+GROUP_ALIASES: dict[str, str] = {
+    "tier": "tier",
+    "priority": "priority",
+    "channel": "network",
+    "network": "network",
+    "queue": "work_queue_id",
+    "work_queue_id": "work_queue_id",
+    "team": "team_id",
+    "team_id": "team_id",
+    "agent": "agent_id",
+    "agent_id": "agent_id",
+    "status": "status",
+}
+
+
+class ReportError(ValueError):
+    """Bad report arguments or an empty store: printed as one line, exit code 2."""
+
+
+def resolve_groups(by: Sequence[str] | str) -> list[str]:
+    """``"tier,channel"`` -> ``["tier", "network"]``; unknown names are an error naming the known ones."""
+    names = [b.strip() for b in (by.split(",") if isinstance(by, str) else by) if b.strip()]
+    unknown = [n for n in names if n.lower() not in GROUP_ALIASES]
+    if unknown:
+        raise ReportError(f"unknown --by column(s) {', '.join(unknown)}; use {', '.join(sorted(GROUP_ALIASES))}")
+    out: list[str] = []
+    for n in names:
+        column = GROUP_ALIASES[n.lower()]
+        if column not in out:
+            out.append(column)
+    return out
+
+
+def sla_report(
+    tables: Mapping[str, pl.LazyFrame],
+    policy: Policy,
+    *,
+    metric: str = "first_response",
+    by: Sequence[str] = ("tier",),
+    start: date | datetime,
+    end: date | datetime,
+    tz: str = "UTC",
+    as_of: datetime | None = None,
+    bot_rule: str = "human",
+    tier_attribute: str = "tier",
+) -> pl.DataFrame:
+    """Attainment per group for conversations whose first inbound post is in [start, end) in ``tz``."""
+    missing = [e for e in REPORT_EXPORTS if e not in tables]
+    if missing:
+        raise ReportError(f"the report needs export(s) {', '.join(missing)}")
+    groups = resolve_groups(list(by))
+    facts = conversation_facts(
+        tables["conversation"], tables["incoming_post"], tables["response"],
+        tables["conversation_history_action"], tables["author"], bot_rule=bot_rule, tier_attribute=tier_attribute,
+    )
+    facts = in_window(facts, start, end, tz)
+    frame = customer_bursts(tables["incoming_post"], tables["response"], facts, bot_rule=bot_rule) if (
+        metric == "next_response") else facts
+    evaluated = evaluate(frame, policy, metric, as_of=as_of)
+    return attainment_by(evaluated, groups).collect()
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def format_report(frame: pl.DataFrame, fmt: str = "table") -> str:
+    """Render a report frame: an aligned text table, CSV, or a JSON array of objects."""
+    if fmt == "json":
+        rows = [{k: _clean(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+        return json.dumps(rows, indent=2, default=str) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        frame.write_csv(buffer)
+        return buffer.getvalue()
+    if fmt != "table":
+        raise ReportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
+    if frame.height == 0:
+        return "(no conversations in this window)\n"
+    shown = frame.with_columns(
+        [pl.col(c).round(3) for c in ("attainment", "attainment_low", "attainment_high") if c in frame.columns]
+        + [pl.col(c).round(1) for c in ("median_seconds", "p90_seconds", "mean_seconds") if c in frame.columns]
+    )
+    header = shown.columns
+    cells = [["" if v is None else str(v) for v in row] for row in shown.iter_rows()]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    numeric = [shown.schema[c].is_numeric() for c in header]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True))
+
+    out = [line(header), line(["-" * w for w in widths])] + [line(r) for r in cells]
+    return "\n".join(s.rstrip() for s in out) + "\n"
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 instant like 2026-11-20T12:00:00Z") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z or an offset like +00:00")
+    return value.astimezone(UTC)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
+    sla = sub.add_parser("sla", help="service-level attainment per group",
+                         description="Service-level attainment per group, from the local store.")
+    sla.add_argument("--metric", choices=METRICS, default="first_response")
+    sla.add_argument("--by", default="tier",
+                     help="comma-separated group columns: tier, priority, channel, queue, team, agent, status")
+    sla.add_argument("--start", type=_parse_date, required=True, help="first day (YYYY-MM-DD, in --tz)")
+    sla.add_argument("--end", type=_parse_date, required=True, help="day after the last (exclusive)")
+    sla.add_argument("--tz", default=None, help="IANA time zone of the days (default: CARE_DASHBOARD_TIMEZONE)")
+    sla.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
+                     help="evaluate as of this instant (ISO-8601 with zone; default now)")
+    sla.add_argument("--bot-rule", choices=BOT_RULES, default="human", dest="bot_rule")
+    sla.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
+    sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
+
+
+def _find_store(settings):  # -> Store
+    """The store of the configured tenant. In demo mode the store folder carries the simulated world's end
+    (set when the app or a sync ran), so take the newest demo store with the configured seed and size."""
+    from dashboard.store import Store, open_store
+
+    store = open_store(settings)
+    if not settings.use_simulator or settings.simulator_end is not None:
+        return store
+    root = Path(store.root)
+    candidates = [p for p in root.parent.glob(f"{root.name}*") if p.is_dir()] if root.parent.is_dir() else []
+    if not candidates:
+        return store
+    newest = max(candidates, key=lambda p: max((f.stat().st_mtime_ns for f in p.rglob("*")), default=0))
+    return Store(newest)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dashboard.settings import load_settings
+
+    try:
+        settings = load_settings()
+        tz = args.tz or settings.timezone
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ReportError(f"unknown time zone {tz!r} (use an IANA name like America/New_York)") from None
+        if args.end <= args.start:
+            raise ReportError(f"--end {args.end} must be after --start {args.start}")
+        policy = load_policy(args.policy)
+        store = _find_store(settings)
+        tables = {e: store.scan(e) for e in REPORT_EXPORTS}
+        if tables["conversation"].select(pl.len()).collect().item() == 0:
+            raise ReportError(f"the store at {store.root} holds no conversations; run `python -m dashboard sync` "
+                              "or `python -m dashboard import FILES` first")
+        frame = sla_report(
+            tables, policy, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
+            as_of=resolve_as_of(args.as_of), bot_rule=args.bot_rule, tier_attribute=settings.tier_attribute,
+        )
+        sys.stdout.write(format_report(frame, args.fmt))
+    except (ReportError, PolicyError) as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 2
+    return 0
