@@ -47,8 +47,8 @@ uuids, numbers, timestamps, e-mails, URLs and hex; keeps a status code followed 
 Service Unavailable" reads as such). A group shows first/last seen, count, apps, a daily trend and one sample
 record whose payload is masked (:func:`mask_payload`).
 
-Percentiles are nearest-rank (the value at rank ⌈q·n⌉ of the sorted values), like the rest of the product;
-``dashboard.metrics.stats`` did not exist when this was written, so :func:`nearest_rank` is local.
+Percentiles are nearest-rank (the value at rank ⌈q·n⌉ of the sorted values): ``dashboard.metrics.stats``,
+like the rest of the product.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from typing import Any
 
 import polars as pl
 
+from dashboard.metrics.stats import nearest_rank
 from dashboard.schema import TIME
 
 __all__ = [
@@ -127,15 +128,6 @@ def _scope(by: Sequence[str]) -> list[str]:
     if unknown or not by:
         raise ValueError(f"health scope must be columns of bot_request such as app_id, origin; got {by!r}")
     return by
-
-
-def nearest_rank(expr: pl.Expr, q: float) -> pl.Expr:
-    """Nearest-rank percentile: the value at rank ⌈q·n⌉ (1-based) of the sorted non-null values; null if none."""
-    if not 0 < q <= 1:
-        raise ValueError(f"percentile must be in (0, 1], got {q}")
-    values = expr.drop_nulls().sort()
-    rank = (values.len().cast(pl.Float64) * q).ceil().cast(pl.Int64) - 1
-    return values.get(rank.clip(lower_bound=0), null_on_oob=True)
 
 
 # --------------------------------------------------------------------------------------------------------------
