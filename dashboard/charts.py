@@ -73,7 +73,7 @@ def create_arrivals_heatmap_chart(heat: pl.DataFrame) -> alt.Chart:
 def create_attainment_chart(groups: pl.DataFrame, group: str, *, target: float | None = None) -> alt.Chart:
     """Attainment per group with its Wilson interval; click a bar to select the group.
 
-    Columns: ``group``, ``attainment`` (0-1, may be null), ``wilson_low``, ``wilson_high``, ``achieved``,
+    Columns: ``group``, ``attainment`` (0-1, may be null), ``attainment_low``, ``attainment_high``, ``achieved``,
     ``breached``, ``pending``. The selection is named ``group_pick`` (``st.altair_chart(on_select="rerun")``).
     """
     data = groups.filter(pl.col("attainment").is_not_null())
@@ -88,14 +88,14 @@ def create_attainment_chart(groups: pl.DataFrame, group: str, *, target: float |
         tooltip=[
             f"{group}:N",
             alt.Tooltip("attainment:Q", format=".1%"),
-            alt.Tooltip("wilson_low:Q", format=".1%", title="95% CI low"),
-            alt.Tooltip("wilson_high:Q", format=".1%", title="95% CI high"),
+            alt.Tooltip("attainment_low:Q", format=".1%", title="95% CI low"),
+            alt.Tooltip("attainment_high:Q", format=".1%", title="95% CI high"),
             "achieved:Q",
             "breached:Q",
             "pending:Q",
         ],
     ).add_params(pick)
-    ci = base.mark_rule(color="#1c2430").encode(x="wilson_low:Q", x2="wilson_high:Q")
+    ci = base.mark_rule(color="#1c2430").encode(x="attainment_low:Q", x2="attainment_high:Q")
     layers: list[alt.Chart] = [bars, ci]
     if target is not None:
         layers.append(
@@ -235,7 +235,7 @@ def create_tier_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
     """Attainment per tier for each SLA metric, with 95% Wilson intervals, side by side.
 
     Columns: ``tier``, ``metric`` (e.g. first_response, resolution), ``attainment`` (0-1, may be null),
-    ``wilson_low``, ``wilson_high``, ``achieved``, ``breached``. Rows without attainment are not drawn.
+    ``attainment_low``, ``attainment_high``, ``achieved``, ``breached``. Rows without attainment are not drawn.
     """
     data = comparison.filter(pl.col("attainment").is_not_null())
     tiers = data.get_column("tier").unique().to_list() if data.height else []
@@ -250,11 +250,11 @@ def create_tier_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
             "tier:N",
             "metric:N",
             alt.Tooltip("attainment:Q", format=".1%"),
-            alt.Tooltip("wilson_low:Q", format=".1%", title="95% CI low"),
-            alt.Tooltip("wilson_high:Q", format=".1%", title="95% CI high"),
+            alt.Tooltip("attainment_low:Q", format=".1%", title="95% CI low"),
+            alt.Tooltip("attainment_high:Q", format=".1%", title="95% CI high"),
             "achieved:Q",
             "breached:Q",
         ],
     )
-    whiskers = base.mark_rule().encode(x="wilson_low:Q", x2="wilson_high:Q", color=alt.Color("metric:N"))
+    whiskers = base.mark_rule().encode(x="attainment_low:Q", x2="attainment_high:Q", color=alt.Color("metric:N"))
     return alt.layer(whiskers, points).properties(height=max(140, 56 * max(len(tiers), 1)))

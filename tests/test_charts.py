@@ -34,7 +34,7 @@ def test_attainment_chart_orders_tiers_and_offers_a_click_selection():
     groups = pl.DataFrame({
         "tier": ["Standard", "Platinum", "Gold", "Empty"],
         "attainment": [0.7, 0.95, 0.9, None],
-        "wilson_low": [0.6, 0.9, 0.8, None], "wilson_high": [0.8, 0.99, 0.95, None],
+        "attainment_low": [0.6, 0.9, 0.8, None], "attainment_high": [0.8, 0.99, 0.95, None],
         "achieved": [70, 95, 90, 0], "breached": [30, 5, 10, 0], "pending": [1, 0, 0, 3],
     })
     spec = charts.create_attainment_chart(groups, "tier", target=0.9).to_dict()
@@ -91,12 +91,12 @@ def test_tier_comparison_chart_draws_intervals_per_metric_in_tier_order():
         "tier": ["Standard", "Platinum", "Platinum", "Gold"],
         "metric": ["first_response", "first_response", "resolution", "resolution"],
         "attainment": [0.7, 0.95, 0.8, None],
-        "wilson_low": [0.6, 0.9, 0.7, None], "wilson_high": [0.8, 0.99, 0.9, None],
+        "attainment_low": [0.6, 0.9, 0.7, None], "attainment_high": [0.8, 0.99, 0.9, None],
         "achieved": [70, 95, 8, 0], "breached": [30, 5, 2, 0],
     })
     spec = charts.create_tier_comparison_chart(comparison).to_dict()
     whiskers, points = spec["layer"]
-    assert whiskers["encoding"]["x2"]["field"] == "wilson_high"
+    assert whiskers["encoding"]["x2"]["field"] == "attainment_high"
     assert points["encoding"]["y"]["sort"] == ["Platinum", "Standard"]  # Gold has no attainment: not drawn
     assert points["encoding"]["yOffset"]["field"] == "metric"
     data = [r for rows in spec["datasets"].values() for r in rows]

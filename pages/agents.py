@@ -1,0 +1,95 @@
+"""Agents: a sortable leaderboard for the window, and each agent's state timeline from ``raw_agent_states``.
+
+Layout only: the figures come from ``dashboard.metrics`` (``pages_support.agent_leaderboard``, which uses
+``sla.evaluate`` / ``sla.attainment_by`` and nearest-rank percentiles; ``agent_state_timeline``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import polars as pl
+import streamlit as st
+
+from dashboard import charts, ui
+from dashboard.metrics import load_policy, sla
+from dashboard.metrics import pages_support as ps
+
+log = logging.getLogger("dashboard.pages.agents")
+
+SORTS = {
+    "Responses": ("responses", True),
+    "Conversations": ("conversations", True),
+    "First response SLA": ("first_response_attainment", True),
+    "Median first response": ("frt_median_seconds", False),
+    "Median handle time": ("handle_median_seconds", False),
+}
+
+ctx = ui.page_context()
+st.title("Agents")
+ui.render_demo_notice(ctx.source)
+st.caption(ctx.describe())
+
+try:
+    facts = ctx.filter(ui.load_facts(ctx.source, ctx.bot_rule))
+    policy = load_policy(ctx.source.settings.policy_path)
+    states = ui.load_table(ctx.source, "raw_agent_states")
+    names = ps.agent_names(states)
+    board = ps.agent_leaderboard(facts, ui.load_table(ctx.source, "response"), policy, start=ctx.start, end=ctx.end,
+                                 tz=ctx.tz, as_of=ctx.as_of, names=names)
+except Exception as exc:  # a clear message, never a stack trace
+    log.exception("agents failed")
+    st.error(f"Could not compute the agent figures: {exc}")
+    st.stop()
+
+st.subheader("Leaderboard")
+if board.height == 0:
+    ui.render_empty("No agent activity in this window for these filters. Widen the date range or clear a filter.")
+else:
+    sort_label = st.selectbox("Sort by", list(SORTS), key="agents_sort")
+    column, descending = SORTS[sort_label]
+    ranked = board.sort(column, descending=descending, nulls_last=True)
+    shown = ranked.with_columns(
+        (pl.col("first_response_attainment") * 100),
+        *(pl.col(c) / 60 for c in ("frt_median_seconds", "frt_p90_seconds", "handle_median_seconds")),
+    ).rename({
+        "agent_name": "Agent", "responses": "Responses", "conversations": "Conversations",
+        "sla_clocks": "SLA clocks", "first_response_attainment": "First response SLA %",
+        "frt_median_seconds": "FRT median (min)", "frt_p90_seconds": "FRT p90 (min)",
+        "handle_median_seconds": "Handle median (min)", "agent_id": "Agent id",
+    })
+    st.dataframe(
+        shown, hide_index=True, key="agents_board",
+        column_config={
+            "First response SLA %": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+            "FRT median (min)": st.column_config.NumberColumn(format="%.1f"),
+            "FRT p90 (min)": st.column_config.NumberColumn(format="%.1f"),
+            "Handle median (min)": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+    st.caption("Conversations and SLA figures are for conversations assigned to the agent whose first inbound post "
+               "is in the window; durations in the matched target's clock; handle time is calendar time from first "
+               "assignment to final close. Click a column header to sort in place.")
+    ui.render_download(ranked, "agent_leaderboard", key="agents_board_download")
+
+st.subheader("State timeline")
+lo, hi = sla.window_bounds(ctx.start, ctx.end, ctx.tz)
+hi = min(hi, ctx.as_of)
+agent_options = names.sort("agent_name").get_column("agent_name").to_list()
+chosen = st.multiselect("Agents", agent_options, default=agent_options[:8], key="agents_timeline_pick",
+                        placeholder="Pick agents")
+days = st.slider("Last days", min_value=1, max_value=max(1, min(14, ctx.days)), value=min(2, ctx.days),
+                 key="agents_timeline_days")
+timeline = ps.agent_state_timeline(
+    states.lazy().join(names.lazy().filter(pl.col("agent_name").is_in(chosen)).select("agent_id"), on="agent_id",
+                       how="semi"),
+    max(lo, hi - timedelta(days=days)), hi,
+).collect()
+if timeline.height == 0:
+    ui.render_empty("No agent states in this period for the chosen agents.")
+else:
+    st.altair_chart(charts.create_agent_timeline_chart(timeline), key="agents_timeline")
+    totals = timeline.group_by("agent_name", "state").agg((pl.col("seconds").sum() / 3600).round(2).alias("hours"))
+    st.dataframe(totals.pivot("state", index="agent_name", values="hours").sort("agent_name"), hide_index=True,
+                 key="agents_state_hours")

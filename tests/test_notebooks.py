@@ -1,0 +1,61 @@
+"""The analyst notebooks run top to bottom, offline, on the small pinned demo world.
+
+Each notebook opens the data the way the app does (``open_source(load_settings())``) and asserts, in a cell,
+that one of its figures equals the report CLI's; executing it is the test. They are stored without outputs
+so diffs stay readable and no customer data is ever committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KHOROS_ENV_NAMES, ROOT
+
+NOTEBOOKS = ROOT / "notebooks"
+NOTEBOOK_NAMES = [
+    "01_sla_by_tier.ipynb",
+    "02_agent_performance.ipynb",
+    "03_automation_errors.ipynb",
+    "04_warehouse_export.ipynb",
+]
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_is_stored_without_outputs(name: str):
+    notebook = json.loads((NOTEBOOKS / name).read_text())
+    code_cells = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    assert code_cells, f"{name} has no code"
+    assert all(c.get("outputs") == [] and c.get("execution_count") is None for c in code_cells), (
+        f"{name} is stored with outputs; clear them before committing"
+    )
+    sources = "".join("".join(c["source"]) for c in code_cells)
+    assert "open_source(" in sources and "import dashboard" in sources
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_notebook_executes_offline_on_the_demo_world(name: str, demo_env: dict[str, str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    for variable in KHOROS_ENV_NAMES:
+        monkeypatch.delenv(variable, raising=False)
+    # The kernel inherits this environment: the pinned demo world, and a place for the warehouse export.
+    for variable, value in {**demo_env, "CARE_DASHBOARD_EXPORT_DIR": str(tmp_path / "warehouse"),
+                            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+                            }.items():
+        monkeypatch.setenv(variable, value)
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+    if name == "04_warehouse_export.ipynb":
+        written = sorted(p.name for p in (tmp_path / "warehouse").rglob("*.parquet"))
+        assert "conversation.parquet" in written
