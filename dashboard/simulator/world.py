@@ -1120,37 +1120,38 @@ def _bot_requests(rng, ids: _Ids, post_f, resp_f, act_f, created, bot_first, app
     has_conv = conv >= 0
     safe_conv = np.maximum(conv, 0)
     bot_network = np.asarray([NETWORKS.index(b["network_key"]) for b in BOTS])
-    conv_net = _names(NETWORKS, np.where(has_conv, network[safe_conv], bot_network[rec_app]))
-    delivery = _hex_ids(rng, m, 6)
-    secret = _hex_ids(rng, m, 12)
-    text = _names(CUSTOMER_TEXTS, rng.integers(0, len(CUSTOMER_TEXTS), m))
-    frame = pl.DataFrame(
-        {
-            "request_id": _uuids(rng, m),
-            "app_id": _take([b["app_id"] for b in BOTS], rec_app),
-            "origin": _names(("KHOROS", "BOT"), (origin == "BOT").astype(np.int64)),
-            "state_code": state,
-            "http_code": code,
-            "kind": _names(REQUEST_KINDS, kind),
-            "event_type": _names(EVENT_TYPES, etype),
-            "network_key": conv_net,
-            "external_id": _take([b["external_id"] for b in BOTS], rec_app),
-            "conversation_id": _take(ids.conv, conv),
-            "display_id": np.where(has_conv, ids.display[safe_conv], 0),
-            "author_id": _take(ids.author, conv_author[safe_conv], has_conv),
-            "author_name": _take(author_names, conv_author[safe_conv], has_conv),
-            "message_id": _take(pl.Series(20_000_000 + post).cast(pl.String), np.arange(m), post >= 0),
-            "text": text,
-            "url": _take([b["callback_url"] for b in BOTS], rec_app),
-            "latency": latency,
-            "delivery": delivery,
-            "secret": secret,
-            "created_ms": t,
-            "completed_ms": completed,
-        }
-    )
+    net = np.where(has_conv, network[safe_conv], bot_network[rec_app])
+    author = np.where(has_conv, conv_author[safe_conv], -1)
+    display = np.where(has_conv, ids.display[safe_conv], 0)
+    app_ids = [b["app_id"] for b in BOTS]
+    # Texts are built per kind on just the rows of that kind (a when/then chain would build every branch for
+    # every row), with only the columns that kind needs: the largest worlds have millions of records.
+    payload_kind = np.where(etype == 1, 0, np.where(origin == "BOT", 1, 2))
+
+    def subset(mask: np.ndarray) -> pl.DataFrame:
+        rows = np.nonzero(mask)[0]
+        k = len(rows)
+        return pl.DataFrame({
+            "row": rows,
+            "network_key": _names(NETWORKS, net[rows]),
+            "external_id": _names([b["external_id"] for b in BOTS], rec_app[rows]),
+            "app_id": _names(app_ids, rec_app[rows]),
+            "url": _names([b["callback_url"] for b in BOTS], rec_app[rows]),
+            "message_id": _take(pl.Series(20_000_000 + post[rows]).cast(pl.String), np.arange(k), post[rows] >= 0),
+            "author_id": _take(ids.author, author[rows]),
+            "author_name": _take(author_names, author[rows]),
+            "event_type": _names(EVENT_TYPES, etype[rows]),
+            "display_id": display[rows],
+            "kind": _names(REQUEST_KINDS, kind[rows]),
+            "latency": latency[rows],
+            "created_ms": t[rows],
+            "text": _names(CUSTOMER_TEXTS, rng.integers(0, len(CUSTOMER_TEXTS), k)),
+            "delivery": _hex_ids(rng, k, 6),
+            "secret": _hex_ids(rng, k, 12),
+        })
+
     iso = pl.col("created_ms").cast(TIME).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-    msg = (
+    error_message = (
         pl.when(pl.col("kind") == "token_expired").then(
             pl.concat_str(pl.lit("401 Unauthorized: JWT expired at "), iso, pl.lit(" for appId "), pl.col("app_id")))
         .when(pl.col("kind") == "bad_deploy_4xx").then(
@@ -1182,43 +1183,48 @@ def _bot_requests(rng, ids: _Ids, post_f, resp_f, act_f, created, bot_first, app
             pl.concat_str(q, pl.col("message_id"), q)),
         pl.lit(',"scope":"PRIVATE"}'),
     )
-    message_payload = pl.concat_str(
-        pl.lit('{"type":"message","coordinate":'), coordinate, pl.lit(',"author":{"id":"'), pl.col("author_id"),
-        pl.lit('","fullName":"'), pl.col("author_name"), pl.lit('"},"text":"'), pl.col("text"),
-        pl.lit('","receivedTS":'), pl.col("created_ms").cast(pl.String),
-        pl.lit(',"properties":{"sessionToken":"sk_live_'), pl.col("secret"), pl.lit('"}}'),
+    payloads = (
+        pl.concat_str(  # a customer message delivered to the bot: personal data and a session secret
+            pl.lit('{"type":"message","coordinate":'), coordinate, pl.lit(',"author":{"id":"'), pl.col("author_id"),
+            pl.lit('","fullName":"'), pl.col("author_name"), pl.lit('"},"text":"'), pl.col("text"),
+            pl.lit('","receivedTS":'), pl.col("created_ms").cast(pl.String),
+            pl.lit(',"properties":{"sessionToken":"sk_live_'), pl.col("secret"), pl.lit('"}}'),
+        ),
+        pl.concat_str(  # the bot's own call, with the bearer token it sent
+            pl.lit('{"coordinate":'), coordinate, pl.lit(',"text":"Thanks '), pl.col("author_name").fill_null("there"),
+            pl.lit(', let me look into that.","authorization":"Bearer eyJhbGciOiJIUzUxMiJ9.'), pl.col("secret"),
+            pl.lit('"}'),
+        ),
+        pl.concat_str(  # a conversation update delivered to the bot
+            pl.lit('{"type":"update","event":"'), pl.col("event_type"), pl.lit('","coordinate":'), coordinate,
+            pl.lit(',"conversationDisplayId":'), pl.col("display_id").cast(pl.String),
+            pl.lit(',"owner":{"type":"BOT","appId":"'), pl.col("app_id"), pl.lit('"}}'),
+        ),
     )
-    update_payload = pl.concat_str(
-        pl.lit('{"type":"update","event":"'), pl.col("event_type"), pl.lit('","coordinate":'), coordinate,
-        pl.lit(',"conversationDisplayId":'), pl.col("display_id").cast(pl.String),
-        pl.lit(',"owner":{"type":"BOT","appId":"'), pl.col("app_id"), pl.lit('"}}'),
+    texts = [subset(payload_kind == k).select("row", payload=expr) for k, expr in enumerate(payloads)]
+    payload = pl.concat(texts).sort("row")["payload"]
+    errors = subset(state == 2).select("row", message=error_message)
+    message = (
+        pl.concat([errors, pl.DataFrame({"row": np.nonzero(state != 2)[0]}).with_columns(
+            message=pl.lit(None, pl.String))])
+        .sort("row")["message"]
     )
-    bot_payload = pl.concat_str(
-        pl.lit('{"coordinate":'), coordinate, pl.lit(',"text":"Thanks '), pl.col("author_name").fill_null("there"),
-        pl.lit(', let me look into that.","authorization":"Bearer eyJhbGciOiJIUzUxMiJ9.'), pl.col("secret"),
-        pl.lit('"}'),
-    )
-    done = pl.col("state_code") != 1
-    # A when/then chain evaluates every branch on every row; building each text on its own subset is
-    # several times faster for the millions of records of a large world.
-    frame = frame.with_row_index("row")
-    payload_kind = (pl.when(pl.col("event_type") == "message").then(0)
-                    .when(pl.col("origin") == "BOT").then(1).otherwise(2))
-    frame = frame.with_columns(payload_kind.alias("payload_kind"))
-    with_payload = pl.concat([
-        frame.filter(pl.col("payload_kind") == k).with_columns(payload=p)
-        for k, p in enumerate((message_payload, bot_payload, update_payload))
-    ])
-    with_message = pl.concat([
-        with_payload.filter(pl.col("state_code") == 2).with_columns(message=msg),
-        with_payload.filter(pl.col("state_code") == 1).with_columns(message=pl.lit(None, pl.String)),
-        with_payload.filter(pl.col("state_code") == 0).with_columns(
-            message=pl.when(pl.col("origin") == "KHOROS").then(pl.lit("Accepted")).otherwise(pl.lit("OK"))),
-    ]).sort("row")
-    return with_message.with_columns(
-        state=_names(("SUCCESS", "PENDING", "ERROR"), state),
-        http_code=pl.when(done).then(pl.col("http_code")),
-        created_time=pl.col("created_ms").cast(TIME),
-        completed_time=pl.when(done).then(pl.col("completed_ms")).cast(TIME),
-        last_updated_time=pl.when(done).then(pl.col("completed_ms")).otherwise(pl.col("created_ms")).cast(TIME),
-    ).select(EXPORTS["bot_request"].names)
+    done = state != 1
+    accepted = np.where(origin == "KHOROS", 0, 1)
+    return pl.DataFrame({
+        "request_id": _uuids(rng, m),
+        "app_id": _names(app_ids, rec_app),
+        "origin": _names(("KHOROS", "BOT"), (origin == "BOT").astype(np.int64)),
+        "state": _names(("SUCCESS", "PENDING", "ERROR"), state),
+        "http_code": pl.Series(code).to_frame("c").select(pl.when(pl.lit(done)).then("c")).to_series(),
+        "message": pl.DataFrame({"m": message, "ok": _names(("Accepted", "OK"), accepted), "s": state}).select(
+            pl.when(pl.col("s") == 0).then("ok").otherwise("m")).to_series(),
+        "event_type": _names(EVENT_TYPES, etype),
+        "network_key": _names(NETWORKS, net),
+        "external_id": _names([b["external_id"] for b in BOTS], rec_app),
+        "conversation_id": _take(ids.conv, conv),
+        "payload": payload,
+        "created_time": _times(t),
+        "completed_time": _times(completed).to_frame("c").select(pl.when(pl.lit(done)).then("c")).to_series(),
+        "last_updated_time": _times(np.where(done, completed, t)),
+    }).select(EXPORTS["bot_request"].names)
