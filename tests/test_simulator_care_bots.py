@@ -285,3 +285,74 @@ def test_stop_frees_the_port_and_the_thread(world):
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/__simulator__/stats", timeout=1)
     s.stop()  # stopping twice is harmless
+
+
+def test_expired_download_link_and_failed_job_faults(world):
+    opts = SimulatorOptions(fault_rate=1.0, fault_kinds=("expired_link",))
+    with start_simulator(world, opts) as s, httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
+        run = c.post("/api/public/reports/report/response",
+                     params={"companyKey": "demo", "startTime": world.now_ms - DAY, "endTime": world.now_ms})
+        assert run.status_code == 200, "only downloads can expire"
+        status = c.get(run.json()["result"]["statusUrl"]).json()["result"]
+        expired = c.get(status["jobInfo"]["downloadUrl"])
+        assert expired.status_code == 403 and "expired" in expired.json()["message"]
+    with start_simulator(world, SimulatorOptions(fault_rate=1.0, fault_kinds=("failed_job",))) as s, \
+            httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
+        run = c.post("/api/public/reports/report/response",
+                     params={"companyKey": "demo", "startTime": world.now_ms - DAY, "endTime": world.now_ms})
+        status = c.get(run.json()["result"]["statusUrl"]).json()["result"]
+        assert isinstance(status, list) and status[0]["result"]["detail"] == "FAILED"
+    with pytest.raises(ValueError, match="fault_kinds"):
+        SimulatorOptions(fault_kinds=("meteor",))
+
+
+def test_cli_serves_prints_credentials_and_stops(world, capsys):
+    import argparse
+    import threading
+
+    from dashboard.simulator import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(["--port", "0", "--days", "2", "--conversations-per-day", "20", "--seed", "3",
+                              "--end", "2026-11-18T15:30:00Z", "--job-seconds", "0", "--username", "ann",
+                              "--password", "pw", "--company-key", "acme"])
+    stop = threading.Event()
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(cli.run(args, stop_event=stop)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        base = None
+        while base is None and time.monotonic() < deadline:
+            out = capsys.readouterr().out
+            for line in out.splitlines():
+                if "listening on" in line:
+                    base = line.rsplit(" ", 1)[-1]
+            time.sleep(0.05)
+            if out:
+                printed = out
+        assert base, "the CLI printed its base URL"
+        assert "username=ann password=pw companyKey=acme" in printed
+        r = httpx.get(f"{base}/api/public/teams", params={"companyKey": "acme"}, auth=("ann", "pw"))
+        assert r.status_code == 200
+    finally:
+        stop.set()
+        thread.join(15)
+    assert result == [0]
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    import argparse
+
+    from dashboard.simulator import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--fault-rate", "2"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--end", "tomorrow"])
+    args = parser.parse_args(["--days", "0", "--port", "0"])
+    assert cli.run(args) == 2
+    assert "days must be between" in capsys.readouterr().err

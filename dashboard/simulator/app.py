@@ -67,6 +67,9 @@ class SimulatorOptions:
     """How long a refreshed token's predecessor stays valid (Khoros: 10 minutes)."""
     bot_list_cap: int = 1000
     """Most request records one list call returns (newest first)."""
+    fault_kinds: tuple[str, ...] = ("error_500", "error_503", "slow", "drop", "truncate", "expired_link",
+                                    "failed_job")
+    """Which faults ``fault_rate`` draws from (tests narrow it to one kind)."""
 
     def __post_init__(self) -> None:
         for name in ("job_seconds", "failed_job_rate", "fault_rate", "rate_window_s", "slow_seconds", "token_ttl_s",
@@ -76,6 +79,12 @@ class SimulatorOptions:
         for name in ("failed_job_rate", "fault_rate"):
             if getattr(self, name) > 1:
                 raise ValueError(f"SimulatorOptions.{name} is a share between 0 and 1, got {getattr(self, name)}")
+        from dashboard.simulator.middleware import FAULT_KINDS
+
+        unknown = [k for k in self.fault_kinds if k not in FAULT_KINDS]
+        if unknown or not self.fault_kinds:
+            raise ValueError(f"SimulatorOptions.fault_kinds must be a non-empty subset of {FAULT_KINDS}, "
+                             f"got {self.fault_kinds!r}")
         if self.analytics_per_min < 1 or self.care_per_min < 1:
             raise ValueError("SimulatorOptions rate limits must be at least 1 request per window")
 
@@ -283,7 +292,10 @@ async def run_export(request: Request) -> Response:
     except ExportRequestError as exc:
         return analytics_fail(str(exc), 400)
     workflow, run = sim.new_ids()
-    fail_share = min(1.0, sim.options.failed_job_rate + sim.options.fault_rate)
+    kinds = sim.options.fault_kinds
+    # A FAILED job is one of the fault kinds: it gets its share of fault_rate, on top of failed_job_rate.
+    from_faults = sim.options.fault_rate / len(kinds) if "failed_job" in kinds else 0.0
+    fail_share = min(1.0, sim.options.failed_job_rate + from_faults)
     failed = fail_share > 0 and sim.draw() < fail_share
     job = ExportJob(workflow, run, req, time.monotonic(), failed)
     with sim.lock:

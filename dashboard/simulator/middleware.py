@@ -6,7 +6,8 @@ with ``Retry-After`` (whole seconds) and a fail envelope.
 
 Faults (share ``fault_rate`` of API requests, drawn from the simulator's seeded generator): 500, 503 with
 ``Retry-After``, a slow answer, a dropped connection (headers promise more body than is sent, so the server
-closes the connection mid-body), a truncated body (valid HTTP, invalid JSON) and an expired download link.
+closes the connection mid-body), a truncated body (valid HTTP, invalid JSON), an expired download link and an
+export job that ends CLOSED/FAILED.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.routing import Match
 
 __all__ = ["RateLimiter", "SimulatorMiddleware", "family_of"]
 
-FAULT_KINDS = ("error_500", "error_503", "slow", "drop", "truncate", "expired_link")
+FAULT_KINDS = ("error_500", "error_503", "slow", "drop", "truncate", "expired_link", "failed_job")
 
 
 class DroppedConnection(Exception):
@@ -158,9 +159,13 @@ class SimulatorMiddleware:
             return None
         if self.state.draw() >= rate:
             return None
-        kind = FAULT_KINDS[int(self.state.draw() * len(FAULT_KINDS))]
+        kinds = self.state.options.fault_kinds
+        kind = kinds[int(self.state.draw() * len(kinds))]
+        if kind == "failed_job":
+            return None  # decided when the export job is created (app.run_export)
         if kind == "expired_link" and not path.endswith("/download"):
-            kind = "error_503"
+            # Only a download link can expire; other calls get the commonest transient failure instead.
+            kind = "error_503" if len(kinds) > 1 else None
         return kind
 
     async def _truncated(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
