@@ -1,0 +1,159 @@
+"""``python -m dashboard sync``: fetch exports into the local store, with a progress bar, an ETA and a summary.
+
+With a tenant configured (``KHOROS_*`` settings) it syncs that tenant. With none it starts the bundled
+simulator on the settings' demo world (``CARE_DASHBOARD_SIMULATOR_*``) and syncs from it over HTTP — the same
+code path. Exit status: 0 when every window synced, 1 when some failed (each named with its reason), 2 on bad
+arguments or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TextIO
+
+__all__ = ["add_arguments", "run"]
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", type=_day, help="first day (UTC, inclusive); default: 30 days before --end")
+    parser.add_argument("--end", type=_day, help="last day (UTC, inclusive); default: today")
+    parser.add_argument("--exports", help="comma-separated export ids (default: all Analytics exports)")
+    parser.add_argument("--bot-requests", action="store_true",
+                        help="also sync Bot API v3 request records (needs KHOROS_BOT_APP_ID, or the simulator)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+
+
+class ProgressBar:
+    """A one-line bar on a terminal (a line per step otherwise), with an ETA that respects the rate limit."""
+
+    def __init__(self, out: TextIO, *, floor_seconds: float, quiet: bool = False) -> None:
+        self.out = out
+        self.began = time.monotonic()
+        self.floor_seconds = floor_seconds
+        self.quiet = quiet
+        self.tty = out.isatty()
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if self.quiet:
+            return
+        elapsed = time.monotonic() - self.began
+        # Observed pace, but never faster than the rate limit allows for the whole plan.
+        eta = max(elapsed / fraction - elapsed if fraction > 0 else 0.0, self.floor_seconds - elapsed, 0.0)
+        width = 30
+        filled = int(width * min(1.0, fraction))
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%}  ETA {eta:5.0f} s  {message[:70]}"
+        if self.tty:
+            self.out.write("\r" + line.ljust(120))
+            if fraction >= 1:
+                self.out.write("\n")
+        else:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+
+def _minimum_seconds(windows: int, analytics_per_min: int, window_s: float = 60.0) -> float:
+    """Each job is at least 3 Analytics requests (run, status, download); the limit spaces them."""
+    calls = 3 * windows
+    if calls <= analytics_per_min:
+        return 0.0
+    return (calls - 1) // analytics_per_min * window_s
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    from dashboard.khoros import KhorosClient, KhorosError
+    from dashboard.settings import load_settings
+    from dashboard.store import open_store
+    from dashboard.store.sync import DEFAULT_EXPORTS, plan_sync, sync, sync_bot_requests
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    exports = [e.strip() for e in (args.exports or "").split(",") if e.strip()] or list(DEFAULT_EXPORTS)
+    unknown = [e for e in exports if e not in DEFAULT_EXPORTS]
+    if unknown:
+        print(f"error: unknown export(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_EXPORTS)}", file=err)
+        return 2
+
+    simulator: Any = None
+    now = datetime.now(UTC)
+    try:
+        if settings.use_simulator:
+            simulator, settings, now = _start_simulator(settings, out)
+            client = KhorosClient.from_settings(settings, base_url=simulator.base_url)
+        else:
+            missing = settings.missing_for_tenant()
+            if missing:
+                print(f"error: tenant settings missing: {', '.join(missing)}", file=err)
+                return 2
+            client = KhorosClient.from_settings(settings)
+        end = args.end or now.date()
+        start = args.start or end - timedelta(days=30)
+        if start > end:
+            print(f"error: --start {start} is after --end {end}", file=err)
+            return 2
+        store = open_store(settings)
+        windows = plan_sync(store, start, end, exports=exports, now=now)
+        floor = _minimum_seconds(len(windows), settings.rate_analytics_per_min)
+        at_least = f", at least {floor:.0f} s at the rate limit" if floor else ""
+        print(f"Syncing {start}..{end} ({', '.join(exports)}) into {store.root}: {len(windows)} export jobs, "
+              f"at least {3 * len(windows)} requests{at_least}", file=out)
+        bar = ProgressBar(out, floor_seconds=floor, quiet=args.quiet)
+        summary = sync(client, store, start, end, exports=exports, now=now, progress=bar)
+        print(f"Summary: {summary}", file=out)
+        failed = list(summary.failures)
+        if args.bot_requests:
+            apps = simulator_apps(simulator) if simulator else None
+            bots = sync_bot_requests(client, store, app_ids=apps, now=now, progress=bar)
+            print(f"Bot request records: {bots}", file=out)
+            failed += bots.failures
+        client.close()
+    except KhorosError as exc:
+        print(f"error: sync failed: {exc}", file=err)
+        return 1
+    finally:
+        if simulator is not None:
+            simulator.stop()
+    if failed:
+        print(f"error: {len(failed)} window(s) failed:", file=err)
+        for reason in failed:
+            print(f"  {reason}", file=err)
+        return 1
+    return 0
+
+
+def simulator_apps(simulator: Any) -> list[str]:
+    return simulator.app.state.sim.world.bots["app_id"].to_list()
+
+
+def _start_simulator(settings: Any, out: TextIO) -> tuple[Any, Any, datetime]:
+    from dashboard.simulator.app import SimulatorOptions
+    from dashboard.simulator.server import start_simulator
+    from dashboard.simulator.world import WorldConfig, generate_world
+
+    end = (settings.simulator_end or datetime.now(UTC)).replace(second=0, microsecond=0)
+    world = generate_world(WorldConfig(seed=settings.simulator_seed, days=settings.simulator_days,
+                                       conversations_per_day=settings.simulator_conversations_per_day, end=end,
+                                       timezone=settings.timezone))
+    options = SimulatorOptions(analytics_per_min=settings.rate_analytics_per_min,
+                               care_per_min=settings.rate_care_per_min)
+    simulator = start_simulator(world, options)
+    print(f"No Khoros tenant configured: syncing the bundled simulator at {simulator.base_url} "
+          f"(world seed {settings.simulator_seed}, {settings.simulator_days} days to {end:%Y-%m-%d %H:%M} UTC)",
+          file=out)
+    settings = settings.with_overrides(simulator_end=end, username=options.username, password=options.password,
+                                       company_key=options.company_key)
+    return simulator, settings, end
