@@ -75,6 +75,7 @@ __all__ = [
     "DOWN_MIN_ATTEMPTS",
     "HEALTHY",
     "PENDING_AGE_BUCKETS",
+    "QUIET_GAP",
     "SCOPE",
     "WINDOW",
     "TokenStatus",
@@ -85,6 +86,7 @@ __all__ = [
     "health_now",
     "health_points",
     "health_timeline",
+    "impact_conversations",
     "incident_impact",
     "incidents",
     "mask_payload",
@@ -698,6 +700,19 @@ def pending_by_age(records: pl.LazyFrame, as_of: datetime, *, by: Sequence[str] 
 
 # --------------------------------------------------------------------------------------------------------------
 # Impact of incidents on conversations
+
+
+def impact_conversations(facts: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """The conversation rows :func:`incident_impact` takes, from ``conversation_facts``: ``conversation_id,
+    tags, created_time, first_response_seconds`` (calendar seconds from the human clock's start — the hand-off
+    for bot-first conversations — to the first public agent response; null when not answered)."""
+    return facts.lazy().select(
+        "conversation_id",
+        "tags",
+        "created_time",
+        first_response_seconds=(pl.col("first_response_time") - pl.col("clock_start")).dt.total_milliseconds()
+        / 1000,
+    )
 
 
 def incident_impact(
