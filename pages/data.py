@@ -8,7 +8,7 @@ schema as a sync. Failures are shown as messages on the page, never as stack tra
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -38,7 +38,7 @@ except Exception as exc:  # a damaged manifest, an unreadable folder
     st.error(f"Could not read the store's manifest: {exc}")
     freshness, failures = pl.DataFrame(), []
 if freshness.height:
-    now = source.now()
+    now = datetime.now(UTC)  # sync times are wall-clock times, also in the demo
     shown = pl.DataFrame({"export": list(EXPORTS)}).join(freshness, on="export", how="left").with_columns(
         ((pl.lit(now) - pl.col("last_success")).dt.total_minutes()).alias("minutes_ago"),
     )
