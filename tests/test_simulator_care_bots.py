@@ -356,3 +356,12 @@ def test_cli_rejects_bad_arguments(capsys):
     args = parser.parse_args(["--days", "0", "--port", "0"])
     assert cli.run(args) == 2
     assert "days must be between" in capsys.readouterr().err
+
+
+def test_unknown_routes_and_methods_get_envelopes_not_html(care):
+    r = care.get("/api/public/reports/nothing/here", params={"companyKey": "demo"})
+    assert r.status_code == 404 and r.json()["status"] == "FAIL"
+    r = care.delete("/api/v2/tags")
+    assert r.status_code == 405 and r.json()["status"] == "fail"
+    r = care.get("/bots/v3/nowhere")
+    assert r.status_code == 404 and "nowhere" in r.json()["error"]["messages"][0]

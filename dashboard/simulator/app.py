@@ -463,12 +463,26 @@ def _routes() -> list[Route]:
     return analytics + care.routes() + bots.routes() + own
 
 
+def _family_error(request: Request, status_code: int, message: str) -> JSONResponse:
+    from dashboard.simulator.middleware import error_envelope, family_of
+
+    return JSONResponse(error_envelope(family_of(request.url.path), message), status_code=status_code)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _family_error(request, 404, f"No such endpoint: {request.method} {request.url.path}")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return _family_error(request, 405, f"Method {request.method} is not allowed on {request.url.path}")
+
+
 def create_app(world: World, options: SimulatorOptions | None = None) -> Starlette:
     """The simulator as a Starlette app (in-process via httpx.ASGITransport, or served by uvicorn)."""
     from dashboard.simulator.middleware import SimulatorMiddleware
 
     options = options or SimulatorOptions()
-    app = Starlette(routes=_routes())
+    app = Starlette(routes=_routes(), exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.sim = SimulatorState(world, options)
     app.add_middleware(SimulatorMiddleware, state=app.state.sim)
     return app

@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.routing import Match
 
-__all__ = ["RateLimiter", "SimulatorMiddleware", "family_of"]
+__all__ = ["FAULT_KINDS", "RateLimiter", "SimulatorMiddleware", "error_envelope", "family_of"]
 
 FAULT_KINDS = ("error_500", "error_503", "slow", "drop", "truncate", "expired_link", "failed_job")
 
@@ -65,7 +65,7 @@ class RateLimiter:
         return None
 
 
-def _envelope(family: str | None, message: str) -> dict[str, Any]:
+def error_envelope(family: str | None, message: str) -> dict[str, Any]:
     if family == "analytics":
         return {"status": "FAIL", "request": None, "message": message, "result": None}
     if family == "bot":
@@ -123,9 +123,9 @@ class SimulatorMiddleware:
                 return
             fault = self._draw_fault(family, path)
             if fault == "error_500":
-                await self._send_json(send_and_note, 500, _envelope(family, "Internal Server Error"))
+                await self._send_json(send_and_note, 500, error_envelope(family, "Internal Server Error"))
             elif fault == "error_503":
-                await self._send_json(send_and_note, 503, _envelope(family, "Service Unavailable"),
+                await self._send_json(send_and_note, 503, error_envelope(family, "Service Unavailable"),
                                       {"Retry-After": "1"})
             elif fault == "drop":
                 await send_and_note({"type": "http.response.start", "status": 200,
@@ -147,7 +147,7 @@ class SimulatorMiddleware:
         except Exception as exc:  # never a stack trace to the client
             if seen["status"] is None:
                 await self._send_json(send_and_note, 500,
-                                      _envelope(family, f"Internal error in the simulator: {type(exc).__name__}"))
+                                      error_envelope(family, f"Internal error in the simulator: {type(exc).__name__}"))
         finally:
             if not path.startswith("/__simulator__/"):  # count what clients sent, not the test's own probes
                 with self.state.lock:
