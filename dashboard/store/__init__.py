@@ -173,18 +173,7 @@ class Store:
         ``frame`` must have the schema's columns (extra attribute columns allowed for the author export);
         it is de-duplicated on the schema's key (last row wins) and sorted by time, then key.
         """
-        schema = export_schema(export_id)
-        missing = [c for c in schema.names if c not in frame.columns]
-        if missing:
-            raise ValueError(f"write_day({export_id}, {day}): missing columns {', '.join(missing)}")
-        extra = [c for c in frame.columns if c not in schema.names]
-        if extra and not schema.extra_attributes:
-            raise ValueError(f"write_day({export_id}, {day}): unknown columns {', '.join(extra)}")
-        typed = frame.select(
-            [pl.col(c).cast(dt) for c, dt in schema.polars_schema.items()] + [pl.col(c).cast(pl.String) for c in extra]
-        )
-        typed = typed.unique(subset=list(schema.key), keep="last", maintain_order=True).sort(
-            [schema.time_column, *schema.key], nulls_last=True)
+        typed = self._typed(export_id, day, frame)
         path = self.day_path(export_id, day)
         if typed.height:
             _atomic_write_parquet(path, typed)
@@ -195,6 +184,52 @@ class Store:
             entry = {"rows": typed.height, "fetched_at": datetime.now(UTC), "source": "", **meta}
             entry["rows"] = typed.height
             self.record_days(export_id, {day: entry})
+
+    def _typed(self, export_id: str, day: date, frame: pl.DataFrame) -> pl.DataFrame:
+        schema = export_schema(export_id)
+        missing = [c for c in schema.names if c not in frame.columns]
+        if missing:
+            raise ValueError(f"write_day({export_id}, {day}): missing columns {', '.join(missing)}")
+        extra = [c for c in frame.columns if c not in schema.names]
+        if extra and not schema.extra_attributes:
+            raise ValueError(f"write_day({export_id}, {day}): unknown columns {', '.join(extra)}")
+        typed = frame.select(
+            [pl.col(c).cast(dt) for c, dt in schema.polars_schema.items()] + [pl.col(c).cast(pl.String) for c in extra]
+        )
+        return typed.unique(subset=list(schema.key), keep="last", maintain_order=True).sort(
+            [schema.time_column, *schema.key], nulls_last=True)
+
+    def replace_days(self, export_id: str, frames: dict[date, pl.DataFrame], meta: dict[date, dict[str, Any]]
+                     ) -> None:
+        """Replace several days at once: every file is staged first, then all are renamed, then the manifest.
+
+        Everything that can fail (typing, Parquet encoding, a full disk) happens while staging; only renames
+        follow, so an error leaves the store exactly as it was.
+        """
+        staged: list[tuple[Path, Path]] = []
+        emptied: list[Path] = []
+        try:
+            for day, frame in frames.items():
+                typed = self._typed(export_id, day, frame)
+                path = self.day_path(export_id, day)
+                if not typed.height:
+                    emptied.append(path)
+                    continue
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+                typed.write_parquet(tmp, statistics=True)
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+                staged.append((tmp, path))
+        except BaseException:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for tmp, path in staged:
+            os.replace(tmp, path)
+        for path in emptied:
+            path.unlink(missing_ok=True)
+        self.record_days(export_id, meta)
 
     def read_day(self, export_id: str, day: date) -> pl.DataFrame:
         path = self.day_path(export_id, day)

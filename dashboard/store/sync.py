@@ -175,21 +175,17 @@ def _store_window(store: Store, window: SyncWindow, download: Any, now: datetime
     result = parse_export_bytes(window.export_id, download.body, download.fmt, source=source)
     frame = result.frame
     by_day = frame.with_columns(pl.col(schema.time_column).dt.date().alias("__day"))
-    rows = 0
-    for day in window.days:
-        part = by_day.filter(pl.col("__day") == day).drop("__day")
-        store.write_day(window.export_id, day, part)
-        rows += part.height
-    store.write_quarantine(window.export_id, f"sync-{window.first_day}-{window.last_day}", result.quarantine)
-    counts = dict(by_day.group_by("__day").len().iter_rows()) if frame.height else {}
+    parts = {day: by_day.filter(pl.col("__day") == day).drop("__day") for day in window.days}
     meta = {
-        day: {"rows": int(counts.get(day, 0)), "fetched_at": fetched, "as_of": now.isoformat(), "source": source,
+        day: {"rows": part.height, "fetched_at": fetched, "as_of": now.isoformat(), "source": source,
               "workflow_id": download.workflow_id or None, "run_id": download.run_id or None,
               "failures": max(0, download.jobs - 1), "from_cache": bool(download.from_cache)}
-        for day in window.days
+        for day, part in parts.items()
     }
-    store.record_days(window.export_id, meta)
-    return rows, result.quarantine.height
+    # Quarantine first: if we die after it, the window is fetched again and the same file is replaced.
+    store.write_quarantine(window.export_id, f"sync-{window.first_day}-{window.last_day}", result.quarantine)
+    store.replace_days(window.export_id, parts, meta)
+    return sum(p.height for p in parts.values()), result.quarantine.height
 
 
 def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable[str] | None = None,
@@ -288,15 +284,12 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
         frame = result.frame.with_columns(pl.col("created_time").dt.date().alias("__day"))
         fetched = datetime.now(UTC)
         covered = [d for d in need if _midnight(d) >= span_start]
-        meta = {}
-        for day in covered:
-            part = frame.filter(pl.col("__day") == day).drop("__day")
-            store.write_day("bot_request", day, part)
-            summary.rows += part.height
-            meta[day] = {"rows": part.height, "fetched_at": fetched, "as_of": now.isoformat(),
-                         "source": "sync bot_request", "failures": 0}
+        parts = {day: frame.filter(pl.col("__day") == day).drop("__day") for day in covered}
+        meta = {day: {"rows": part.height, "fetched_at": fetched, "as_of": now.isoformat(),
+                      "source": "sync bot_request", "failures": 0} for day, part in parts.items()}
         store.write_quarantine("bot_request", "sync-bot_request", result.quarantine)
-        store.record_days("bot_request", meta)
+        store.replace_days("bot_request", parts, meta)
+        summary.rows = sum(p.height for p in parts.values())
         summary.days = len(covered)
         summary.quarantined = result.quarantine.height
     used = client.stats.minus(before_stats)

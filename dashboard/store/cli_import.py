@@ -1,0 +1,79 @@
+"""``python -m dashboard import --export conversation FILE...``: load export files from the Khoros UI.
+
+Exit status: 0 when imported (quarantined rows are reported, with ``--strict`` they fail the import), 1 when
+nothing was imported (a file is unreadable or lacks a required column; the store is unchanged), 2 on bad
+arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dashboard.schema import EXPORTS
+
+    choices = [e for e in EXPORTS if e != "bot_request"]
+    parser.add_argument("--export", required=True, choices=choices, help="which export the files are")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="CSV or JSON-array export files")
+    parser.add_argument("--strict", action="store_true",
+                        help="import nothing if any row would be quarantined")
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    import polars as pl
+
+    from dashboard.schema import SchemaError, export_schema, parse_export_bytes
+    from dashboard.settings import load_settings
+    from dashboard.store import open_store
+    from dashboard.store.importer import ImportFailed, detect_format, import_files
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    export_schema(args.export)
+    if args.strict:
+        # Dry run: parse everything first and refuse if any row would be quarantined.
+        from pathlib import Path
+
+        bad = 0
+        for name in args.files:
+            path = Path(name)
+            try:
+                body = path.read_bytes()
+                result = parse_export_bytes(args.export, body, detect_format(path, body), source=name)
+            except (OSError, SchemaError, ImportFailed) as exc:
+                print(f"error: {exc}", file=err)
+                return 1
+            for row in result.quarantine.head(20).iter_rows(named=True):
+                print(f"  {row['source']}:{row['line']}: {row['reason']}", file=err)
+            bad += result.quarantine.height
+        if bad:
+            print(f"error: --strict: {bad} row(s) would be quarantined; nothing imported", file=err)
+            return 1
+    store = open_store(settings)
+    try:
+        report = import_files(store, args.export, args.files)
+    except ImportFailed as exc:
+        print(f"error: import failed, nothing was written: {exc}", file=err)
+        return 1
+    for f in report.files:
+        print(f"{f.path} ({f.fmt}): {f.rows:,} rows, {f.quarantined:,} quarantined", file=out)
+        for notice in f.notices:
+            print(f"  note: {notice}", file=out)
+    print(f"Imported {report}", file=out)
+    if report.quarantined:
+        mine = (pl.col("export") == args.export) & pl.col("source").is_in(list(args.files))
+        q = store.quarantine().filter(mine).head(10)
+        print(f"Quarantined rows (first {q.height}; all in the store's quarantine):", file=out)
+        for row in q.iter_rows(named=True):
+            print(f"  {row['source']}:{row['line']}: {row['reason']}", file=out)
+    return 0
