@@ -45,6 +45,8 @@ __all__ = [
     "business_clock",
     "business_clock_ms",
     "business_seconds",
+    "clock_ms_from_epoch",
+    "epoch_from_clock_ms",
     "is_business_time",
     "make_schedule",
 ]
@@ -182,29 +184,6 @@ def _as_date(value: date | str) -> date:
         raise ScheduleError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
-@dataclass(frozen=True, eq=False)
-class BusinessClock:
-    """The cumulative table behind ``F``: open intervals in UTC epoch ms, sorted, non-overlapping."""
-
-    schedule: Schedule
-    opens: np.ndarray
-    closes: np.ndarray
-    cumulative_before: np.ndarray
-    """Business ms of all intervals before this one."""
-    cumulative_end: np.ndarray
-    """Business ms up to this interval's close."""
-    first_ms: int
-    last_ms: int
-
-    def series(self) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series]:
-        return (
-            pl.Series("opens", self.opens, dtype=pl.Int64),
-            pl.Series("closes", self.closes, dtype=pl.Int64),
-            pl.Series("cumulative_before", self.cumulative_before, dtype=pl.Int64),
-            pl.Series("cumulative_end", self.cumulative_end, dtype=pl.Int64),
-        )
-
-
 def _local_to_utc_ms(day: date, seconds: int, zone: ZoneInfo) -> int:
     if seconds >= 86400:
         # 24:00 is the next day's local midnight (with its own offset), not midnight + 24 h of wall time.
@@ -214,9 +193,8 @@ def _local_to_utc_ms(day: date, seconds: int, zone: ZoneInfo) -> int:
     return int(local.timestamp()) * 1000
 
 
-@functools.lru_cache(maxsize=32)
-def business_clock(schedule: Schedule) -> BusinessClock:
-    """The cumulative table for ``schedule`` (built once per schedule and cached)."""
+def _open_intervals(schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
+    """Open intervals of ``schedule`` in UTC epoch ms over the clock's range: sorted, non-overlapping."""
     zone = ZoneInfo(schedule.timezone)
     opens: list[int] = []
     closes: list[int] = []
@@ -232,18 +210,99 @@ def business_clock(schedule: Schedule) -> BusinessClock:
                 closes.append(c)
                 last_close = c
         day += one
-    opens_a = np.asarray(opens, dtype=np.int64)
-    closes_a = np.asarray(closes, dtype=np.int64)
-    lengths = closes_a - opens_a
-    cum_end = np.cumsum(lengths, dtype=np.int64)
-    cum_before = cum_end - lengths
-    first_ms = _local_to_utc_ms(CLOCK_FIRST_DAY, 0, zone)
-    last_ms = _local_to_utc_ms(CLOCK_LAST_DAY, 0, zone)
-    return BusinessClock(schedule, opens_a, closes_a, cum_before, cum_end, first_ms, last_ms)
+    return np.asarray(opens, dtype=np.int64), np.asarray(closes, dtype=np.int64)
+
+
+_BLOCK = 1 << 42
+"""Key offset between schedules in a combined table: ms since 1970 up to 2061 and business ms over 61 years
+both stay below 2**42, so ``schedule_index * 2**42 + value`` keeps every schedule's block apart and sorted."""
+
+
+@dataclass(frozen=True, eq=False)
+class BusinessClock:
+    """The cumulative tables behind ``F`` for one or several schedules (one block per schedule).
+
+    Forward table (``F``): for the interval ``i`` that opened last at or before ``t``,
+    ``F(t) = min(t + delta[i], cumulative_end[i])`` where ``delta = cumulative_before - open``. Each block
+    starts with a sentinel (open 1970-01-01, delta 0, end 0) so an instant before the first opening gives 0.
+
+    Inverse table: for the first interval ``j`` whose ``cumulative_end >= goal``, the instant is
+    ``goal + inverse_delta[j]`` (``inverse_delta = open - cumulative_before``). Each block starts with a
+    sentinel for goal 0 and ends with one whose ``inverse_delta`` is null (the goal lies beyond the range).
+    """
+
+    schedules: tuple[Schedule, ...]
+    open_key: pl.Series
+    delta: pl.Series
+    cumulative_end: pl.Series
+    cumulative_key: pl.Series
+    inverse_delta: pl.Series
+    first_ms: int
+    last_ms: int
+    intervals: int
+
+    def index_of(self, name: str) -> int:
+        for i, schedule in enumerate(self.schedules):
+            if schedule.name == name:
+                return i
+        raise KeyError(name)
+
+
+@functools.lru_cache(maxsize=32)
+def business_clock(*schedules: Schedule) -> BusinessClock:
+    """The cumulative tables for ``schedules`` (built once per combination and cached)."""
+    if not schedules:
+        raise ValueError("business_clock needs at least one schedule")
+    open_key, delta, cum_end, cum_key, inv_delta = [], [], [], [], []
+    firsts, lasts, total = [], [], 0
+    for index, schedule in enumerate(schedules):
+        opens, closes = _open_intervals(schedule)
+        lengths = closes - opens
+        ends = np.cumsum(lengths, dtype=np.int64)
+        befores = ends - lengths
+        base = index * _BLOCK
+        zero = np.zeros(1, dtype=np.int64)
+        open_key.append(np.concatenate([zero + base, opens + base]))
+        delta.append(np.concatenate([zero, befores - opens]))
+        cum_end.append(np.concatenate([zero, ends]))
+        cum_key.append(np.concatenate([zero + base, ends + base, zero + base + _BLOCK - 1]))
+        inv_delta.append(np.concatenate([zero.astype(np.float64), (opens - befores).astype(np.float64), [np.nan]]))
+        zone = ZoneInfo(schedule.timezone)
+        firsts.append(_local_to_utc_ms(CLOCK_FIRST_DAY, 0, zone))
+        lasts.append(_local_to_utc_ms(CLOCK_LAST_DAY, 0, zone))
+        total += len(opens)
+    return BusinessClock(
+        schedules=tuple(schedules),
+        open_key=pl.Series("open_key", np.concatenate(open_key), dtype=pl.Int64),
+        delta=pl.Series("delta", np.concatenate(delta), dtype=pl.Int64),
+        cumulative_end=pl.Series("cumulative_end", np.concatenate(cum_end), dtype=pl.Int64),
+        cumulative_key=pl.Series("cumulative_key", np.concatenate(cum_key), dtype=pl.Int64),
+        inverse_delta=pl.Series("inverse_delta", np.concatenate(inv_delta), nan_to_null=True).cast(pl.Int64),
+        first_ms=max(firsts),
+        last_ms=min(lasts),
+        intervals=total,
+    )
 
 
 def _epoch_ms(t: pl.Expr) -> pl.Expr:
     return t.dt.epoch("ms")
+
+
+def _block(index: pl.Expr | int) -> pl.Expr:
+    return (index if isinstance(index, pl.Expr) else pl.lit(index)).cast(pl.Int64) * _BLOCK
+
+
+def clock_ms_from_epoch(ms: pl.Expr, clock: BusinessClock, index: pl.Expr | int = 0) -> pl.Expr:
+    """``F`` of epoch-ms instants ``ms`` under schedule number ``index`` of ``clock`` (Int64 business ms)."""
+    i = (pl.lit(clock.open_key).search_sorted(ms + _block(index), side="right").cast(pl.Int64) - 1).clip(0)
+    value = pl.min_horizontal(ms + pl.lit(clock.delta).gather(i), pl.lit(clock.cumulative_end).gather(i))
+    return pl.when(ms.is_between(clock.first_ms, clock.last_ms, closed="left")).then(value)
+
+
+def epoch_from_clock_ms(goal: pl.Expr, clock: BusinessClock, index: pl.Expr | int = 0) -> pl.Expr:
+    """The first epoch ms at which ``F`` reaches ``goal`` under schedule number ``index`` (null past the range)."""
+    j = pl.lit(clock.cumulative_key).search_sorted(goal + _block(index), side="left").cast(pl.Int64)
+    return goal + pl.lit(clock.inverse_delta).gather(j.clip(0, len(clock.cumulative_key) - 1))
 
 
 def business_clock_ms(t: pl.Expr, schedule: Schedule) -> pl.Expr:
@@ -251,20 +310,7 @@ def business_clock_ms(t: pl.Expr, schedule: Schedule) -> pl.Expr:
 
     Null when ``t`` is null or outside [CLOCK_FIRST_DAY, CLOCK_LAST_DAY).
     """
-    clock = business_clock(schedule)
-    opens, closes, cum_before, _ = clock.series()
-    if len(opens) == 0:  # never open: the clock stands still
-        ms = _epoch_ms(t)
-        return pl.when(ms.is_between(clock.first_ms, clock.last_ms, closed="left")).then(pl.lit(0, pl.Int64))
-    ms = _epoch_ms(t)
-    # index of the last interval opening at or before t; -1 when t is before the first one
-    idx = pl.lit(opens).search_sorted(ms, side="right").cast(pl.Int64) - 1
-    safe = idx.clip(0)
-    open_at = pl.lit(opens).gather(safe)
-    length = pl.lit(closes).gather(safe) - open_at
-    inside = (ms - open_at).clip(0, length)
-    value = pl.when(idx < 0).then(pl.lit(0, pl.Int64)).otherwise(pl.lit(cum_before).gather(safe) + inside)
-    return pl.when(ms.is_between(clock.first_ms, clock.last_ms, closed="left")).then(value)
+    return clock_ms_from_epoch(_epoch_ms(t), business_clock(schedule))
 
 
 def business_seconds(a: pl.Expr, b: pl.Expr, schedule: Schedule) -> pl.Expr:
@@ -278,27 +324,17 @@ def add_business_seconds(t: pl.Expr, seconds: pl.Expr | float | int, schedule: S
     With 0 seconds this is ``t`` itself. Null when the result falls outside the clock's range.
     """
     clock = business_clock(schedule)
-    opens, _, cum_before, cum_end = clock.series()
     amount = seconds if isinstance(seconds, pl.Expr) else pl.lit(seconds)
     amount_ms = (amount.cast(pl.Float64) * 1000).round(0).cast(pl.Int64)
     start_ms = _epoch_ms(t)
-    if len(opens) == 0:
-        return pl.when(amount_ms == 0).then(t.dt.cast_time_unit("ms").dt.convert_time_zone("UTC"))
-    goal = business_clock_ms(t, schedule) + amount_ms
-    idx = pl.lit(cum_end).search_sorted(goal, side="left").cast(pl.Int64)
-    safe = idx.clip(0, len(opens) - 1)
-    candidate = pl.lit(opens).gather(safe) + (goal - pl.lit(cum_before).gather(safe))
-    result_ms = pl.max_horizontal(candidate, start_ms)
-    result_ms = pl.when((idx < len(opens)) & goal.is_not_null() & (result_ms < clock.last_ms)).then(result_ms)
-    return result_ms.cast(pl.Datetime("ms", "UTC"))
+    reached = epoch_from_clock_ms(clock_ms_from_epoch(start_ms, clock) + amount_ms, clock)
+    result = pl.max_horizontal(reached, start_ms)
+    return pl.when(reached.is_not_null() & (result < clock.last_ms)).then(result).cast(pl.Datetime("ms", "UTC"))
 
 
 def is_business_time(t: pl.Expr, schedule: Schedule) -> pl.Expr:
     """True when instant ``t`` lies inside an open interval (open inclusive, close exclusive)."""
     clock = business_clock(schedule)
-    opens, closes, _, _ = clock.series()
     ms = _epoch_ms(t)
-    if len(opens) == 0:
-        return ms.is_null().not_() & pl.lit(False)
-    idx = pl.lit(opens).search_sorted(ms, side="right").cast(pl.Int64) - 1
-    return pl.when(ms.is_not_null()).then((idx >= 0) & (ms < pl.lit(closes).gather(idx.clip(0))))
+    # inside an interval F grows with t: F(t + 1 ms) > F(t)
+    return clock_ms_from_epoch(ms + 1, clock) > clock_ms_from_epoch(ms, clock)

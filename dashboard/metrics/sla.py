@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from dashboard.metrics.business_hours import Schedule, add_business_seconds, business_seconds
+from dashboard.metrics.business_hours import business_clock, clock_ms_from_epoch, epoch_from_clock_ms
 from dashboard.metrics.policy import METRICS, Policy, Target
 from dashboard.metrics.stats import nearest_rank, wilson_interval
 from dashboard.schema import TIME
@@ -82,15 +82,6 @@ def _by_rule(targets: Sequence[Target], value, dtype: pl.DataType) -> pl.Expr:
     return expr.otherwise(pl.lit(None, dtype))  # type: ignore[union-attr]
 
 
-def _per_schedule(schedules: dict[str, Schedule], fallback: Schedule, build) -> pl.Expr:
-    """Per row, ``build(schedule)`` for the row's ``_schedule_name`` (the fallback schedule when null)."""
-    items = list(schedules.items())
-    expr: pl.Expr | pl.When | pl.Then = pl
-    for name, schedule in items:
-        expr = expr.when(pl.col("_schedule_name") == name).then(build(schedule))  # type: ignore[union-attr]
-    return expr.otherwise(build(fallback))  # type: ignore[union-attr]
-
-
 def evaluate(
     frame: pl.LazyFrame,
     policy: Policy,
@@ -116,8 +107,11 @@ def evaluate(
     as_of_utc = resolve_as_of(as_of)
     as_of_lit = pl.lit(as_of_utc).cast(TIME)
     targets = policy.targets_for(metric)
-    schedules = dict(policy.schedules)
-    fallback = policy.default_schedule
+    # One combined business clock for every schedule of the policy: each row looks up its own schedule's block
+    # (one search per instant), instead of evaluating every schedule for every row.
+    schedules = tuple(policy.schedules.values())
+    clock = business_clock(*schedules)
+    fallback_index = clock.index_of(policy.default_schedule.name)
 
     rule: pl.Expr | pl.When | pl.Then = pl
     for i, target in enumerate(targets):
@@ -125,11 +119,14 @@ def evaluate(
     rule_expr = rule.otherwise(pl.lit(None, pl.Int32)) if targets else pl.lit(None, pl.Int32)  # type: ignore[union-attr]
 
     start = pl.col("start_time")
+    start_ms = start.dt.epoch("ms")
     # Only what had happened by as_of counts; a start after as_of means the clock has not started.
     started = start.is_not_null() & (start <= as_of_lit)
     stop = pl.when(started & (pl.col(stop_col) <= as_of_lit)).then(pl.col(stop_col))
     end = pl.when(started).then(pl.coalesce(pl.col("stop_time"), as_of_lit))
     is_business = pl.col("clock") == "business"
+    schedule_index = pl.col("_schedule_index")
+    target_ms = (pl.col("target_seconds") * 1000).round(0).cast(pl.Int64)
 
     out = (
         frame.with_columns(
@@ -142,21 +139,25 @@ def evaluate(
             _by_rule(targets, lambda t: t.label, pl.String()).alias("target_name"),
             _by_rule(targets, lambda t: t.target_seconds, pl.Float64()).alias("target_seconds"),
             _by_rule(targets, lambda t: t.clock, pl.String()).alias("clock"),
-            _by_rule(targets, lambda t: t.schedule, pl.String()).alias("_schedule_name"),
+            _by_rule(targets, lambda t: clock.index_of(t.schedule), pl.Int64()).fill_null(fallback_index)
+            .alias("_schedule_index"),
         )
         .with_columns(
-            pl.coalesce("_schedule_name", pl.lit(fallback.name)).alias("schedule"),
-            pl.when(is_business).then(
-                _per_schedule(schedules, fallback,
-                              lambda s: add_business_seconds(start, pl.col("target_seconds"), s))
-            ).otherwise(start + pl.duration(milliseconds=(pl.col("target_seconds") * 1000).round(0)
-                                            .cast(pl.Int64)))
-            .cast(TIME).alias("breach_at"),
+            _by_rule(targets, lambda t: t.schedule, pl.String()).fill_null(policy.default_schedule.name)
+            .alias("schedule"),
             end.cast(TIME).alias("_end"),
+            clock_ms_from_epoch(start_ms, clock, schedule_index).alias("_f_start"),
         )
         .with_columns(
-            _per_schedule(schedules, fallback, lambda s: business_seconds(start, pl.col("_end"), s))
-            .alias("elapsed_business_seconds"),
+            clock_ms_from_epoch(pl.col("_end").dt.epoch("ms"), clock, schedule_index).alias("_f_end"),
+            epoch_from_clock_ms(pl.col("_f_start") + target_ms, clock, schedule_index).alias("_reached"),
+        )
+        .with_columns(
+            pl.when(is_business).then(
+                pl.when(pl.col("_reached").is_not_null()).then(pl.max_horizontal("_reached", start_ms))
+            ).otherwise(start_ms + target_ms)
+            .cast(TIME).alias("breach_at"),
+            ((pl.col("_f_end") - pl.col("_f_start")) / 1000.0).alias("elapsed_business_seconds"),
             ((pl.col("_end") - start).dt.total_milliseconds() / 1000.0).alias("elapsed_calendar_seconds"),
         )
         .with_columns(
@@ -181,7 +182,7 @@ def evaluate(
         .then(pl.col("elapsed_seconds")),
         breach_severity_seconds=pl.when(pl.col("status") == "breached")
         .then(pl.col("elapsed_seconds") - pl.col("target_seconds")),
-    ).drop("_rule", "_schedule_name", "_end")
+    ).drop("_rule", "_schedule_index", "_end", "_f_start", "_f_end", "_reached")
 
 
 def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFrame:
