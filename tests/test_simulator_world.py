@@ -171,3 +171,20 @@ def test_config_errors_are_clear():
         WorldConfig(timezone="Nowhere/City")
     with pytest.raises(ValueError, match="timezone-aware"):
         WorldConfig(end=datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("days", "per_day", "end"),
+    [
+        (1, 1, datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),  # a Sunday with the DST change: maybe no conversation at all
+        (2, 1, datetime(2026, 11, 1, 6, 30, tzinfo=UTC)),  # the autumn DST change
+        (3, 5, datetime(2026, 12, 26, 12, 0, tzinfo=UTC)),  # around a holiday
+        (1, 50, datetime(2026, 11, 24, 9, 0, tzinfo=UTC)),
+    ],
+)
+def test_tiny_and_edge_worlds_still_fit_the_schema(days, per_day, end):
+    w = generate_world(WorldConfig(seed=1, days=days, conversations_per_day=per_day, end=end))
+    for export_id, frame in w.tables.items():
+        schema = export_schema(export_id).polars_schema
+        assert frame.select(list(schema)).schema == schema
+    assert w.truth.height == w.tables["conversation"].height

@@ -559,7 +559,8 @@ def generate_world(config: WorldConfig | None = None) -> World:
                                 first_name, last_name)
     states = _agent_states(rng, agents, agent_shift, cal, start_ms, now_ms)
     tables["raw_agent_states"] = states
-    tables["team_performance"] = _team_performance(agents, states, tables["response"], actions_table, cfg.timezone)
+    tables["team_performance"] = _team_performance(agents, states, tables["response"], actions_table, cfg.timezone,
+                                                    now_ms)
     placed = _incident_records(incidents, now_ms)
     tables["bot_request"] = _bot_requests(
         rng, ids, post_f, resp_f, act_f, created, bot_first, app, auto, contained, handoff, bot_close,
@@ -954,12 +955,12 @@ def _agent_states(rng, agents: pl.DataFrame, agent_shift, cal: BusinessCalendar,
 
 
 def _team_performance(agents, states: pl.DataFrame, responses: pl.DataFrame, actions: pl.DataFrame,
-                      tz: str) -> pl.DataFrame:
+                      tz: str, now_ms: int) -> pl.DataFrame:
     def local_day(col: str) -> pl.Expr:
         return pl.col(col).dt.convert_time_zone(tz).dt.truncate("1d").dt.convert_time_zone("UTC").alias(
             "window_start")
 
-    now_fill = states["start_time"].max()
+    now_fill = pl.lit(now_ms).cast(TIME)  # a state still lasting counts until now
     logged = (
         states.filter(pl.col("state") != "Offline")
         .with_columns(local_day("start_time"))
@@ -1118,11 +1119,12 @@ def _bot_requests(rng, ids: _Ids, post_f, resp_f, act_f, created, bot_first, app
     state = np.where(pending, 1, state)
 
     has_conv = conv >= 0
-    safe_conv = np.maximum(conv, 0)
+    # Records without a conversation (incident retries) index a dummy element appended at position n.
+    safe_conv = np.where(has_conv, conv, n)
     bot_network = np.asarray([NETWORKS.index(b["network_key"]) for b in BOTS])
-    net = np.where(has_conv, network[safe_conv], bot_network[rec_app])
-    author = np.where(has_conv, conv_author[safe_conv], -1)
-    display = np.where(has_conv, ids.display[safe_conv], 0)
+    net = np.where(has_conv, np.append(network, 0)[safe_conv], bot_network[rec_app])
+    author = np.where(has_conv, np.append(conv_author, -1)[safe_conv], -1)
+    display = np.where(has_conv, np.append(ids.display, 0)[safe_conv], 0)
     app_ids = [b["app_id"] for b in BOTS]
     # Texts are built per kind on just the rows of that kind (a when/then chain would build every branch for
     # every row), with only the columns that kind needs: the largest worlds have millions of records.
