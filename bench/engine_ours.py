@@ -1,0 +1,60 @@
+"""Our engine (``dashboard.metrics``) called the way the pages and the report CLI call it.
+
+Each function takes LazyFrames of the exports and returns a collected Polars DataFrame in the same shape as
+the baselines' answers, so that the three can be compared column by column.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+
+from dashboard.metrics import attainment_by, conversation_facts, evaluate, pages_support
+from dashboard.metrics.policy import Policy
+
+__all__ = ["at_risk", "backlog", "first_response", "load_tables", "sla_by_tier_priority"]
+
+TABLES = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
+
+
+def load_tables(folder) -> dict[str, pl.LazyFrame]:
+    """Every column of each export, read into memory once (as the pages' cached loaders hold them)."""
+    return {name: pl.read_parquet(f"{folder}/{name}.parquet").lazy() for name in TABLES}
+
+
+def _as_of(as_of_ms: int) -> datetime:
+    return datetime.fromtimestamp(as_of_ms / 1000, tz=UTC)
+
+
+def _evaluated(t: dict[str, pl.LazyFrame], policy: Policy, as_of_ms: int) -> pl.LazyFrame:
+    return evaluate(_facts(t), policy, "first_response", as_of=_as_of(as_of_ms))
+
+
+def first_response(t: dict[str, pl.LazyFrame], policy: Policy, as_of_ms: int) -> pl.DataFrame:
+    return _evaluated(t, policy, as_of_ms).select(
+        "conversation_id", "status", pl.col("breach_at").dt.epoch("ms"), "elapsed_business_seconds",
+        "response_seconds", "tier", "priority",
+    ).collect()
+
+
+def sla_by_tier_priority(t: dict[str, pl.LazyFrame], policy: Policy, as_of_ms: int) -> pl.DataFrame:
+    return attainment_by(_evaluated(t, policy, as_of_ms), ["tier", "priority"]).collect()
+
+
+def _facts(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    return conversation_facts(t["conversation"], t["incoming_post"], t["response"],
+                              t["conversation_history_action"], t["author"])
+
+
+def at_risk(t: dict[str, pl.LazyFrame], policy: Policy, as_of_ms: int) -> pl.DataFrame:
+    """The Live queue page's at-risk list for first response (open, pending, soonest breach first)."""
+    rows = pages_support.at_risk(_facts(t), policy, _as_of(as_of_ms), metrics=("first_response",))
+    return rows.select("conversation_id", pl.col("breach_at").dt.epoch("ms"), "tier", "priority")
+
+
+def backlog(t: dict[str, pl.LazyFrame], at_ms: int) -> pl.DataFrame:
+    """The Live queue page's backlog: open at an instant, per age bucket and work queue."""
+    open_now = pages_support.open_backlog(_facts(t), _as_of(at_ms))
+    counted = pages_support.backlog_by_age(open_now, by="work_queue_id")
+    return counted.select("age_order", "work_queue_id", "open")

@@ -1,0 +1,158 @@
+"""One engine (or one generator) in its own process, so that its time and peak memory are its own.
+
+Run as ``python -m bench.worker SPEC.json``; the spec says what to do, the answer is written to
+``spec["out"]`` as JSON. Metric answers are written as Parquet next to it for the agreement check (outside
+the timed region).
+
+Peak memory per metric: before each metric the kernel's high-water mark of this process is reset (writing
+``5`` to ``/proc/self/clear_refs``), and ``VmHWM`` is read after it, so each figure is the peak resident set
+while that metric ran (the loaded tables included, since they stay resident).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "peak_rss_mb", "reset_peak_rss", "rss_mb"]
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def rss_mb() -> float | None:
+    kb = _status_kb("VmRSS")
+    return kb / 1024 if kb is not None else None
+
+
+def peak_rss_mb() -> float | None:
+    kb = _status_kb("VmHWM")
+    return kb / 1024 if kb is not None else None
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak-RSS mark (Linux >= 4.0); False where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _run_metrics(spec: dict) -> dict:
+    from dashboard.metrics import load_policy
+
+    engine = spec["engine"]
+    folder = spec["world"]
+    policy = load_policy(spec.get("policy"))
+    as_of_ms, backlog_ms = int(spec["as_of_ms"]), int(spec["backlog_at_ms"])
+    results_dir = Path(spec["results_dir"])
+    results_dir.mkdir(parents=True, exist_ok=True)
+    threads = spec.get("threads")
+
+    t0 = time.perf_counter()
+    if engine == "ours":
+        from bench import engine_ours as mod
+
+        tables = mod.load_tables(folder)
+        ctx = tables
+        # Building the business clock tables is a once-per-process cost (cached); pay it before timing.
+        from dashboard.metrics.business_hours import business_clock
+        setup = time.perf_counter()
+        for schedule in policy.schedules.values():
+            business_clock(schedule)
+        setup_s = time.perf_counter() - setup
+    elif engine == "pandas":
+        from bench import baseline_pandas as mod
+
+        ctx = mod.load_tables(folder)
+        setup_s = 0.0
+    elif engine == "duckdb":
+        from bench import baseline_duckdb as mod
+
+        ctx = mod.connect(threads)
+        mod.load_tables(ctx, folder)
+        setup_s = 0.0
+    else:
+        raise SystemExit(f"unknown engine {engine!r}")
+    load_s = time.perf_counter() - t0 - setup_s
+    gc.collect()
+    out: dict = {"engine": engine, "load_s": load_s, "setup_s": setup_s, "rss_after_load_mb": rss_mb(),
+                 "peak_after_load_mb": peak_rss_mb(), "metrics": {}}
+
+    calls = {
+        "first_response": lambda: mod.first_response(ctx, policy, as_of_ms),
+        "sla": lambda: mod.sla_by_tier_priority(ctx, policy, as_of_ms),
+        "at_risk": lambda: mod.at_risk(ctx, policy, as_of_ms),
+        "backlog": lambda: mod.backlog(ctx, backlog_ms),
+    }
+    for name in spec["metrics"]:
+        times = []
+        peaks = []
+        answer = None
+        for _ in range(int(spec.get("repeat", 1))):
+            answer = None
+            gc.collect()
+            reset_ok = reset_peak_rss()
+            start = time.perf_counter()
+            answer = calls[name]()
+            times.append(time.perf_counter() - start)
+            peaks.append(peak_rss_mb() if reset_ok else None)
+        _write_answer(answer, results_dir / f"{engine}_{name}.parquet")
+        out["metrics"][name] = {"times_s": times, "peak_mb": max((p for p in peaks if p is not None), default=None),
+                                "rows": len(answer)}
+    out["peak_mb"] = peak_rss_mb()
+    return out
+
+
+def _write_answer(answer, path: Path) -> None:
+    from bench.agreement import to_polars
+
+    to_polars(answer).write_parquet(path)
+
+
+def _run_generate(spec: dict) -> dict:
+    from bench.synthetic import SyntheticConfig, generate, write_world
+
+    start = time.perf_counter()
+    config = SyntheticConfig(n_conversations=int(spec["n_conversations"]), n_authors=int(spec["n_authors"]),
+                             days=int(spec["days"]), seed=int(spec["seed"]))
+    tables = generate(config)
+    generate_s = time.perf_counter() - start
+    write_world(tables, Path(spec["world"]))
+    return {"generate_s": generate_s, "write_s": time.perf_counter() - start - generate_s,
+            "rows": {k: v.height for k, v in tables.items()}, "peak_mb": peak_rss_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m bench.worker SPEC.json", file=sys.stderr)
+        return 2
+    spec = json.loads(Path(args[0]).read_text())
+    task = spec["task"]
+    if task == "metrics":
+        result = _run_metrics(spec)
+    elif task == "generate":
+        result = _run_generate(spec)
+    else:
+        print(f"unknown task {task!r}", file=sys.stderr)
+        return 2
+    Path(spec["out"]).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
