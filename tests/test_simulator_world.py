@@ -188,3 +188,31 @@ def test_tiny_and_edge_worlds_still_fit_the_schema(days, per_day, end):
         schema = export_schema(export_id).polars_schema
         assert frame.select(list(schema)).schema == schema
     assert w.truth.height == w.tables["conversation"].height
+
+
+_DIGEST = """
+import hashlib, sys
+from datetime import datetime
+from dashboard.simulator.world import WorldConfig, generate_world
+w = generate_world(WorldConfig(seed=5, days=4, conversations_per_day=40, end=datetime.fromisoformat(sys.argv[1])))
+h = hashlib.sha256()
+for name in sorted(w.tables):
+    h.update(name.encode()); h.update(w.tables[name].write_json().encode())
+h.update(w.truth.write_json().encode())
+print(h.hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_world_is_identical_across_processes():
+    """Another interpreter (another hash seed, other thread timing) builds the very same world."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for hash_seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", _DIGEST, END.isoformat()], capture_output=True, text=True,
+                             check=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
