@@ -40,8 +40,8 @@ def test_automation_page_shows_health_incidents_and_error_groups(app_env, synced
     assert {"Health now", "Incidents", "Error groups"} <= set(subheaders)
     # The error-group table lists the same groups, largest first, as the metric.
     groups = automation.error_groups(synced_requests.lazy(), demo_source.now()).collect()
-    tables = {df.proto.id: df.value for df in at.dataframe}
-    group_table = next(v for v in tables.values() if "group_id" in v.columns and "trend" in v.columns)
+    tables = [df.value for df in at.dataframe]
+    group_table = next(v for v in tables if "group_id" in v.columns and "trend" in v.columns)
     assert list(group_table["group_id"])[:3] == groups["group_id"].to_list()[:3]
     assert int(group_table["count"].iloc[0]) == groups["count"][0]
 
