@@ -150,15 +150,20 @@ class RateLimitTransport(httpx.BaseTransport):
         self.counters.add(family=family, request=True)
         try:
             response = self.inner.handle_request(request)
+            headers = httpx.Headers(response.headers)
             try:
                 raw = b"".join(response.iter_raw())
+            except httpx.StreamConsumed:
+                # Built in memory (a mock transport): already decoded, so drop any content-encoding.
+                raw = response.content
+                headers.pop("content-encoding", None)
             finally:
                 response.close()
         finally:
             if self.limiter:
                 self.limiter.complete(family, slot)
-        # A fresh response over the complete raw bytes: the client decodes it as usual.
-        return httpx.Response(response.status_code, headers=response.headers, content=raw, request=request,
+        # A fresh response over the complete body, read inside the limiter slot; the client decodes it as usual.
+        return httpx.Response(response.status_code, headers=headers, content=raw, request=request,
                               extensions={k: v for k, v in response.extensions.items() if k != "network_stream"})
 
     def close(self) -> None:
