@@ -216,3 +216,15 @@ def test_world_is_identical_across_processes():
                              check=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_agents_reply_while_available_in_their_own_state_timeline(world):
+    states = world.tables["raw_agent_states"].with_columns(pl.col("end_time").fill_null(world.now))
+    replies = _agent_public(world).select("agent_id", "published_time").sort("published_time")
+    # The state each reply falls in: the agent's latest state starting at or before it.
+    placed = replies.join_asof(states.sort("start_time"), left_on="published_time", right_on="start_time",
+                               by="agent_id", check_sortedness=False)
+    placed = placed.filter(pl.col("start_time").is_not_null())  # replies before the first state in the period
+    assert placed.height > 0.95 * replies.height
+    assert (placed["published_time"] < placed["end_time"]).all()
+    assert (placed["state"] == "Available").all()

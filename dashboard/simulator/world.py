@@ -456,11 +456,15 @@ def generate_world(config: WorldConfig | None = None) -> World:
     agent_team = np.repeat(np.arange(3), team_size)
     agent_shift = np.concatenate([np.arange(s) % 2 for s in team_size])  # 0 early (08-16:30), 1 late (11:30-20)
     team_offset = np.concatenate([[0], np.cumsum(team_size)[:-1]])
-    ii = np.clip(cal.interval_index(assign), 0, len(cal.opens) - 1)
-    minutes_open = (assign - cal.opens[ii]) / MINUTE
-    shift_pick = np.where(minutes_open < 210, 0, np.where(minutes_open >= 510, 1, rng.integers(0, 2, n)))
+    sched = _agent_schedules(rng, agent_shift, cal)
+    # The agent is one on shift when the reply is due; replies wait while that agent is on a break or at lunch,
+    # and follow-ups wait for the same agent's next shift.
+    ii = np.clip(cal.interval_index(first_resp), 0, len(cal.opens) - 1)
+    minutes_open = (first_resp - cal.opens[ii]) / MINUTE
+    shift_pick = np.where(minutes_open < 210, 0, np.where(minutes_open >= 500, 1, rng.integers(0, 2, n)))
     agent = team_offset[team] + 2 * rng.integers(0, team_size[team] // 2, n) + shift_pick
     agent = np.where(human, agent, -1)
+    first_resp = np.where(human, sched.available_from(agent, first_resp), never)
 
     if n:  # bot-first conversations move to the hand-off queue, then to their routed queue when assigned
         actions.add(handed, conv=idx, t=handoff, code=np.full(n, 4, np.int8), agent=np.full(n, -1),
@@ -472,7 +476,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
         actions.add(human, conv=idx, t=assign, code=np.zeros(n, np.int8), agent=agent,
                     frm=np.full(n, -1), to=agent)
     note = human & (rng.random(n) < 0.22)
-    t_note = cal.add(ready_h, (frt_ms * _uniform(rng, n, 0.8, 0.97)).astype(np.int64))
+    t_note = sched.available_from(agent, cal.add(ready_h, (frt_ms * _uniform(rng, n, 0.8, 0.97)).astype(np.int64)))
     t_note = np.clip(t_note, assign + 1, first_resp - 1)  # a note is written after assignment, before replying
     responses.add(note & (t_note > assign), conv=idx, t=t_note, rtype=np.zeros(n, np.int8), agent=agent,
                   app=np.full(n, -1), public=np.zeros(n, bool))
@@ -491,7 +495,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
         posts.add(second, conv=idx, t=reply2, kind=np.full(n, 2, np.int8))
         burst_end = np.where(second, reply2, reply)
         nrt_ms = (frt_ms * 0.6 * _lognormal(rng, n, 0.5)).astype(np.int64)
-        t_next = cal.add(np.minimum(burst_end, never), np.maximum(nrt_ms, 15 * MS))
+        t_next = sched.available_from(agent, cal.add(np.minimum(burst_end, never), np.maximum(nrt_ms, 15 * MS)))
         responses.add(active, conv=idx, t=t_next, rtype=np.zeros(n, np.int8), agent=agent,
                       app=np.full(n, -1), public=np.ones(n, bool))
         last_agent = np.where(active, t_next, last_agent)
@@ -505,7 +509,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
     # ---- closes, reopens, stalls ----------------------------------------------------------------------------
     agent_close = rng.random(n) < 0.55
     close = np.where(
-        agent_close, cal.add(last_agent, rng.integers(2 * MINUTE, 30 * MINUTE, n)),
+        agent_close, sched.available_from(agent, cal.add(last_agent, rng.integers(2 * MINUTE, 30 * MINUTE, n))),
         last_agent + rng.integers(20 * HOUR, 30 * HOUR, n),  # pending conversations auto-close after a day
     )
     stalled = human & (rng.random(n) < 0.004)
@@ -513,8 +517,8 @@ def generate_world(config: WorldConfig | None = None) -> World:
     closer = np.where(agent_close, agent, -1)
     reopen = human & ~stalled & (rng.random(n) < 0.04)
     t_reopen = close + np.minimum(20 * HOUR * _lognormal(rng, n, 0.9), 10 * DAY).astype(np.int64)
-    t_reresp = cal.add(np.minimum(t_reopen, never), np.maximum(frt_ms // 2, 15 * MS))
-    t_reclose = cal.add(t_reresp, rng.integers(5 * MINUTE, 60 * MINUTE, n))
+    t_reresp = sched.available_from(agent, cal.add(np.minimum(t_reopen, never), np.maximum(frt_ms // 2, 15 * MS)))
+    t_reclose = sched.available_from(agent, cal.add(t_reresp, rng.integers(5 * MINUTE, 60 * MINUTE, n)))
     posts.add(reopen, conv=idx, t=t_reopen, kind=np.full(n, 3, np.int8))
     actions.add(reopen, conv=idx, t=t_reopen + MS, code=np.full(n, 6, np.int8), agent=np.full(n, -1),
                 frm=np.full(n, -1), to=np.full(n, -1))
@@ -557,7 +561,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
     )
     tables["author"] = _authors(rng, ids, a_network, a_tier0, a_tier1, a_first, a_change, now_ms,
                                 first_name, last_name)
-    states = _agent_states(rng, agents, agent_shift, cal, start_ms, now_ms)
+    states = _agent_states(agents, sched, start_ms, now_ms)
     tables["raw_agent_states"] = states
     tables["team_performance"] = _team_performance(agents, states, tables["response"], actions_table, cfg.timezone,
                                                     now_ms)
@@ -912,27 +916,76 @@ def _authors(rng, ids: _Ids, a_network, a_tier0, a_tier1, a_first, a_change, now
     return pl.concat([v0.select(cols), v1.select(cols)]).sort("updated_time", "author_id")
 
 
-def _agent_states(rng, agents: pl.DataFrame, agent_shift, cal: BusinessCalendar, start_ms, now_ms) -> pl.DataFrame:
-    days = np.nonzero((cal.opens >= start_ms - DAY) & (cal.opens < now_ms))[0]
-    n_ag, n_d = agents.height, len(days)
-    if n_d == 0:
-        return pl.DataFrame(schema=EXPORTS["raw_agent_states"].polars_schema)
-    opens = np.tile(cal.opens[days], n_ag)  # agent-major: all days of agent 0, then agent 1...
+@dataclass
+class _Schedules:
+    """Every agent's working days: shift start and end, a break and a lunch (epoch ms, agent-major order)."""
+
+    agent: np.ndarray
+    start: np.ndarray
+    brk: np.ndarray
+    brk_end: np.ndarray
+    lunch: np.ndarray
+    lunch_end: np.ndarray
+    end: np.ndarray
+    base_ms: int
+
+    def _keys(self, agent: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return (agent.astype(np.int64) << CONV_SHIFT) + (t - self.base_ms)
+
+    def available_from(self, agent: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The first instant at or after ``t`` when ``agent`` is on shift and not on a break or at lunch."""
+        # Available intervals per agent-day: [start, brk), [brk_end, lunch), [lunch_end, end).
+        starts = np.stack([self.start, self.brk_end, self.lunch_end], axis=1).ravel()
+        ends = np.stack([self.brk, self.lunch, self.end], axis=1).ravel()
+        owner = np.repeat(self.agent, 3)
+        order = np.argsort(self._keys(owner, starts), kind="stable")
+        starts, ends, owner = starts[order], ends[order], owner[order]
+        start_keys = self._keys(owner, starts)
+        if not len(starts):
+            return t
+        ok = agent >= 0
+        safe_agent = np.where(ok, agent, 0)
+        safe_t = np.clip(t, self.base_ms, self.base_ms + (1 << CONV_SHIFT) - 1)
+        key = self._keys(safe_agent, safe_t)
+        pos = np.searchsorted(start_keys, key, side="right") - 1
+        prev = np.clip(pos, 0, len(starts) - 1)
+        inside = (pos >= 0) & (owner[prev] == safe_agent) & (safe_t < ends[prev])
+        nxt = np.clip(pos + 1, 0, len(starts) - 1)
+        has_next = (pos + 1 < len(starts)) & (owner[nxt] == safe_agent) & (starts[nxt] > safe_t)
+        moved = np.where(inside, t, np.where(has_next, starts[nxt], t))
+        return np.where(ok, moved, t)
+
+
+def _agent_schedules(rng, agent_shift: np.ndarray, cal: BusinessCalendar) -> _Schedules:
+    """Early shift from opening (about 08:00-16:30), late shift to closing (about 11:30-20:00), every open day."""
+    n_ag, n_d = len(agent_shift), len(cal.opens)
+    opens = np.tile(cal.opens, n_ag)
     ag = np.repeat(np.arange(n_ag), n_d)
-    shift = agent_shift[ag]
     m = n_ag * n_d
-    s = opens + np.where(shift == 0, 0, 210 * MINUTE) + rng.integers(-12 * MINUTE, 6 * MINUTE, m)
+    s = opens + np.where(agent_shift[ag] == 0, 0, 210 * MINUTE) + rng.integers(-12 * MINUTE, 6 * MINUTE, m)
     e = s + 510 * MINUTE + rng.integers(-5 * MINUTE, 15 * MINUTE, m)
+    # Log-ins wobble, but nobody answers customers outside opening hours.
+    s = np.maximum(s, opens)
+    e = np.minimum(e, np.tile(cal.closes, n_ag))
     b = s + rng.integers(90 * MINUTE, 150 * MINUTE, m)
     b_end = b + rng.integers(10 * MINUTE, 20 * MINUTE, m)
     lunch = s + rng.integers(225 * MINUTE, 285 * MINUTE, m)
     lunch_end = lunch + rng.integers(30 * MINUTE, 50 * MINUTE, m)
+    base = int(cal.opens[0]) - DAY if n_d else 0
+    return _Schedules(ag, s, b, b_end, lunch, lunch_end, e, base)
+
+
+def _agent_states(agents: pl.DataFrame, sched: _Schedules, start_ms: int, now_ms: int) -> pl.DataFrame:
+    if not len(sched.agent):
+        return pl.DataFrame(schema=EXPORTS["raw_agent_states"].polars_schema)
+    ag, s, e = sched.agent, sched.start, sched.end
+    m = len(ag)
     next_s = np.concatenate([s[1:], [0]])
     last_of_agent = np.concatenate([ag[1:] != ag[:-1], [True]])
     offline_end = np.where(last_of_agent, -1, next_s)
-    names = np.asarray(["Available", "Break", "Available", "Lunch", "Available", "Offline"])
-    starts = np.stack([s, b, b_end, lunch, lunch_end, e], axis=1)
-    ends = np.stack([b, b_end, lunch, lunch_end, e, offline_end], axis=1)
+    names = ("Available", "Break", "Available", "Lunch", "Available", "Offline")
+    starts = np.stack([s, sched.brk, sched.brk_end, sched.lunch, sched.lunch_end, e], axis=1)
+    ends = np.stack([sched.brk, sched.brk_end, sched.lunch, sched.lunch_end, e, offline_end], axis=1)
     frame = pl.DataFrame(
         {
             "agent_idx": np.repeat(ag, 6),
