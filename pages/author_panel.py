@@ -23,8 +23,9 @@ from dashboard.metrics.author_panel import author_conversations, author_open_con
 from dashboard.ui.embed_gate import EMBED_PAYLOAD_KEY, INVALID_LINK_MESSAGE
 
 log = logging.getLogger("dashboard.pages.author_panel")
-STATUS_ICONS = {"achieved": "✅ met", "breached": "❌ breached", "pending": "⏳ running", "bot_contained": "🤖 bot",
-                "not_started": "· not started", "no_target": "— no target"}  # fmt: skip
+# Words, not emoji: the agent's browser inside Khoros may have no emoji font.
+STATUS_ICONS = {"achieved": "met", "breached": "BREACHED", "pending": "running", "bot_contained": "bot handled",
+                "not_started": "not started", "no_target": "no target"}  # fmt: skip
 METRIC_LABELS = {"first_response": "First response", "resolution": "Resolution"}
 
 
@@ -105,7 +106,8 @@ if recent.height:
     st.dataframe(shown, hide_index=True, key="author_panel_recent",
                  column_config={"conversation_display_id": st.column_config.NumberColumn("Conversation", format="%d"),
                                 "first_response_status": "First response",
-                                "first_response": "First response time",
+                                "first_response": st.column_config.TextColumn(
+                                    "First response time", help="In the target's clock (business or calendar)"),
                                 "resolution_status": "Resolution"})  # fmt: skip
 else:
     st.caption("No earlier conversation with this author.")
