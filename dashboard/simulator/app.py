@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -89,6 +90,10 @@ class SimulatorOptions:
             raise ValueError("SimulatorOptions rate limits must be at least 1 request per window")
 
 
+JOBS_KEPT = 20_000
+RENDERED_BODIES_KEPT = 8
+
+
 @dataclass
 class ExportJob:
     workflow_id: str
@@ -107,6 +112,7 @@ class SimulatorState:
     options: SimulatorOptions
     lock: threading.Lock = field(default_factory=threading.Lock)
     jobs: dict[str, ExportJob] = field(default_factory=dict)
+    rendered: list[str] = field(default_factory=list)
     stats: Counter = field(default_factory=Counter)
     rng: np.random.Generator = field(init=False)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -300,6 +306,8 @@ async def run_export(request: Request) -> Response:
     job = ExportJob(workflow, run, req, time.monotonic(), failed)
     with sim.lock:
         sim.jobs[workflow] = job
+        if len(sim.jobs) > JOBS_KEPT:  # like expired links: the oldest jobs are forgotten
+            sim.jobs.pop(next(iter(sim.jobs)))
     return analytics_ok(_job_urls(request, job, ready=False))
 
 
@@ -354,7 +362,15 @@ async def job_download(request: Request) -> Response:
     if request.scope.get("sim_expired_link"):
         return analytics_fail("Download link has expired; run the export again", 403)
     if job.body is None:
-        job.body = render(select_rows(sim.world, job.request), job.request)
+        # Rendering a month of a large world takes a while: keep the event loop free for other requests.
+        job.body = await run_in_threadpool(lambda: render(select_rows(sim.world, job.request), job.request))
+        # Bodies are deterministic, so only the last few are kept; an older link renders again.
+        with sim.lock:
+            sim.rendered.append(job.workflow_id)
+            while len(sim.rendered) > RENDERED_BODIES_KEPT:
+                old = sim.jobs.get(sim.rendered.pop(0))
+                if old is not None and old is not job:
+                    old.body = None
     media = "application/json" if job.request.fmt == "json" else "text/csv; charset=utf-8"
     return Response(job.body, media_type=media)
 
