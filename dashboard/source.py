@@ -41,6 +41,7 @@ class DataSource:
     simulator: Any | None = None
     world: Any | None = None
     sync_summary: Any | None = None
+    bot_sync_summary: Any | None = None
     _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
@@ -103,7 +104,7 @@ def open_source(
     from dashboard.simulator.app import SimulatorOptions
     from dashboard.simulator.server import start_simulator
     from dashboard.simulator.world import WorldConfig, generate_world
-    from dashboard.store.sync import sync
+    from dashboard.store.sync import sync, sync_bot_requests
 
     end = _floor_minute(world_end or settings.simulator_end or datetime.now(UTC))
     settings = settings.with_overrides(
@@ -148,7 +149,11 @@ def open_source(
         if progress:
             progress(message, 0.1 + 0.9 * fraction)
 
-    source.sync_summary = sync(client, store, first_day, last_day, now=end, progress=report)
+    source.sync_summary = sync(client, store, first_day, last_day, now=end, progress=lambda m, f: report(m, 0.9 * f))
+    # Bot API v3 lists request records of the last 31 days at most: that is what the demo can have too.
+    source.bot_sync_summary = sync_bot_requests(
+        client, store, app_ids=world.bots["app_id"].to_list(), now=end, progress=lambda m, f: report(m, 0.9 + 0.1 * f)
+    )
     return source
 
 
