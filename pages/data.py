@@ -67,29 +67,45 @@ if missing:
 elif source.client is None:
     st.error("No Khoros client is configured for this data source, so it cannot sync. See the README.")
 else:
-    today = source.now().astimezone(ZoneInfo(ctx.tz)).date()
+    now = source.now()
+    today = now.astimezone(ZoneInfo(ctx.tz)).date()
     c1, c2 = st.columns([1, 3])
-    sync_days = c1.number_input("Days back", min_value=1, max_value=90, value=2, key="data_sync_days")
+    sync_days = int(c1.number_input("Days back", min_value=1, max_value=31, value=2, key="data_sync_days"))
     chosen = c2.multiselect("Exports", list(EXPORTS), default=list(EXPORTS), key="data_sync_exports")
     if st.button("Sync now", type="primary", key="data_sync", disabled=not chosen):
-        from dashboard.store.sync import sync
+        from dashboard.store.sync import sync, sync_bot_requests
 
-        with st.status(f"Syncing {len(chosen)} export(s), {int(sync_days)} day(s)…", expanded=True) as status:
+        analytics = tuple(e for e in chosen if e != "bot_request")
+        with st.status(f"Syncing {len(chosen)} export(s) for {sync_days} day(s)…", expanded=True) as status:
             bar = st.progress(0.0, text="Starting")
 
             def report(message: str, fraction: float) -> None:
                 bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
             try:
-                summary = sync(source.client, store, today - timedelta(days=int(sync_days)), today,
-                               exports=tuple(chosen), progress=report)
+                summaries = []
+                if analytics:
+                    summaries.append(sync(source.client, store, today - timedelta(days=sync_days), today,
+                                          exports=analytics, now=now, progress=report))
+                if "bot_request" in chosen:
+                    # The demo's bots are the simulated world's; a tenant's is the configured bot app id.
+                    apps = source.world.bots["app_id"].to_list() if source.world is not None else None
+                    summaries.append(sync_bot_requests(source.client, store, app_ids=apps, days=sync_days, now=now,
+                                                       progress=report))
             except Exception as exc:  # a failed sync is a message, never a stack trace
                 log.exception("sync failed")
-                status.update(label=f"Sync failed: {exc}", state="error", expanded=True)
+                status.update(label="Sync failed", state="error", expanded=True)
                 st.error(f"Sync failed: {exc}")
             else:
-                status.update(label="Sync complete", state="complete", expanded=False)
-                st.success(f"Sync complete: {summary}")
+                failed = [f for s in summaries for f in s.failures]
+                if failed:
+                    status.update(label=f"Sync finished with {len(failed)} failure(s)", state="error",
+                                  expanded=True)
+                    st.error("Some windows could not be fetched (they are retried on the next sync): "
+                             + "; ".join(failed))
+                else:
+                    status.update(label="Sync complete", state="complete", expanded=True)
+                    st.success("Sync complete: " + " · ".join(str(s) for s in summaries))
 
 # --- quarantine -----------------------------------------------------------------------------------------------
 st.subheader("Quarantined rows")
@@ -115,16 +131,28 @@ st.caption("Files downloaded from the Khoros Analytics UI (CSV or JSON). Headers
 export_id = st.selectbox("Export", list(EXPORTS), key="data_import_export")
 uploads = st.file_uploader("Files", type=["csv", "json"], accept_multiple_files=True, key="data_import_files")
 if uploads and st.button("Import", key="data_import"):
-    from dashboard.store.importer import import_bytes
+    import tempfile
+    from pathlib import Path
 
-    for upload in uploads:
+    from dashboard.store.importer import import_files
+
+    # The importer reads files (and names quarantine entries after them): keep the uploaded names.
+    with tempfile.TemporaryDirectory(prefix="care-import-") as folder:
+        paths = []
+        for upload in uploads:
+            path = Path(folder) / Path(upload.name).name
+            path.write_bytes(upload.getvalue())
+            paths.append(path)
         try:
-            result = import_bytes(store, export_id, upload.getvalue(), name=upload.name)
-        except Exception as exc:  # a bad file is a message naming the file
-            log.warning("import of %s failed: %s", upload.name, exc)
-            st.error(f"{upload.name}: {exc}")
+            result = import_files(store, export_id, paths)
+        except Exception as exc:  # a bad file is a message naming it; nothing was written
+            log.warning("import failed: %s", exc)
+            st.error(f"Import failed, nothing was written: {exc}")
         else:
-            st.success(f"{upload.name}: {result}")
+            st.success(f"Imported {result}")
+            for file_report in result.files:
+                for notice in file_report.notices:
+                    st.caption(f"{Path(file_report.path).name}: {notice}")
 
 # --- policy ---------------------------------------------------------------------------------------------------
 st.subheader("SLA policy")

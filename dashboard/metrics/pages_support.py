@@ -468,7 +468,7 @@ def at_risk(facts: Frame, policy: Policy, as_of: datetime,
     rows = pl.concat(frames, how="vertical_relaxed")
     return rows.with_columns(
         ((pl.col("breach_at") - pl.lit(as_of, TIME)).dt.total_milliseconds() / 1000).alias("seconds_to_breach")
-    ).sort("seconds_to_breach")
+    ).sort("seconds_to_breach", "conversation_id", "metric")  # ties in a stable order
 
 
 def breaches_due(risk: pl.DataFrame, as_of: datetime, *, hours: int = 8) -> pl.DataFrame:
