@@ -132,7 +132,7 @@ class KhorosClient:
         cache: ResponseCache | None = None,
         retry: RetryPolicy | None = None,
         poll: PollPolicy | None = None,
-        job_attempts: int = 3,
+        job_attempts: int = 5,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] | None = None,
         token_refresh_before: timedelta = timedelta(days=7),

@@ -246,8 +246,8 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
     """Keep Bot API v3 request records as export ``bot_request`` (one file per UTC day, all apps together).
 
     The API lists the records of the last ``from`` (at most 31 days, relative to now): only the span back to
-    the earliest missing or unsettled day is asked for, per app, newest first; when a page is full the
-    simulator's ``before`` extension pages further back (Khoros documents no paging; gap 15).
+    the earliest missing or unsettled day is asked for, per app, newest first; the simulator's ``before``
+    extension pages further back (Khoros documents no paging; gap 15).
     """
     began = time.perf_counter()
     now = now or client.now()
@@ -272,11 +272,14 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
             while True:
                 page = client.bot_request_records(app, since=since, before_ms=upper)
                 summary.jobs += 1
-                fresh = [r for r in page if r.get("id") not in records]
+                fresh = [r for r in page if str(r.get("id")) not in records]
                 for r in page:
                     records[str(r.get("id"))] = r
-                if len(page) < 1000 or not fresh:
+                if not fresh:
                     break
+                # The list is capped (1,000 in the simulator) and its cap is not announced: page back from the
+                # oldest record seen until a page brings nothing new (one extra call per app). A server that
+                # ignores ``before`` answers the same page again, which ends the loop too.
                 upper = min(int(r["createdEpochMillis"]) for r in page) + 1
             if progress:
                 progress(f"bot request records of {app}", (n + 1) / len(apps))

@@ -1,0 +1,78 @@
+"""Planning a sync: which days are fetched, and in how few windows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from dashboard.store import Store
+from dashboard.store.sync import MAX_WINDOW_DAYS, REFRESH_AFTER, plan_sync
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def mark(store: Store, export_id: str, days: list[date], as_of: datetime, source: str = "sync test") -> None:
+    store.record_days(export_id, {d: {"rows": 0, "fetched_at": as_of, "as_of": as_of.isoformat(), "source": source}
+                                  for d in days})
+
+
+def days_between(a: date, b: date) -> list[date]:
+    return [a + timedelta(days=i) for i in range((b - a).days + 1)]
+
+
+def test_an_empty_store_needs_the_fewest_31_day_windows(tmp_path):
+    store = Store(tmp_path)
+    windows = plan_sync(store, date(2026, 8, 1), date(2026, 11, 20), exports=["incoming_post"], now=NOW)
+    # 112 days -> 4 windows of at most 31 days, covering every day exactly once
+    assert len(windows) == 4
+    covered = [d for w in windows for d in w.days]
+    assert covered == days_between(date(2026, 8, 1), date(2026, 11, 20))
+    assert all(len(w.days) <= MAX_WINDOW_DAYS for w in windows)
+    assert all(w.end - w.start <= timedelta(days=MAX_WINDOW_DAYS) for w in windows)
+    # today's window ends now, not at midnight
+    assert windows[-1].end == NOW and windows[0].start == datetime(2026, 8, 1, tzinfo=UTC)
+
+
+def test_days_after_now_are_not_planned(tmp_path):
+    windows = plan_sync(Store(tmp_path), date(2026, 11, 18), date(2026, 12, 5), exports=["response"], now=NOW)
+    assert [w.days for w in windows] == [days_between(date(2026, 11, 18), date(2026, 11, 20))]
+    midnight = datetime(2026, 11, 20, tzinfo=UTC)
+    windows = plan_sync(Store(tmp_path), date(2026, 11, 18), date(2026, 11, 25), exports=["response"], now=midnight)
+    assert windows[-1].last_day == date(2026, 11, 19)
+
+
+def test_only_missing_and_unsettled_days_are_fetched(tmp_path):
+    store = Store(tmp_path)
+    fetched = NOW - timedelta(days=1)
+    mark(store, "conversation", days_between(date(2026, 10, 1), date(2026, 11, 19)), fetched)
+    mark(store, "incoming_post", days_between(date(2026, 10, 1), date(2026, 11, 19)), fetched)
+    plan = {w.export_id: w for w in plan_sync(store, date(2026, 10, 1), date(2026, 11, 20),
+                                              exports=["conversation", "incoming_post"], now=NOW)}
+    # events settle an hour after their day: only the last fetched day and today are re-fetched
+    assert plan["incoming_post"].days == [date(2026, 11, 19), date(2026, 11, 20)]
+    # conversations change for a week after creation: the week before the fetch is re-fetched too
+    assert plan["conversation"].first_day == date(2026, 11, 12)
+    assert plan["conversation"].last_day == date(2026, 11, 20)
+
+
+def test_a_fresh_fetch_is_not_repeated_within_the_refresh_interval(tmp_path):
+    store = Store(tmp_path)
+    mark(store, "conversation", days_between(date(2026, 10, 20), date(2026, 11, 20)), NOW)
+    assert plan_sync(store, date(2026, 10, 20), date(2026, 11, 20), exports=["conversation"], now=NOW) == []
+    later = NOW + REFRESH_AFTER + timedelta(seconds=1)
+    assert plan_sync(store, date(2026, 10, 20), date(2026, 11, 20), exports=["conversation"], now=later)
+
+
+def test_gaps_are_bridged_when_that_saves_a_job(tmp_path):
+    store = Store(tmp_path)
+    # settled everywhere except 1 Oct and 20 Oct: one window covers both
+    mark(store, "response", days_between(date(2026, 10, 2), date(2026, 10, 19)), NOW)
+    mark(store, "response", days_between(date(2026, 10, 21), date(2026, 11, 19)), NOW)
+    windows = plan_sync(store, date(2026, 10, 1), date(2026, 11, 19), exports=["response"], now=NOW)
+    assert [(w.first_day, w.last_day) for w in windows] == [(date(2026, 10, 1), date(2026, 10, 20))]
+
+
+def test_imported_days_are_fetched_from_the_api(tmp_path):
+    store = Store(tmp_path)
+    mark(store, "response", [date(2026, 10, 5)], NOW, source="import r.csv")
+    windows = plan_sync(store, date(2026, 10, 5), date(2026, 10, 5), exports=["response"], now=NOW)
+    assert [w.days for w in windows] == [[date(2026, 10, 5)]]
