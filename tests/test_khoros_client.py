@@ -384,3 +384,30 @@ def test_from_settings_needs_a_url_or_a_simulator(tmp_path):
         tenant.work_queues()
     with pytest.raises(ConfigurationError, match="KHOROS_USERNAME"):
         tenant.teams()
+
+
+def test_settled_windows_are_cached_forever_and_open_ones_briefly(tmp_path):
+    from dashboard.khoros.cache import ResponseCache
+
+    fake = FakeAnalytics(running_polls=0)
+    cache = ResponseCache(tmp_path / "cache", "k", "t")
+    expiries: list[float | None] = []
+    real_set = cache.set
+
+    def spy(endpoint, params, value, *, expire):
+        expiries.append(expire)
+        return real_set(endpoint, params, value, expire=expire)
+
+    cache.set = spy  # type: ignore[method-assign]
+    client, _ = make_client(fake, cache=cache)
+    now = END + timedelta(days=3)
+    # posts settle an hour after the window: cached without expiry, and the second call sends nothing
+    client.run_export("incoming_post", START, END, now=now)
+    sent = len(fake.requests)
+    again = client.run_export("incoming_post", START, END, now=now)
+    assert again.from_cache and again.requests == 0 and len(fake.requests) == sent
+    # conversations still change three days after the window: a short TTL only
+    client.run_export("conversation", START, END, now=now, report_type="CREATED")
+    assert expiries == [None, 300.0]
+    client.run_export("conversation", START, END, now=END + timedelta(days=8), report_type="CLOSED")
+    assert expiries[-1] is None

@@ -50,15 +50,24 @@ from dashboard.khoros.models import (
 )
 from dashboard.khoros.ratelimit import Limit, SharedRateLimiter
 
-__all__ = ["MAX_EXPORT_DAYS", "KhorosClient", "PollPolicy"]
+__all__ = ["EVENT_SETTLE_MARGIN", "MAX_EXPORT_DAYS", "SETTLE_MARGINS", "KhorosClient", "PollPolicy", "settle_margin"]
 
 MAX_EXPORT_DAYS = 31
 """Longest window one export job may cover (the simulator's rule; Khoros publishes none, gap 5)."""
 ANALYTICS_EXPORT_IDS = ("conversation", "incoming_post", "response", "conversation_history_action", "author",
                         "raw_agent_states", "team_performance")
-SETTLE_MARGIN = timedelta(days=1)
-"""A window that ended longer ago than this is closed: its download is cached without expiry."""
+SETTLE_MARGINS: dict[str, timedelta] = {
+    # Conversations change after creation (status, closed time, tags, queue) for days.
+    "conversation": timedelta(days=7),
+    # An open agent state gets its end_time later; per-window aggregates are recomputed for a while.
+    "raw_agent_states": timedelta(days=1),
+    "team_performance": timedelta(days=1),
+    "bot_request": timedelta(days=1),
+}
+EVENT_SETTLE_MARGIN = timedelta(hours=1)
+"""Posts, responses, actions and author versions are immutable per event time: an hour of ingestion lag."""
 OPEN_WINDOW_TTL_S = 300.0
+"""Cache lifetime of a window that is not settled yet (shorter than the sync's refresh interval)."""
 REFERENCE_TTL_S = 3600.0
 RECORD_TTL_S = 60.0
 
@@ -85,6 +94,11 @@ class PollPolicy:
     factor: float = 1.5
     max_delay_s: float = 60.0
     timeout_s: float = 3600.0
+
+
+def settle_margin(export_id: str) -> timedelta:
+    """How long after its end a window's rows stop changing (the sync re-fetches days younger than this)."""
+    return SETTLE_MARGINS.get(export_id, EVENT_SETTLE_MARGIN)
 
 
 def _ms(t: datetime) -> int:
@@ -303,12 +317,15 @@ class KhorosClient:
     # ---- Analytics export jobs -------------------------------------------------------------------------
 
     def run_export(self, export_id: str, start: datetime, end: datetime, *, fmt: str = "json",
-                   **filters: Any) -> ExportDownload:
-        """Run one export job for ``[start, end)``, poll it, download the file (cached when the window is closed).
+                   now: datetime | None = None, **filters: Any) -> ExportDownload:
+        """Run one export job for ``[start, end)``, poll it, download the file.
 
         ``filters``: report_type (conversation: CREATED | CLOSED | OPEN_AT_END), priorities, work_queue_ids,
         team_ids, smart_view_id, timezone, timezone_offset_ms, locale, include_disabled, raise_limit,
         business_hours. A FAILED job or an expired link is re-run up to ``job_attempts`` times.
+
+        The download is cached: without expiry when the window is settled (it ended more than the export's
+        :func:`settle_margin` before ``now``, default the client's clock), else for ``OPEN_WINDOW_TTL_S``.
         """
         from dashboard.schema import EXPORTS
 
@@ -348,7 +365,7 @@ class KhorosClient:
                 except ExportJobError as exc:
                     last = exc
                     continue
-                closed = end <= self.now() - SETTLE_MARGIN
+                closed = end <= (now or self.now()) - settle_margin(export_id)
                 if self.cache is not None:
                     self.cache.set(endpoint, params, body, expire=None if closed else OPEN_WINDOW_TTL_S)
                 return ExportDownload(body, fmt, workflow, run, used.requests, export_id, start, end, jobs=attempt)

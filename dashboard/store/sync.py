@@ -27,6 +27,7 @@ from typing import Any
 
 import polars as pl
 
+from dashboard.khoros.client import SETTLE_MARGINS, settle_margin
 from dashboard.schema import export_schema, parse_export_bytes, parse_rows
 from dashboard.store import Store
 
@@ -43,13 +44,6 @@ __all__ = [
 
 DEFAULT_EXPORTS = ("conversation", "incoming_post", "response", "conversation_history_action", "author",
                    "raw_agent_states", "team_performance")
-SETTLE_MARGINS: dict[str, timedelta] = {
-    "conversation": timedelta(days=7),
-    "raw_agent_states": timedelta(days=1),
-    "team_performance": timedelta(days=1),
-    "bot_request": timedelta(days=1),
-}
-EVENT_SETTLE_MARGIN = timedelta(hours=1)
 REFRESH_AFTER = timedelta(minutes=15)
 """An unsettled day fetched less than this before ``now`` is fresh enough: a sync run twice in a row (or the
 app and the CLI one after the other) sends nothing the second time."""
@@ -122,17 +116,13 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _settle_margin(export_id: str) -> timedelta:
-    return SETTLE_MARGINS.get(export_id, EVENT_SETTLE_MARGIN)
-
-
 def _needs_fetch(entry: dict[str, Any] | None, day: date, export_id: str, now: datetime) -> bool:
     """Missing, imported (the API is the reference), or unsettled and older than :data:`REFRESH_AFTER`."""
     if entry is None or not str(entry.get("source", "")).startswith("sync"):
         return True
     as_of = entry.get("as_of")
     as_of = datetime.fromisoformat(as_of) if isinstance(as_of, str) else entry["fetched_at"]
-    settled = as_of >= _midnight(day) + timedelta(days=1) + _settle_margin(export_id)
+    settled = as_of >= _midnight(day) + timedelta(days=1) + settle_margin(export_id)
     return not settled and as_of < now - REFRESH_AFTER
 
 
@@ -145,6 +135,9 @@ def plan_sync(store: Store, start: date, end: date, *, exports: Iterable[str] | 
     windows: list[SyncWindow] = []
     for export_id in exports or DEFAULT_EXPORTS:
         export_schema(export_id)
+        if export_id not in DEFAULT_EXPORTS:
+            raise ValueError(f"{export_id!r} is not an Analytics export; bot_request records sync with "
+                             "sync_bot_requests()")
         entries = store.day_entries(export_id)
         last = min(end, now.date()) if _midnight(now.date()) < now else min(end, now.date() - timedelta(days=1))
         day = start
@@ -206,7 +199,7 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
 
         def run(window: SyncWindow) -> tuple[SyncWindow, Any]:
             filters = EXPORT_FILTERS.get(window.export_id, {})
-            return window, client.run_export(window.export_id, window.start, window.end, **filters)
+            return window, client.run_export(window.export_id, window.start, window.end, now=now, **filters)
 
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync-job") as pool:

@@ -1,0 +1,103 @@
+"""``python -m dashboard sync``: the bundled simulator by default, a summary, exit codes with reasons."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dashboard.store import cli_sync
+from dashboard.store.sync import SyncSummary
+
+SMALL_WORLD = {
+    "CARE_DASHBOARD_SIMULATOR_SEED": "4",
+    "CARE_DASHBOARD_SIMULATOR_DAYS": "12",
+    "CARE_DASHBOARD_SIMULATOR_CPD": "30",
+    "CARE_DASHBOARD_SIMULATOR_END": "2026-11-18T15:30:00+00:00",
+    # The simulator started by the CLI enforces these limits too; 21 requests fit in one window at 100/min.
+    "KHOROS_RATE_ANALYTICS_PER_MIN": "100",
+}
+TENANT_NAMES = ("KHOROS_ANALYTICS_URL", "KHOROS_CARE_URL", "KHOROS_BOT_API_URL", "KHOROS_COMPANY_KEY",
+                "KHOROS_USERNAME", "KHOROS_PASSWORD", "KHOROS_BOT_APP_ID")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for name in TENANT_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in SMALL_WORLD.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CARE_DASHBOARD_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli_sync.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_sync_without_settings_targets_the_bundled_simulator(env):
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18", "--bot-requests"), out=out, err=err)
+    text = out.getvalue()
+    assert code == 0, err.getvalue()
+    assert "bundled simulator" in text and "7 export jobs, at least 21 requests" in text
+    assert "100%" in text and "ETA" in text
+    assert "Summary: 7 jobs, 21 requests, 0 429s, 0 retries" in text
+    assert "Bot request records:" in text
+    stores = list((env / "store").iterdir())
+    assert len(stores) == 1 and stores[0].name.startswith("simulator-seed4-d12-c30-20261118T1530")
+    assert (stores[0] / "export=conversation" / "_manifest.json").exists()
+    assert (stores[0] / "export=bot_request" / "_manifest.json").exists()
+
+    out = io.StringIO()
+    assert cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18", "--quiet"), out=out) == 0
+    assert "0 export jobs" in out.getvalue() and "0 requests" in out.getvalue()
+
+
+def test_bad_arguments_exit_2_with_the_reason(env):
+    err = io.StringIO()
+    assert cli_sync.run(parse("--exports", "conversation,colour"), out=io.StringIO(), err=err) == 2
+    assert "unknown export(s) colour" in err.getvalue()
+    err = io.StringIO()
+    assert cli_sync.run(parse("--start", "2026-11-12", "--end", "2026-11-10"), out=io.StringIO(), err=err) == 2
+    assert "after --end" in err.getvalue()
+    with pytest.raises(SystemExit):
+        parse("--start", "yesterday")
+
+
+def test_a_tenant_without_credentials_exits_2(env, monkeypatch):
+    monkeypatch.setenv("KHOROS_ANALYTICS_URL", "https://analytics.example/api/public")
+    err = io.StringIO()
+    assert cli_sync.run(parse(), out=io.StringIO(), err=err) == 2
+    assert "KHOROS_COMPANY_KEY" in err.getvalue() and "KHOROS_PASSWORD" in err.getvalue()
+
+
+def test_failed_windows_exit_1_and_are_listed(env, monkeypatch):
+    import dashboard.store.sync as sync_module
+
+    def failing(*args, **kwargs):
+        return SyncSummary(jobs=6, failures=["incoming_post export for 2026-11-10..2026-11-18: job FAILED"])
+
+    monkeypatch.setattr(sync_module, "sync", failing)
+    err = io.StringIO()
+    assert cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18"), out=io.StringIO(), err=err) == 1
+    assert "1 window(s) failed" in err.getvalue() and "incoming_post export" in err.getvalue()
+
+
+def test_the_eta_floor_follows_the_rate_limit():
+    assert cli_sync._minimum_seconds(6, 20) == 0.0  # 18 calls fit in a minute
+    assert cli_sync._minimum_seconds(7, 20) == 60.0  # 21 calls: one wait
+    assert cli_sync._minimum_seconds(21, 20) == 180.0  # 63 calls: three waits
+
+
+def test_module_entry_point(env):
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "dashboard", "sync", "--exports", "nope"], cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "unknown export(s) nope" in done.stderr
