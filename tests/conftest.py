@@ -42,6 +42,17 @@ KHOROS_ENV_NAMES = (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_demo_sources() -> Iterator[None]:
+    """Stop the simulators that app runs started, while pytest's output streams are still open."""
+    yield
+    from dashboard.ui import loaders
+
+    for source in loaders._SOURCES.values():
+        source.close()
+    loaders._SOURCES.clear()
+
+
 @pytest.fixture(scope="session")
 def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("demo-data")
