@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -10,9 +11,24 @@ from types import TracebackType
 import uvicorn
 
 from dashboard.simulator.app import SimulatorOptions, create_app
+from dashboard.simulator.middleware import DroppedConnection
 from dashboard.simulator.world import World
 
 __all__ = ["RunningSimulator", "start_simulator"]
+
+
+class _InjectedDropFilter(logging.Filter):
+    """Hide uvicorn's error report for connections the simulator drops on purpose (fault injection)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, DroppedConnection)
+
+
+def _quiet_injected_drops() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InjectedDropFilter) for f in logger.filters):
+        logger.addFilter(_InjectedDropFilter())
 
 
 class RunningSimulator:
@@ -70,8 +86,11 @@ def start_simulator(world: World, options: SimulatorOptions | None = None, host:
         raise OSError(f"cannot bind the simulator to {host}:{port}: {exc.strerror or exc}") from exc
     sock.listen(128)
     bound_port = sock.getsockname()[1]
+    # log_config=None: uvicorn would otherwise bind a handler to the stderr of the moment (under pytest a
+    # capture stream that is closed by the time the server stops at exit); records go to the root logger.
     config = uvicorn.Config(create_app(world, options), log_level=log_level, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=2)
+                            timeout_graceful_shutdown=2, log_config=None)
+    _quiet_injected_drops()
     server = uvicorn.Server(config)
     # uvicorn installs signal handlers only on the main thread; this one is not.
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
