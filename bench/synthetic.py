@@ -49,6 +49,8 @@ PRIORITY_WEIGHTS = np.array([0.05, 0.25, 0.35, 0.20, 0.10, 0.05])
 # Arrivals per UTC hour of day: a New York working day (UTC-5) peaks at 14:00-21:00 UTC.
 HOURLY = np.array([3, 2, 2, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 8, 10, 10, 10, 9, 9, 9, 8, 6, 5, 4], dtype=float)
 N_AGENTS = 400
+GENERATOR_VERSION = 2
+"""Part of each cached world's folder name: bump it when the generator's output changes."""
 TABLES = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
 
 
@@ -62,7 +64,8 @@ class SyntheticConfig:
 
     @property
     def name(self) -> str:
-        return f"c{self.n_conversations}_a{self.n_authors}_d{self.days}_s{self.seed}"
+        return (f"v{GENERATOR_VERSION}_c{self.n_conversations}_a{self.n_authors}_d{self.days}_s{self.seed}"
+                f"_e{self.end:%Y%m%d%H}")
 
 
 def _uuids(rng: np.random.Generator, n: int) -> pl.Series:
@@ -96,6 +99,18 @@ def _within_group_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     ends = np.cumsum(counts)
     before = np.concatenate([[0], total[ends[:-1] - 1]]) if len(counts) else np.zeros(0, total.dtype)
     return total - np.repeat(before, counts)
+
+
+def _office_hours():
+    """New York weekdays 09:00-17:00 with no holidays, as a business interval table (for answer times)."""
+    from datetime import date
+
+    from bench.definitions import interval_table
+    from dashboard.metrics.business_hours import make_schedule
+
+    weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday")
+    schedule = make_schedule("America/New_York", {d: [("09:00", "17:00")] for d in weekdays})
+    return interval_table(schedule, date(2024, 1, 1), date(2029, 1, 1))
 
 
 def generate(config: SyntheticConfig) -> dict[str, pl.DataFrame]:
@@ -157,9 +172,14 @@ def generate(config: SyntheticConfig) -> dict[str, pl.DataFrame]:
 
     needs_human = ~contained
     unanswered = needs_human & (rng.random(n) < 0.03)
-    human_delay = _lognormal(rng, 2 * HOUR, 1.4, n) + rng.integers(20 * MS, 120 * MS, n)
+    # Agents answer in business time (New York office hours) mostly; some answers come out of hours.
+    office = _office_hours()
+    business_delay = _lognormal(rng, 45 * MINUTE, 1.2, n) + rng.integers(20 * MS, 120 * MS, n)
+    in_hours = office.add(clock_start, business_delay)
+    out_of_hours = clock_start + _lognormal(rng, 2 * HOUR, 1.0, n)
+    first_human = np.where(rng.random(n) < 0.85, in_hours, out_of_hours)
+    human_delay = first_human - clock_start
     answered = needs_human & ~unanswered
-    first_human = clock_start + human_delay
     answered &= first_human < end_ms
     agent_of = rng.integers(0, N_AGENTS, n)
     private_note = answered & (rng.random(n) < 0.10)
@@ -181,7 +201,7 @@ def generate(config: SyntheticConfig) -> dict[str, pl.DataFrame]:
     gaps = _lognormal(rng, 3 * HOUR, 1.0, len(extra_conv)) + MINUTE
     base = np.where(answered, first_human, clock_start + HOUR)
     extra_at = base[extra_conv] + _within_group_cumsum(gaps, extra[extra > 0])
-    extra_answer_at = extra_at + _lognormal(rng, 40 * MINUTE, 1.2, len(extra_conv)) + 30 * MS
+    extra_answer_at = office.add(extra_at, _lognormal(rng, 40 * MINUTE, 1.2, len(extra_conv)) + 30 * MS)
     extra_answered = (rng.random(len(extra_conv)) < 0.9) & (extra_answer_at < end_ms)
     extra_keep = extra_at < end_ms
 

@@ -136,6 +136,46 @@ def _run_generate(spec: dict) -> dict:
             "rows": {k: v.height for k, v in tables.items()}, "peak_mb": peak_rss_mb()}
 
 
+def _run_stages(spec: dict) -> dict:
+    """Our engine's SLA pipeline cut into stages, each timed on the materialised output of the previous one,
+    plus the whole pipeline under Polars' default engine and the in-memory engine."""
+    import polars as pl
+
+    from bench import engine_ours
+    from dashboard.metrics import attainment_by, evaluate, load_policy
+    from dashboard.metrics.business_hours import business_clock
+
+    policy = load_policy(spec.get("policy"))
+    as_of = engine_ours._as_of(int(spec["as_of_ms"]))
+    tables = engine_ours.load_tables(spec["world"])
+    for schedule in policy.schedules.values():
+        business_clock(schedule)
+    out: dict = {"stages": {}, "whole": {}}
+
+    def timed(name: str, fn):
+        gc.collect()
+        reset_peak_rss()
+        start = time.perf_counter()
+        value = fn()
+        out["stages"][name] = {"s": time.perf_counter() - start, "peak_mb": peak_rss_mb()}
+        return value
+
+    facts = timed("conversation_facts", lambda: engine_ours._facts(tables).collect())
+    evaluated = timed("evaluate (first_response)",
+                      lambda: evaluate(facts.lazy(), policy, "first_response", as_of=as_of).collect())
+    timed("attainment_by (tier, priority)", lambda: attainment_by(evaluated.lazy(), ["tier", "priority"]).collect())
+    facts = evaluated = None  # free them before the whole-pipeline runs
+    for engine in ("auto", "in-memory", "streaming"):
+        gc.collect()
+        reset_peak_rss()
+        start = time.perf_counter()
+        lazy = attainment_by(engine_ours._evaluated(tables, policy, int(spec["as_of_ms"])), ["tier", "priority"])
+        lazy.collect(engine=engine)
+        out["whole"][engine] = {"s": time.perf_counter() - start, "peak_mb": peak_rss_mb()}
+    out["polars_version"] = pl.__version__
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -147,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         result = _run_metrics(spec)
     elif task == "generate":
         result = _run_generate(spec)
+    elif task == "stages":
+        result = _run_stages(spec)
+    elif task == "pages":
+        from bench.pages_bench import run_pages_worker
+
+        result = run_pages_worker(spec)
     else:
         print(f"unknown task {task!r}", file=sys.stderr)
         return 2

@@ -1,0 +1,185 @@
+"""Pages: first render and rerun after a filter change of Overview and Service levels, and process memory.
+
+A store is filled with a synthetic world (``Store.write_day`` per export and day, the layout a sync
+writes), and the app is run through its entrypoint with Streamlit's AppTest in a child process configured
+as a tenant (Khoros URLs pointing at a closed loopback port: the pages read the store only and never call
+the API). Steps, timed one by one in the same AppTest session, as a user would meet them:
+
+1. Overview, first render (cold: reads the store, computes the conversation facts, renders);
+2. Overview, rerun after a filter change (customer tier = Gold);
+3. Service levels, first render (tier = Gold; facts cached);
+4. Service levels, rerun after a filter change (tier = Platinum).
+
+(How a filter change is made under AppTest: see :func:`run_pages_worker`.)
+
+The world ends at the current hour, so the sidebar's default window ("Last 28 days") is full of data.
+Memory is the child process's resident set after each step and its peak (``os.wait4``).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.proc import REPO, run_worker
+from bench.synthetic import TABLES, SyntheticConfig, load_world
+
+__all__ = ["PAGE_STEPS", "fill_store", "pages_markdown", "run_pages", "run_pages_worker"]
+
+PAGE_STEPS = ("overview_first", "overview_rerun", "service_levels_first", "service_levels_rerun")
+TENANT_ENV = {
+    # A tenant whose API is unreachable: the pages read the store only; nothing may call the API.
+    "KHOROS_ANALYTICS_URL": "http://127.0.0.1:9",
+    "KHOROS_CARE_URL": "http://127.0.0.1:9",
+    "KHOROS_BOT_API_URL": "http://127.0.0.1:9",
+    "KHOROS_COMPANY_KEY": "bench",
+    "KHOROS_USERNAME": "bench",
+    "KHOROS_PASSWORD": "bench",
+    "CARE_DASHBOARD_TIMEZONE": "America/New_York",
+    "CARE_DASHBOARD_CACHE_KEY": "bench-cache-key-not-a-secret",
+}
+
+
+def fill_store(world_dir: Path, data_dir: Path, env: dict[str, str]) -> dict:
+    """Write the world's tables into the store the app will open, one file per export and UTC day."""
+    import polars as pl
+
+    from dashboard.schema import EXPORTS
+    from dashboard.settings import load_settings
+    from dashboard.store import open_store
+
+    settings = load_settings(env={**env, "CARE_DASHBOARD_DATA_DIR": str(data_dir)})
+    store = open_store(settings)
+    marker = store.root / ".bench-filled"
+    if marker.exists():
+        return {"store": str(store.root), "cached": True}
+    start = time.perf_counter()
+    files = 0
+    for export_id in TABLES:
+        frame = pl.read_parquet(world_dir / f"{export_id}.parquet")
+        time_col = EXPORTS[export_id].time_column
+        frame = frame.with_columns(pl.col(time_col).dt.date().alias("__day"))
+        for (day,), part in frame.partition_by("__day", as_dict=True, maintain_order=False).items():
+            store.write_day(export_id, day, part.drop("__day"), meta={"source": "bench synthetic world"})
+            files += 1
+    marker.write_text("filled by bench.pages_bench\n")
+    return {"store": str(store.root), "cached": False, "fill_s": time.perf_counter() - start, "files": files}
+
+
+def _rss_mb() -> float | None:
+    from bench.worker import rss_mb
+
+    return rss_mb()
+
+
+def run_pages_worker(spec: dict) -> dict:
+    """In the child: run the steps with AppTest; return times, RSS and what each page showed.
+
+    AppTest (Streamlit 1.67) drops this app's sidebar on a second ``run()`` of the same session, so a
+    sidebar widget cannot be changed between runs; and the filters are bound to the URL anyway. A filter
+    change is therefore a new script run with the new query parameters in the same process: Streamlit's
+    process-wide caches (store tables, conversation facts) are warm, exactly as on a rerun; only the
+    session's widget state is new.
+    """
+    import os
+
+    for name, value in spec["env"].items():
+        os.environ[name] = value
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    timeout = float(spec.get("timeout_s", 600))
+    out: dict = {"steps": {}, "rss_start_mb": _rss_mb()}
+
+    def session(query: dict[str, list[str]]) -> AppTest:
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=timeout)
+        for key, value in query.items():
+            at.query_params[key] = value
+        return at
+
+    def timed_run(name: str, at: AppTest) -> None:
+        gc.collect()
+        start = time.perf_counter()
+        at.run()
+        elapsed = time.perf_counter() - start
+        errors = [str(e.value)[:300] for e in at.exception] + [str(e.value)[:300] for e in at.error]
+        out["steps"][name] = {"s": elapsed, "rss_mb": _rss_mb(), "errors": errors,
+                              "metrics": [(m.label, m.value) for m in at.metric][:8],
+                              "dataframes": len(at.dataframe),
+                              "first_table_rows": len(at.dataframe[0].value) if len(at.dataframe) else None}
+
+    timed_run("overview_first", session({}))
+    timed_run("overview_rerun", session({"tier": ["Gold"]}))
+    sl = session({"tier": ["Gold"]})
+    sl.run()
+    sl.switch_page("pages/service_levels.py")
+    timed_run("service_levels_first", sl)
+    sl2 = session({"tier": ["Platinum"]})
+    sl2.run()
+    sl2.switch_page("pages/service_levels.py")
+    timed_run("service_levels_rerun", sl2)
+    first, filtered = out["steps"]["overview_first"]["metrics"], out["steps"]["overview_rerun"]["metrics"]
+    out["filter_applied"] = bool(first and filtered and first[0] != filtered[0])
+    return out
+
+
+def run_pages(cache_dir: Path, sizes: list[int], n_authors: int, timeout_s: float,
+              log: Callable[[str], None] = print) -> dict:
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    out: dict = {"cases": [], "ok": True, "end": end.isoformat()}
+    for n in sizes:
+        config = SyntheticConfig(n_conversations=n, n_authors=n_authors, days=90, seed=13, end=end)
+        world_dir = load_world(cache_dir, config)
+        data_dir = cache_dir / "pages" / f"{config.name}_{end:%Y%m%d%H}"
+        fill = fill_store(world_dir, data_dir, TENANT_ENV)
+        env = {**TENANT_ENV, "CARE_DASHBOARD_DATA_DIR": str(data_dir)}
+        run = run_worker({"task": "pages", "env": env, "timeout_s": timeout_s}, timeout_s=timeout_s,
+                         env={"POLARS_MAX_THREADS": "2"})
+        case = {"conversations": n, "fill": fill, "max_rss_mb": run.max_rss_mb, "ok": run.ok}
+        if run.ok:
+            case.update(run.result)
+            for name, fig in run.result["steps"].items():
+                log(f"  {n:>9,} {name:22s} {fig['s']:7.2f} s  RSS {fig['rss_mb'] or 0:7.0f} MB"
+                    + (f"  ERRORS: {fig['errors'][:1]}" if fig["errors"] else ""))
+            steps = run.result["steps"]
+            case["rerun_s"] = steps["service_levels_rerun"]["s"]
+            if any(f["errors"] for f in steps.values()) or not run.result.get("filter_applied"):
+                case["ok"] = False
+        else:
+            case["error"] = run.error
+            log(f"  {n:,}: FAILED {run.error.strip()[-300:]}")
+        out["ok"] &= case["ok"]
+        # keep only the service-levels rerun figure in the target (see report.targets)
+        out["cases"] += [{"page": "service_levels", **case}]
+    return out
+
+
+def pages_markdown(p: dict) -> list[str]:
+    lines = ["## 3. Pages", "",
+             "AppTest through `app.py` in a child process, store filled with a synthetic world ending at "
+             f"{p.get('end', '?')} (sidebar default: last 28 days), configured as a tenant (no simulator). "
+             "Steps: Overview first render (cold: store read + conversation facts), Overview rerun after a "
+             "filter change (tier = Gold), Service levels first render (tier = Gold), Service levels rerun after "
+             "a filter change (tier = Platinum). A filter change is a new script run with the new URL query "
+             "parameters in the same process (Streamlit's process-wide caches warm, as on a rerun): AppTest "
+             "1.67 drops this app's sidebar on a second run of one session, so the sidebar widget cannot be "
+             "changed in place. Browser timings: not measured (AppTest only).", "",
+             "| conversations | Overview first | Overview rerun | Service levels first | Service levels rerun | "
+             "RSS after | peak RSS | errors |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for case in p.get("cases", []):
+        if not case.get("steps"):
+            lines.append(f"| {case['conversations']:,} | failed: {(case.get('error') or '?').strip()[-200:]} "
+                         "| | | | | | |")
+            continue
+        s = case["steps"]
+        errors = sorted({e for f in s.values() for e in f["errors"]})
+        last = s["service_levels_rerun"]["rss_mb"] or 0
+        lines.append(f"| {case['conversations']:,} | " + " | ".join(f"{s[k]['s']:.2f} s" for k in PAGE_STEPS)
+                     + f" | {last / 1024:.2f} GiB | {case['max_rss_mb'] / 1024:.2f} GiB | "
+                     + ("; ".join(errors)[:300] if errors else "none") + " |")
+    return lines

@@ -1,0 +1,110 @@
+"""Parse: rows per second turning a downloaded export (JSON or CSV bytes) into the typed frame, vs pandas.
+
+The bytes are rendered exactly as the simulator serves a download (``dashboard.simulator.exports.render``:
+JSON with epoch-ms times, CSV with ISO-8601 local times and ';'-joined tags) from synthetic rows. Ours is
+``dashboard.schema.parse_json_bytes / parse_csv_bytes`` (which also validates every value and quarantines
+bad rows with a reason); the baseline is what an analyst writes with pandas to get the same column types
+(``read_json`` / ``read_csv``, then ``to_datetime``, nullable integers and booleans, tags split into lists).
+Both answers are checked to hold the same values before the timings are kept.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+
+import pandas as pd
+import polars as pl
+
+from bench.synthetic import SyntheticConfig, generate
+from dashboard.schema import EXPORTS, parse_csv_bytes, parse_json_bytes
+from dashboard.simulator.exports import ExportRequest, render
+
+__all__ = ["pandas_parse", "run_parse"]
+
+
+def pandas_parse(export_id: str, body: bytes, fmt: str) -> pd.DataFrame:
+    """Typed pandas frame from an export body, written the plain way."""
+    schema = EXPORTS[export_id]
+    if fmt == "json":
+        df = pd.read_json(io.BytesIO(body), orient="records", dtype=False, convert_dates=False)
+    else:
+        df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""])
+    for col in schema.columns:
+        if col.name not in df:
+            continue
+        s = df[col.name]
+        if col.kind == "time":
+            df[col.name] = (pd.to_datetime(s, unit="ms", utc=True) if fmt == "json"
+                            else pd.to_datetime(s, utc=True, format="ISO8601"))
+        elif col.kind == "int":
+            df[col.name] = pd.to_numeric(s, errors="coerce").astype("Int64")
+        elif col.kind == "float":
+            df[col.name] = pd.to_numeric(s, errors="coerce")
+        elif col.kind == "bool":
+            df[col.name] = s.map({True: True, False: False, "true": True, "false": False}).astype("boolean")
+        elif col.kind == "list" and fmt == "csv":
+            df[col.name] = s.fillna("").str.split(";").map(lambda v: [x for x in v if x])
+        elif col.kind == "str":
+            df[col.name] = s.astype("string")
+    return df
+
+
+def _check_same(ours: pl.DataFrame, theirs: pd.DataFrame, export_id: str) -> list[str]:
+    problems = []
+    if ours.height != len(theirs):
+        problems.append(f"{ours.height} rows vs {len(theirs)}")
+        return problems
+    for col in EXPORTS[export_id].columns:
+        a = ours.get_column(col.name)
+        b = theirs[col.name]
+        if col.kind == "time":
+            same = a.dt.epoch("ms").fill_null(-1).to_list() == (
+                b.astype("datetime64[ms, UTC]").astype("int64").where(b.notna(), -1).tolist())
+        elif col.kind == "list":
+            same = [list(x) for x in a.fill_null([]).to_list()] == [list(x) if isinstance(x, list | tuple) else
+                                                                    list(x) if hasattr(x, "__len__") else []
+                                                                    for x in b.tolist()]
+        else:
+            same = [None if v is None else v for v in a.to_list()] == [None if pd.isna(v) else v for v in b.tolist()]
+        if not same:
+            problems.append(f"column {col.name} differs")
+    return problems
+
+
+def _best(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times = []
+    value = None
+    for _ in range(repeat):
+        value = None
+        start = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), value
+
+
+def run_parse(rows: int, repeat: int = 3, log: Callable[[str], None] = print) -> dict:
+    world = generate(SyntheticConfig(n_conversations=max(rows // 2, 1000), n_authors=max(rows // 4, 1000),
+                                     days=30, seed=3))
+    out: dict = {"rows_requested": rows, "cases": []}
+    for export_id in ("response", "conversation"):
+        frame = world[export_id].head(rows)
+        for fmt in ("json", "csv"):
+            body = render(frame, ExportRequest(export_id, 0, 0, fmt=fmt,
+                                               timezone="America/New_York" if fmt == "csv" else None))
+            ours_fn = (lambda b=body, e=export_id: parse_json_bytes(e, b)) if fmt == "json" else (
+                lambda b=body, e=export_id: parse_csv_bytes(e, b))
+            ours_s, ours_res = _best(ours_fn, repeat)
+            pandas_s, pandas_res = _best(lambda b=body, e=export_id, f=fmt: pandas_parse(e, b, f), repeat)
+            problems = list(_check_same(ours_res.frame, pandas_res, export_id))
+            if ours_res.quarantine.height:
+                problems.append(f"{ours_res.quarantine.height} rows quarantined")
+            case = {"export": export_id, "format": fmt, "rows": frame.height, "mb": len(body) / 2**20,
+                    "ours_s": ours_s, "pandas_s": pandas_s, "ours_rows_per_s": frame.height / ours_s,
+                    "pandas_rows_per_s": frame.height / pandas_s, "agree": not problems, "problems": problems}
+            out["cases"].append(case)
+            log(f"  parse {export_id:12s} {fmt:4s} {frame.height:>9,} rows  ours {case['ours_rows_per_s']:>12,.0f}"
+                f" rows/s  pandas {case['pandas_rows_per_s']:>12,.0f} rows/s  "
+                f"{'agree' if not problems else 'DIFFER: ' + problems[0]}")
+    return out
