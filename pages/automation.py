@@ -26,6 +26,7 @@ log = logging.getLogger("dashboard.pages.automation")
 WINDOWS = {"Last 6 hours": (timedelta(hours=6), "5m"), "Last 24 hours": (timedelta(hours=24), "15m"),
            "Last 7 days": (timedelta(days=7), "1h"), "Last 28 days": (timedelta(days=28), "6h")}  # fmt: skip
 ALERT_STATE_KEY = "automation_alert_state"
+MIN_INCIDENT_FAILURES = 3
 SEVERITY_BOX = {"critical": st.error, "warning": st.warning, "info": st.info}
 
 
@@ -63,6 +64,9 @@ st.title("Automation")
 ui.render_demo_notice(ctx.source)
 window_label = st.segmented_control("Show", list(WINDOWS), default="Last 24 hours", required=True,
                                     key="automation_window", bind="query-params")
+show_blips = st.toggle("Include isolated errors as incidents", value=False, key="automation_blips",
+                       help=f"Off: only incidents with at least {MIN_INCIDENT_FAILURES} failed attempts are listed; "
+                            "a lone background error is still an incident by definition (a non-healthy interval).")
 
 
 @st.fragment(run_every="30s")
@@ -95,7 +99,7 @@ def automation_monitor() -> None:
         # Incidents and the timeline look back one quiet gap further, so an incident open at the window's start
         # is whole.
         recent = lazy.filter(pl.col("created_time") >= pl.lit(since - automation.QUIET_GAP).cast(TIME))
-        incidents = automation.incidents(recent, as_of).filter(
+        incidents = automation.incidents(recent, as_of, min_failures=1 if show_blips else MIN_INCIDENT_FAILURES).filter(
             pl.coalesce("end", pl.lit(as_of).cast(TIME)) >= pl.lit(since).cast(TIME)
         ).collect()
         timeline = automation.health_timeline(recent, as_of).filter(

@@ -66,3 +66,21 @@ def test_alert_state_lives_in_the_session_and_the_sample_payload_is_masked(app_e
     payloads = [c.value for c in at.code if c.language == "json"]
     assert payloads
     assert "sk_live_" not in payloads[0] and "eyJhbGci" not in payloads[0]
+
+
+def test_isolated_errors_are_listed_only_on_request(app_env, synced_requests, demo_source) -> None:
+    at = run_app("pages/automation.py", query={"automation_window": "Last 28 days"})
+    assert not at.exception
+
+    def incident_rows():
+        return len(next(df.value for df in at.dataframe if "top_message" in df.value.columns))
+
+    default = incident_rows()
+    since = demo_source.now() - timedelta(days=28)
+    expected = automation.incidents(synced_requests.lazy(), demo_source.now(), min_failures=3).filter(
+        pl.col("end").is_null() | (pl.col("end") >= since)
+    ).collect()
+    assert default == expected.height
+    at.toggle(key="automation_blips").set_value(True).run()
+    assert not at.exception
+    assert incident_rows() > default
