@@ -111,7 +111,7 @@ def test_manifest_and_freshness(tmp_path):
                                                                                        "r+/=")
     fresh = store.freshness().row(0, named=True)
     # last_success counts syncs only; rows and days count everything stored
-    assert fresh == {"export": "incoming_post", "last_success": fetched, "rows": 2, "days": 2}
+    assert fresh == {"export": "incoming_post", "last_success": fetched, "rows": 2, "days": 2, "failed_windows": 0}
     data = json.loads((tmp_path / "export=incoming_post" / "_manifest.json").read_text())
     assert set(data["days"]) == {"2026-11-02", "2026-11-03"}
 

@@ -5,7 +5,7 @@ Layout under ``root`` (= ``data_dir / "store" / tenant``)::
     export=<id>/day=YYYY-MM-DD/part.parquet     the rows of one export whose time column falls on that UTC day
     export=<id>/_manifest.json                  per day: rows, fetched_at, source, job ids, failures
     _quarantine/export=<id>/<name>.parquet      rows that did not parse, with source, line and reason
-    _failures.json                              windows a sync could not fetch (cleared when they succeed)
+    _failures.json                              windows a sync could not fetch (forgotten once fetched)
 
 Every file is written to a temp name in the same folder and renamed into place, so a crash or ``kill -9``
 leaves either the old file or the new one, never half of one. A day's file is written before its manifest
@@ -32,7 +32,7 @@ import polars as pl
 
 from dashboard.schema import EXPORTS, QUARANTINE_SCHEMA, export_schema
 
-__all__ = ["FRESHNESS_SCHEMA", "MANIFEST_SCHEMA", "Store", "open_store"]
+__all__ = ["FAILURES_SCHEMA", "FRESHNESS_SCHEMA", "MANIFEST_SCHEMA", "Store", "open_store"]
 
 MANIFEST_SCHEMA = pl.Schema({
     "export": pl.String(), "day": pl.Date(), "rows": pl.Int64(), "fetched_at": pl.Datetime("ms", "UTC"),
@@ -40,6 +40,11 @@ MANIFEST_SCHEMA = pl.Schema({
 })
 FRESHNESS_SCHEMA = pl.Schema({
     "export": pl.String(), "last_success": pl.Datetime("ms", "UTC"), "rows": pl.Int64(), "days": pl.Int64(),
+    "failed_windows": pl.Int64(),
+})
+FAILURES_SCHEMA = pl.Schema({
+    "export": pl.String(), "first_day": pl.Date(), "last_day": pl.Date(), "reason": pl.String(),
+    "at": pl.Datetime("ms", "UTC"),
 })
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -276,37 +281,53 @@ class Store:
     def _failures_path(self) -> Path:
         return self.root / "_failures.json"
 
-    def failures(self) -> list[dict[str, Any]]:
-        """Windows the last syncs could not fetch: export, start, end, reason, at."""
+    def failures(self) -> pl.DataFrame:
+        """Windows a sync could not fetch and that no later sync has fetched: export, first_day, last_day,
+        reason, at (UTC)."""
         try:
             data = json.loads(self._failures_path().read_bytes())
         except (FileNotFoundError, ValueError):
-            return []
-        return data if isinstance(data, list) else []
+            data = []
+        rows = [{"export": f["export"], "first_day": date.fromisoformat(f["first_day"]),
+                 "last_day": date.fromisoformat(f["last_day"]), "reason": f["reason"],
+                 "at": datetime.fromisoformat(f["at"])} for f in data if isinstance(f, dict)]
+        return pl.DataFrame(rows, schema=FAILURES_SCHEMA)
 
-    def set_failures(self, export_id: str, failures: list[dict[str, Any]], *, clear_days: list[date] | None = None
-                     ) -> None:
-        """Record failed windows of an export; drop earlier failures that overlap ``clear_days``."""
+    def update_failures(self, export_id: str, *, failed: tuple[date, date, str] | None = None,
+                        fetched: tuple[date, date] | None = None) -> None:
+        """Record a failed window, and/or forget the export's failures that a fetched window overlaps."""
+        if failed is None and not self._failures_path().exists():
+            return
         with self.lock("failures"):
-            kept = []
-            cleared = {d.isoformat() for d in clear_days or []}
-            for f in self.failures():
-                if f.get("export") == export_id and (f.get("start") in cleared or not clear_days):
-                    continue
-                kept.append(f)
-            kept.extend(failures)
-            _atomic_write_bytes(self._failures_path(), json.dumps(kept, indent=1, default=str).encode())
+            try:
+                kept = json.loads(self._failures_path().read_bytes())
+            except (FileNotFoundError, ValueError):
+                kept = []
+            if fetched is not None:
+                a, b = fetched[0].isoformat(), fetched[1].isoformat()
+                kept = [f for f in kept
+                        if not (f.get("export") == export_id and f["first_day"] <= b and a <= f["last_day"])]
+            if failed is not None:
+                kept = [f for f in kept if not (f.get("export") == export_id and f["first_day"] == failed[0].isoformat()
+                                                and f["last_day"] == failed[1].isoformat())]
+                kept.append({"export": export_id, "first_day": failed[0].isoformat(),
+                             "last_day": failed[1].isoformat(), "reason": failed[2][:500],
+                             "at": _iso(datetime.now(UTC))})
+            _atomic_write_bytes(self._failures_path(), json.dumps(kept, indent=1).encode())
 
     def freshness(self) -> pl.DataFrame:
-        """Per export: last successful sync, rows and days stored."""
+        """Per export: last successful sync, rows and days stored, windows whose last sync failed."""
+        failed = self.failures().group_by("export").len()
+        failed_by_export = dict(failed.iter_rows())
         rows = []
         for export_id in EXPORTS:
             entries = self.day_entries(export_id)
-            if not entries:
+            if not entries and not failed_by_export.get(export_id):
                 continue
             synced = [e["fetched_at"] for e in entries.values() if str(e.get("source", "")).startswith("sync")]
             rows.append({"export": export_id, "last_success": max(synced) if synced else None,
-                         "rows": sum(int(e.get("rows", 0)) for e in entries.values()), "days": len(entries)})
+                         "rows": sum(int(e.get("rows", 0)) for e in entries.values()), "days": len(entries),
+                         "failed_windows": int(failed_by_export.get(export_id, 0))})
         return pl.DataFrame(rows, schema=FRESHNESS_SCHEMA)
 
 

@@ -203,21 +203,26 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
 
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync-job") as pool:
-            futures = [pool.submit(run, w) for w in windows]
+            futures = {pool.submit(run, w): w for w in windows}
             for future in as_completed(futures):
                 done += 1
+                window = futures[future]
                 try:
-                    window, download = future.result()
+                    _, download = future.result()
                 except KhorosError as exc:
                     summary.failures.append(str(exc))
+                    store.update_failures(window.export_id, failed=(window.first_day, window.last_day, str(exc)))
                     if progress:
                         progress(f"FAILED: {exc}", done / len(windows))
                     continue
                 try:
                     rows, bad = _store_window(store, window, download, now, datetime.now(UTC))
                 except Exception as exc:  # a download we cannot parse is this window's failure, not the sync's
-                    summary.failures.append(f"{window.label()}: cannot store the download ({exc})")
+                    reason = f"{window.label()}: cannot store the download ({exc})"
+                    summary.failures.append(reason)
+                    store.update_failures(window.export_id, failed=(window.first_day, window.last_day, reason))
                     continue
+                store.update_failures(window.export_id, fetched=(window.first_day, window.last_day))
                 summary.rows += rows
                 summary.quarantined += bad
                 summary.days += len(window.days)
