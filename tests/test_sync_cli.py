@@ -49,6 +49,7 @@ def test_sync_without_settings_targets_the_bundled_simulator(env):
     assert "bundled simulator" in text and "7 export jobs, at least 21 requests" in text
     assert "100%" in text and "ETA" in text
     assert "Summary: 7 jobs, 21 requests, 0 429s, 0 retries" in text
+    assert "Requests: 21 sent; the job flow needs at least 21 for 7 windows" in text
     assert "Bot request records:" in text
     stores = list((env / "store").iterdir())
     assert len(stores) == 1 and stores[0].name.startswith("simulator-seed4-d12-c30-20261118T1530")

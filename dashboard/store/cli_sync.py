@@ -114,6 +114,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         bar = ProgressBar(out, floor_seconds=floor, quiet=args.quiet)
         summary = sync(client, store, start, end, exports=exports, now=now, progress=bar)
         print(f"Summary: {summary}", file=out)
+        fetched = summary.windows - summary.from_cache - len(summary.failures)
+        if fetched > 0:
+            print(f"Requests: {summary.requests} sent; the job flow needs at least {3 * fetched} for {fetched} "
+                  "windows (run, status, download)", file=out)
         failed = list(summary.failures)
         if args.bot_requests:
             apps = simulator_apps(simulator) if simulator else None
