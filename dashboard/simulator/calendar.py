@@ -1,6 +1,7 @@
 """The simulated contact centre's business calendar: opening intervals and a cumulative business clock.
 
-Agents only work inside these intervals, so a post that arrives at night waits until opening. The clock is
+Agents only work inside these intervals (weekdays 09:00-17:00 in the world's zone, US holidays off), so a post
+that arrives at night waits until opening. The clock is
 ``F(t)`` = business seconds since the first interval; adding business time is the inverse of ``F``. Both are
 vectorised with ``numpy.searchsorted`` over the (few hundred) intervals, never a loop over events.
 """
@@ -15,8 +16,10 @@ import numpy as np
 
 __all__ = ["BusinessCalendar", "build_calendar", "us_holidays"]
 
-OPEN_AT = time(8, 0)
-CLOSE_AT = time(20, 0)
+# The same weekly hours and holidays as the default schedule of dashboard/default_policy.toml: the simulated
+# centre is staffed exactly when the default SLA clock runs.
+OPEN_AT = time(9, 0)
+CLOSE_AT = time(17, 0)
 WORKDAYS = (0, 1, 2, 3, 4)  # Monday..Friday
 
 
@@ -46,12 +49,9 @@ def us_holidays(year: int) -> dict[date, str]:
             d = d + timedelta(days=1)
         observed[d] = name
     observed[_nth_weekday(year, 1, 0, 3)] = "Martin Luther King Jr. Day"
-    observed[_nth_weekday(year, 2, 0, 3)] = "Presidents' Day"
     observed[_nth_weekday(year, 5, 0, -1)] = "Memorial Day"
     observed[_nth_weekday(year, 9, 0, 1)] = "Labor Day"
-    thanksgiving = _nth_weekday(year, 11, 3, 4)
-    observed[thanksgiving] = "Thanksgiving Day"
-    observed[thanksgiving + timedelta(days=1)] = "Day after Thanksgiving"
+    observed[_nth_weekday(year, 11, 3, 4)] = "Thanksgiving Day"
     return observed
 
 

@@ -7,7 +7,7 @@ practical. Events are generated as they *would* happen and then cut at ``now``: 
 has not happened yet, which is what leaves a realistic open backlog.
 
 How service behaves (so the dashboard has something true to find):
-- agents work weekday business hours (``calendar.py``, 08:00-20:00 in the world's zone, US holidays off), in
+- agents work weekday business hours (``calendar.py``, 09:00-17:00 in the world's zone, US holidays off), in
   an early and a late shift; work that arrives out of hours waits until opening;
 - the first human response takes a business-time delay that depends on tier and priority (Platinum
   fastest, Standard slowest; priority 5 fastest), with log-normal noise, slow-downs during arrival spikes
@@ -114,6 +114,9 @@ CUSTOMER_TEXTS = (
     "Your delivery driver left the parcel outside",
 )
 INCIDENT_KINDS = ("token_expired", "bad_deploy_4xx", "endpoint_down", "slow")
+
+SHIFT_LENGTH = 420 * MINUTE
+LATE_SHIFT_OFFSET = 60 * MINUTE  # the late shift starts an hour after opening and works until closing
 
 HOUR_PROFILE = np.array(
     [0.14, 0.09, 0.07, 0.06, 0.07, 0.14, 0.32, 0.58, 0.90, 1.10, 1.20, 1.20,
@@ -454,14 +457,15 @@ def generate_world(config: WorldConfig | None = None) -> World:
     team_size = np.maximum(2, np.round(team_share * n_agents)).astype(int)
     team_size += team_size % 2  # equal early and late shifts
     agent_team = np.repeat(np.arange(3), team_size)
-    agent_shift = np.concatenate([np.arange(s) % 2 for s in team_size])  # 0 early (08-16:30), 1 late (11:30-20)
+    agent_shift = np.concatenate([np.arange(s) % 2 for s in team_size])  # 0 early, 1 late
     team_offset = np.concatenate([[0], np.cumsum(team_size)[:-1]])
     sched = _agent_schedules(rng, agent_shift, cal)
     # The agent is one on shift when the reply is due; replies wait while that agent is on a break or at lunch,
     # and follow-ups wait for the same agent's next shift.
     ii = np.clip(cal.interval_index(first_resp), 0, len(cal.opens) - 1)
     minutes_open = (first_resp - cal.opens[ii]) / MINUTE
-    shift_pick = np.where(minutes_open < 210, 0, np.where(minutes_open >= 500, 1, rng.integers(0, 2, n)))
+    shift_pick = np.where(minutes_open < LATE_SHIFT_OFFSET / MINUTE, 0,
+                          np.where(minutes_open >= SHIFT_LENGTH / MINUTE - 5, 1, rng.integers(0, 2, n)))
     agent = team_offset[team] + 2 * rng.integers(0, team_size[team] // 2, n) + shift_pick
     agent = np.where(human, agent, -1)
     first_resp = np.where(human, sched.available_from(agent, first_resp), never)
@@ -957,19 +961,19 @@ class _Schedules:
 
 
 def _agent_schedules(rng, agent_shift: np.ndarray, cal: BusinessCalendar) -> _Schedules:
-    """Early shift from opening (about 08:00-16:30), late shift to closing (about 11:30-20:00), every open day."""
+    """Early shift from opening (about 09:00-16:00), late shift to closing (about 10:00-17:00), every open day."""
     n_ag, n_d = len(agent_shift), len(cal.opens)
     opens = np.tile(cal.opens, n_ag)
     ag = np.repeat(np.arange(n_ag), n_d)
     m = n_ag * n_d
-    s = opens + np.where(agent_shift[ag] == 0, 0, 210 * MINUTE) + rng.integers(-12 * MINUTE, 6 * MINUTE, m)
-    e = s + 510 * MINUTE + rng.integers(-5 * MINUTE, 15 * MINUTE, m)
+    s = opens + np.where(agent_shift[ag] == 0, 0, LATE_SHIFT_OFFSET) + rng.integers(-12 * MINUTE, 6 * MINUTE, m)
+    e = s + SHIFT_LENGTH + rng.integers(-5 * MINUTE, 15 * MINUTE, m)
     # Log-ins wobble, but nobody answers customers outside opening hours.
     s = np.maximum(s, opens)
     e = np.minimum(e, np.tile(cal.closes, n_ag))
-    b = s + rng.integers(90 * MINUTE, 150 * MINUTE, m)
+    b = s + rng.integers(75 * MINUTE, 120 * MINUTE, m)
     b_end = b + rng.integers(10 * MINUTE, 20 * MINUTE, m)
-    lunch = s + rng.integers(225 * MINUTE, 285 * MINUTE, m)
+    lunch = s + rng.integers(190 * MINUTE, 250 * MINUTE, m)
     lunch_end = lunch + rng.integers(30 * MINUTE, 50 * MINUTE, m)
     base = int(cal.opens[0]) - DAY if n_d else 0
     return _Schedules(ag, s, b, b_end, lunch, lunch_end, e, base)
@@ -1113,21 +1117,27 @@ def _bot_requests(rng, ids: _Ids, post_f, resp_f, act_f, created, bot_first, app
     cols = ev.frame()
     conv, t, etype, post = cols["conv"], cols["t"], cols["etype"], cols["post"]
     rec_app = app[conv]
-    # Incident traffic not tied to one conversation: retries and delivery probes, typing updates.
+    # Incident traffic not tied to one conversation: retries and delivery probes, typing updates. It is
+    # regular (a fixed step with jitter), so every 2-minute health window inside an incident sees it.
     extra_t, extra_app, extra_type = [], [], []
+
+    def every(start: int, end: int, step: int) -> np.ndarray:
+        ticks = np.arange(start, end, step, dtype=np.int64)
+        return np.sort(ticks + rng.integers(0, step // 2, len(ticks)))
+
     for inc in incidents:
-        dur = inc["end_ms"] - inc["start_ms"]
+        begin, end = inc["start_ms"], inc["end_ms"]
         if inc["kind"] == "endpoint_down":
             # Retries pile up for ten minutes, then Khoros probes every two minutes while the bot is DOWN.
-            burst = inc["start_ms"] + np.sort(rng.integers(0, min(dur, 10 * MINUTE), 60))
-            probes = np.arange(inc["start_ms"] + 10 * MINUTE, inc["end_ms"], 2 * MINUTE)
+            burst = every(begin, min(end, begin + 10 * MINUTE), 10 * MS)
+            probes = np.arange(begin + 10 * MINUTE, end, 2 * MINUTE, dtype=np.int64)
             times, etypes = np.concatenate([burst, probes]), 1
         elif inc["kind"] == "bad_deploy_4xx":
-            times, etypes = inc["start_ms"] + np.sort(rng.integers(0, dur, max(12, dur // (8 * 1000)))), 2
+            times, etypes = every(begin, end, 8 * MS), 2  # the bad build calls /respond and fails
         elif inc["kind"] == "token_expired":
-            times, etypes = inc["start_ms"] + np.sort(rng.integers(0, dur, max(12, dur // MINUTE))), 2
+            times, etypes = every(begin, end, 20 * MS), 2  # the bot keeps calling with its expired token
         else:
-            times, etypes = inc["start_ms"] + np.sort(rng.integers(0, dur, max(12, dur // (20 * 1000)))), 7
+            times, etypes = every(begin, end, 20 * MS), 7  # slow typing/read updates
         extra_t.append(times)
         extra_app.append(np.full(len(times), inc["app_index"]))
         extra_type.append(np.full(len(times), etypes, np.int8))
@@ -1152,9 +1162,11 @@ def _bot_requests(rng, ids: _Ids, post_f, resp_f, act_f, created, bot_first, app
     for inc in incidents:
         inside = (rec_app == inc["app_index"]) & (t >= inc["start_ms"]) & (t < inc["end_ms"])
         if inc["kind"] == "slow":
-            latency = np.where(inside, rng.integers(6_000, 25_000, m), latency)
-            timeout = inside & (origin == "KHOROS") & (rng.random(m) < 0.12)
-            latency = np.where(timeout, 10_000, latency)
+            # The bot's endpoint answers in ~8.5 s (median); deliveries that take over Khoros' 10 s time out.
+            delivered = inside & (origin == "KHOROS")
+            slow_latency = (8_500 * _lognormal(rng, m, 0.5)).astype(np.int64)
+            latency = np.where(delivered, np.minimum(slow_latency, 10_000), latency)
+            timeout = delivered & (slow_latency > 10_000)
             state, code = np.where(timeout, 2, state), np.where(timeout, 504, code)
             kind = np.where(timeout, REQUEST_KINDS.index(inc["kind"]), kind)
         else:
