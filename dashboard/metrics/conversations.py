@@ -75,33 +75,53 @@ def conversation_facts(
             f"(columns: {', '.join(author_columns)})"
         )
     cid = "conversation_id"
+    # Performance: one group-by per source table over pre-masked columns (a predicate evaluated inside a
+    # group-by runs per group, many times slower on millions of rows), and no join of all responses against
+    # all conversations: the common case is read from the aggregates, only odd conversations are joined.
 
     posts = incoming_post.group_by(cid).agg(
         first_inbound_time=pl.col("received_time").min(),
-        first_inbound_priority=pl.col("priority").sort_by("received_time").first(),
+        first_inbound_priority=pl.col("priority").get(pl.col("received_time").arg_min()),
         inbound_posts=pl.len().cast(pl.Int64),
     )
-    public = _public(response)
-    is_agent = pl.col("responder_type").str.to_uppercase() == "AGENT"
-    is_bot = pl.col("responder_type").str.to_uppercase() == "BOT"
-    replies = public.group_by(cid).agg(
-        first_bot_response_time=pl.col("published_time").filter(is_bot).min(),
-        first_agent_response_any=pl.col("published_time").filter(is_agent).min(),
-        first_any_response_time=pl.col("published_time").min(),
-        public_responses=pl.len().cast(pl.Int64),
-        agent_responses=is_agent.sum().cast(pl.Int64),
+
+    kind = pl.col("responder_type").str.to_uppercase()
+    public = _public(response).with_columns(
+        _agent_t=pl.when(kind == "AGENT").then(pl.col("published_time")),
+        _bot_t=pl.when(kind == "BOT").then(pl.col("published_time")),
     )
-    action = pl.col("action").str.to_uppercase()
-    when = pl.col("action_time")
+    replies = public.group_by(cid).agg(
+        first_any_response_time=pl.col("published_time").min(),
+        first_any_agent_id=pl.col("agent_id").get(pl.col("published_time").arg_min()),
+        first_agent_response_any=pl.col("_agent_t").min(),
+        first_agent_id_any=pl.col("agent_id").get(pl.col("_agent_t").arg_min()),
+        first_bot_response_time=pl.col("_bot_t").min(),
+        public_responses=pl.len().cast(pl.Int64),
+        agent_responses=pl.col("_agent_t").count().cast(pl.Int64),
+    )
+
+    typed = actions.select(
+        cid, "action_time", "from_value", "to_value", pl.col("action").str.to_uppercase().alias("_action"),
+    )
+    action = pl.col("_action")
+    at = pl.col("action_time")
     to_closed = pl.col("to_value").str.to_uppercase() == "CLOSED"
     is_close = (action == "CLOSED") | ((action == "STATUS_CHANGED") & to_closed)
-    action_facts = actions.group_by(cid).agg(
-        handoff_time=when.filter(action == "HANDOFF_TO_AGENT").min(),
-        first_assigned_time=when.filter(action == "ASSIGNED").min(),
-        first_assigned_agent_id=pl.col("to_value").filter(action == "ASSIGNED").sort_by(
-            when.filter(action == "ASSIGNED")).first(),
-        first_closed_time=when.filter(is_close).min(),
-        reopen_count=(action == "REOPENED").sum().cast(pl.Int64),
+    action_facts = (
+        typed.with_columns(
+            _handoff_t=pl.when(action == "HANDOFF_TO_AGENT").then(at),
+            _assign_t=pl.when(action == "ASSIGNED").then(at),
+            _close_t=pl.when(is_close).then(at),
+            _reopen=(action == "REOPENED"),
+        )
+        .group_by(cid)
+        .agg(
+            handoff_time=pl.col("_handoff_t").min(),
+            first_assigned_time=pl.col("_assign_t").min(),
+            first_assigned_agent_id=pl.col("to_value").get(pl.col("_assign_t").arg_min()),
+            first_closed_time=pl.col("_close_t").min(),
+            reopen_count=pl.col("_reopen").sum().cast(pl.Int64),
+        )
     )
 
     base = (
@@ -113,50 +133,69 @@ def conversation_facts(
         .join(posts, on=cid, how="left")
         .join(replies, on=cid, how="left")
         .join(action_facts, on=cid, how="left")
-        .with_columns(
-            pl.col("inbound_posts", "public_responses", "agent_responses", "reopen_count").fill_null(0),
-        )
+        .with_columns(pl.col("inbound_posts", "public_responses", "agent_responses", "reopen_count").fill_null(0))
     )
 
     human_any = pl.col("first_agent_response_any")
+    handoff = pl.col("handoff_time")
     bot_first = (
         pl.col("first_bot_response_time").is_not_null()
         & (human_any.is_null() | (pl.col("first_bot_response_time") < human_any))
-    ) | (pl.col("handoff_time").is_not_null() & (human_any.is_null() | (pl.col("handoff_time") <= human_any)))
+    ) | (handoff.is_not_null() & (human_any.is_null() | (handoff <= human_any)))
     if bot_rule == "human":
-        no_human = human_any.is_null() & pl.col("handoff_time").is_null()
+        no_human = human_any.is_null() & handoff.is_null()
         clock_start = (
-            pl.when(pl.col("bot_first") & pl.col("handoff_time").is_not_null()).then(pl.col("handoff_time"))
+            pl.when(pl.col("bot_first") & handoff.is_not_null()).then(handoff)
             .when(pl.col("bot_first") & no_human).then(pl.lit(None, TIME))
             .otherwise(pl.col("first_inbound_time"))
         )
         bot_contained = pl.col("bot_first") & no_human & pl.col("closed_time").is_not_null()
         bot_active = pl.col("bot_first") & no_human & pl.col("closed_time").is_null()
+        first_stop, first_stop_agent = pl.col("first_agent_response_any"), pl.col("first_agent_id_any")
     else:
         clock_start = pl.col("first_inbound_time")
         bot_contained = pl.lit(False)
         bot_active = pl.lit(False)
-    base = base.with_columns(bot_first=bot_first.fill_null(False)).with_columns(
-        clock_start=clock_start.cast(TIME),
-        bot_contained=bot_contained.fill_null(False),
-        bot_active=bot_active.fill_null(False),
+        first_stop, first_stop_agent = pl.col("first_any_response_time"), pl.col("first_any_agent_id")
+    tier_time = pl.coalesce("clock_start", "first_inbound_time", "created_time")
+    base = (
+        base.with_columns(bot_first=bot_first.fill_null(False))
+        .with_columns(
+            clock_start=clock_start.cast(TIME),
+            bot_contained=bot_contained.fill_null(False),
+            bot_active=bot_active.fill_null(False),
+        )
+        .with_columns(_tier_time=tier_time)
+        .with_columns(
+            # The stopping response is the first one at or after the clock start. Usually that is simply the
+            # first one; the rest (a reply before the clock started) are looked up below.
+            _stop_ok=(first_stop >= pl.col("clock_start")).fill_null(False),
+            _touch_ok=(human_any >= pl.col("first_assigned_time")).fill_null(False),
+        )
     )
 
-    # The stopping response: the first (public, by the bot rule) response at or after the clock start.
-    starts = base.select(cid, "clock_start", "first_assigned_time")
-    stopping = _stopping_responses(response, bot_rule).join(starts, on=cid, how="inner")
-    first_response = stopping.filter(pl.col("published_time") >= pl.col("clock_start")).group_by(cid).agg(
-        first_response_time=pl.col("published_time").min(),
-        first_response_agent_id=pl.col("agent_id").sort_by("published_time").first(),
+    odd_stop = base.filter(~pl.col("_stop_ok") & pl.col("clock_start").is_not_null() & first_stop.is_not_null())
+    late_stop = (
+        _stopping_responses(response, bot_rule)
+        .join(odd_stop.select(cid, "clock_start"), on=cid, how="inner")
+        .filter(pl.col("published_time") >= pl.col("clock_start"))
+        .group_by(cid)
+        .agg(
+            _late_stop=pl.col("published_time").min(),
+            _late_stop_agent=pl.col("agent_id").get(pl.col("published_time").arg_min()),
+        )
     )
-    agent_touch = (
-        _stopping_responses(response, "human").join(starts, on=cid, how="inner")
+    odd_touch = base.filter(~pl.col("_touch_ok") & pl.col("first_assigned_time").is_not_null()
+                            & human_any.is_not_null())
+    late_touch = (
+        _stopping_responses(response, "human")
+        .join(odd_touch.select(cid, "first_assigned_time"), on=cid, how="inner")
         .filter(pl.col("published_time") >= pl.col("first_assigned_time"))
-        .group_by(cid).agg(agent_first_touch_time=pl.col("published_time").min())
+        .group_by(cid)
+        .agg(_late_touch=pl.col("published_time").min())
     )
 
     # Tier as of the clock start (or the first inbound / creation when there is no clock).
-    tier_time = pl.coalesce("clock_start", "first_inbound_time", "created_time").alias("_tier_time")
     versions = (
         author.select(
             pl.col("author_id"),
@@ -167,7 +206,7 @@ def conversation_facts(
         .sort("_tier_time")
     )
     tiers = (
-        base.select(cid, "author_id", tier_time)
+        base.select(cid, "author_id", "_tier_time")
         .drop_nulls("_tier_time")
         .sort("_tier_time")
         .join_asof(versions, on="_tier_time", by="author_id", strategy="backward", check_sortedness=False)
@@ -175,25 +214,27 @@ def conversation_facts(
     )
 
     # Priority as of the clock start.
-    changes = actions.filter(action == "PRIORITY_CHANGED").select(
+    changes = typed.filter(action == "PRIORITY_CHANGED").select(
         cid,
         "action_time",
         pl.col("from_value").str.strip_chars().cast(pl.Int64, strict=False).alias("_from"),
         pl.col("to_value").str.strip_chars().cast(pl.Int64, strict=False).alias("_to"),
     )
     priorities = (
-        changes.join(base.select(cid, tier_time), on=cid, how="inner")
+        changes.join(base.select(cid, "_tier_time"), on=cid, how="inner")
+        .with_columns(_known_t=pl.when(pl.col("action_time") <= pl.col("_tier_time")).then(pl.col("action_time")))
         .group_by(cid)
         .agg(
-            _before=pl.col("_to").filter(pl.col("action_time") <= pl.col("_tier_time"))
-            .sort_by(pl.col("action_time").filter(pl.col("action_time") <= pl.col("_tier_time"))).last(),
-            _first_from=pl.col("_from").sort_by("action_time").first(),
+            _before=pl.col("_to").get(pl.col("_known_t").arg_max()),
+            _first_from=pl.col("_from").get(pl.col("action_time").arg_min()),
         )
     )
 
     # Pending (waiting on the customer): intervals between status changes whose new status is PENDING.
+    # Sorted by a 64-bit hash of the id (much faster to sort than the UUID strings); the neighbour check
+    # compares the ids themselves, so a hash collision cannot join two conversations.
     status_events = (
-        actions.filter(action.is_in(["STATUS_CHANGED", "CLOSED", "REOPENED"]))
+        typed.filter(action.is_in(["STATUS_CHANGED", "CLOSED", "REOPENED"]))
         .select(
             cid,
             "action_time",
@@ -201,21 +242,36 @@ def conversation_facts(
             .when(action == "REOPENED").then(pl.lit("OPEN"))
             .otherwise(pl.col("to_value").str.to_uppercase()).alias("_status"),
         )
-        .sort(cid, "action_time")
-        .with_columns(_next=pl.col("action_time").shift(-1).over(cid))
+        .sort(pl.col(cid).hash(), "action_time")
+        .with_columns(_next=pl.when(pl.col(cid).shift(-1) == pl.col(cid)).then(pl.col("action_time").shift(-1)))
     )
-    pending = status_events.filter(pl.col("_status") == "PENDING").group_by(cid).agg(
-        pending_seconds=((pl.col("_next") - pl.col("action_time")).dt.total_milliseconds() / 1000.0).sum(),
-        pending_since=pl.col("action_time").filter(pl.col("_next").is_null()).max(),
+    pending = (
+        status_events.filter(pl.col("_status") == "PENDING")
+        .with_columns(
+            _seconds=(pl.col("_next") - pl.col("action_time")).dt.total_milliseconds() / 1000.0,
+            _open_since=pl.when(pl.col("_next").is_null()).then(pl.col("action_time")),
+        )
+        .group_by(cid)
+        .agg(pending_seconds=pl.col("_seconds").sum(), pending_since=pl.col("_open_since").max())
     )
 
-    return (
-        base.join(first_response, on=cid, how="left")
-        .join(agent_touch, on=cid, how="left")
+    first_response_time = pl.when(pl.col("_stop_ok")).then(first_stop).otherwise(pl.col("_late_stop"))
+    first_response_agent = pl.when(pl.col("_stop_ok")).then(first_stop_agent).otherwise(pl.col("_late_stop_agent"))
+    agent_first_touch = pl.when(pl.col("_touch_ok")).then(human_any).otherwise(pl.col("_late_touch"))
+    base = (
+        base.join(late_stop, on=cid, how="left")
+        .join(late_touch, on=cid, how="left")
         .join(tiers, on=cid, how="left")
         .join(priorities, on=cid, how="left")
         .join(pending, on=cid, how="left")
-        .select(
+        .with_columns(
+            first_response_time=first_response_time,
+            first_response_agent_id=first_response_agent,
+            agent_first_touch_time=agent_first_touch,
+        )
+    )
+    return (
+        base.select(
             cid,
             "conversation_display_id",
             "author_id",
@@ -278,19 +334,29 @@ def customer_bursts(
                                    pl.lit(None, pl.String).alias("_agent"))
     replies = _stopping_responses(response, bot_rule).select(
         cid, pl.col("published_time").alias("t"), pl.lit(1, pl.Int8).alias("_kind"), pl.col("agent_id").alias("_agent"))
+    same = pl.col(cid) == pl.col(cid).shift(1)
     events = (
         pl.concat([inbound, replies], how="vertical_relaxed")
-        # at the same instant the inbound post sorts first: a reply cannot answer a message sent after it
-        .sort(cid, "t", "_kind")
+        # Sorted by a 64-bit hash of the id (fast), then time; at the same instant the inbound post sorts first:
+        # a reply cannot answer a message sent after it. Neighbour checks compare the ids themselves.
+        .sort(pl.col(cid).hash(), "t", "_kind")
         .with_columns(
-            _prev=pl.col("_kind").shift(1).over(cid),
-            response_time=pl.when(pl.col("_kind") == 1).then(pl.col("t")).backward_fill().over(cid),
-            response_agent_id=pl.when(pl.col("_kind") == 1).then(pl.col("_agent")).backward_fill().over(cid),
+            _prev=pl.when(same).then(pl.col("_kind").shift(1)),
+            _reply_cid=pl.when(pl.col("_kind") == 1).then(pl.col(cid)).backward_fill(),
+            _reply_t=pl.when(pl.col("_kind") == 1).then(pl.col("t")).backward_fill(),
+            _reply_agent=pl.when(pl.col("_kind") == 1).then(pl.col("_agent")).backward_fill(),
+        )
+        .with_columns(
+            # the next reply counts only when it belongs to the same conversation
+            response_time=pl.when(pl.col("_reply_cid") == pl.col(cid)).then(pl.col("_reply_t")),
+            response_agent_id=pl.when(pl.col("_reply_cid") == pl.col(cid)).then(pl.col("_reply_agent")),
         )
     )
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
     bursts = (
         events.filter((pl.col("_kind") == 0) & (pl.col("_prev") == 1))
-        .with_columns(burst_index=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(cid))
+        .with_columns(_first_row=pl.when(~same.fill_null(False)).then(row).forward_fill())
+        .with_columns(burst_index=row - pl.col("_first_row") + 1)
         .select(cid, "burst_index", pl.col("t").alias("burst_time"), "response_time", "response_agent_id")
     )
     dims = facts.select(cid, "author_id", "network", "work_queue_id", "team_id", "agent_id", "tier", "priority",
