@@ -19,6 +19,11 @@ without ``[[alerts]]`` gets :data:`DEFAULT_ALERT_RULES`; ``alerts = []`` turns a
     origin = "KHOROS"               # optional: KHOROS | BOT (default: both)
 
     [[alerts]]
+    kind = "latency"                # nearest-rank p95 latency >= p95_s over window, with min_attempts
+    p95_s = 5
+    window = "15m"
+
+    [[alerts]]
     kind = "down"                   # our recomputed health has been DOWN for longer than `for`
     for = "5m"
     severity = "critical"           # info | warning | critical (default: critical for down, else warning)
@@ -45,6 +50,7 @@ import polars as pl
 
 from dashboard.metrics import automation
 from dashboard.metrics.policy import DEFAULT_POLICY_PATH, parse_duration
+from dashboard.metrics.stats import nearest_rank
 from dashboard.schema import TIME
 
 __all__ = [
@@ -58,12 +64,15 @@ __all__ = [
     "parse_alert_rules",
 ]
 
-ALERT_KINDS = ("error_rate", "failures", "down")
+ALERT_KINDS = ("error_rate", "failures", "latency", "down")
+DOWN_LOOKBACK = timedelta(hours=12)
+"""How far back the DOWN rule looks: a longer outage still fires, its "since" is then at most this old."""
 SEVERITIES = ("info", "warning", "critical")
 DEFAULT_BACKOFF = timedelta(minutes=30)
 _KEYS = {
     "error_rate": {"threshold_pct", "window", "min_attempts"},
     "failures": {"count", "window"},
+    "latency": {"p95_s", "window", "min_attempts"},
     "down": {"for"},
 }
 _COMMON = {"name", "kind", "app_id", "origin", "backoff", "severity"}
@@ -78,9 +87,9 @@ class AlertRule:
     name: str
     kind: str
     window: timedelta
-    """error_rate / failures: the look-back; down: how long DOWN must last (``for``)."""
+    """error_rate / failures / latency: the look-back; down: how long DOWN must last (``for``)."""
     threshold: float = 0.0
-    """error_rate: percent; failures: a count; down: unused."""
+    """error_rate: percent; failures: a count; latency: p95 seconds; down: unused."""
     min_attempts: int = 10
     app_id: str | None = None
     origin: str | None = None
@@ -93,6 +102,8 @@ class AlertRule:
             return f"error rate ≥ {self.threshold:g} % over {minutes} (at least {self.min_attempts} attempts)"
         if self.kind == "failures":
             return f"{self.threshold:g} or more failures within {minutes}"
+        if self.kind == "latency":
+            return f"p95 latency ≥ {self.threshold:g} s over {minutes} (at least {self.min_attempts} requests)"
         return f"DOWN for more than {minutes}"
 
 
@@ -102,7 +113,7 @@ class FiringAlert:
     app_id: str
     origin: str
     value: float
-    """error_rate: percent; failures: count; down: seconds DOWN so far."""
+    """error_rate: percent; failures: count; latency: p95 seconds; down: seconds DOWN so far."""
     since: datetime | None
     message: str
     notify: bool
@@ -116,6 +127,7 @@ DEFAULT_ALERT_RULES: tuple[AlertRule, ...] = (
     AlertRule("Bot DOWN", "down", timedelta(minutes=5), severity="critical"),
     AlertRule("High error rate", "error_rate", timedelta(minutes=15), threshold=20.0, min_attempts=10),
     AlertRule("Failure burst", "failures", timedelta(minutes=5), threshold=10.0),
+    AlertRule("Slow bot", "latency", timedelta(minutes=15), threshold=5.0, min_attempts=10),
 )
 
 
@@ -228,6 +240,10 @@ def _parse_rule(entry: Any, index: int) -> AlertRule:
     elif kind == "failures":
         rule = AlertRule("", kind, _duration(entry, "window"),
                          threshold=_number(entry, "count", minimum=1, integer=True), **common)  # fmt: skip
+    elif kind == "latency":
+        rule = AlertRule("", kind, _duration(entry, "window"), threshold=_number(entry, "p95_s", minimum=0),
+                         min_attempts=int(_number(entry, "min_attempts", minimum=1, integer=True))
+                         if "min_attempts" in entry else 10, **common)  # fmt: skip
     else:
         rule = AlertRule("", kind, _duration(entry, "for"), **common)
     name = entry.get("name") or f"{kind} #{index + 1}: {rule.describe()}"
@@ -280,17 +296,21 @@ def evaluate_alerts(
         return []
     by = ["app_id", "origin"]
     found: list[tuple[AlertRule, str, str, float, datetime | None, str]] = []
-    counted = [r for r in rules if r.kind in ("error_rate", "failures")]
+    counted = [r for r in rules if r.kind in ("error_rate", "failures", "latency")]
     if counted:
         longest = max(r.window for r in counted)
         recent = automation.attempts(records, as_of, slow_after_s=slow_after_s).filter(
             pl.col("t") > pl.lit(as_of - longest).cast(TIME)
-        ).select(*by, "t", "is_error").collect()  # fmt: skip
+        ).select(*by, "t", "is_error", "latency_ms").collect()  # fmt: skip
         for rule in counted:
             cutoff = as_of - rule.window
             frame = recent.filter(pl.col("t") > pl.lit(cutoff).cast(TIME))
             per_scope = frame.group_by(by).agg(
-                attempts=pl.len(), errors=pl.col("is_error").sum(), first_error=pl.col("t").filter("is_error").min()
+                attempts=pl.len(),
+                errors=pl.col("is_error").sum(),
+                first_error=pl.col("t").filter("is_error").min(),
+                p95_ms=nearest_rank(pl.col("latency_ms"), 0.95),
+                first_slow=pl.col("t").filter(pl.col("latency_ms") >= rule.threshold * 1000).min(),
             )
             for row in per_scope.iter_rows(named=True):
                 if not _in_scope(rule, row["app_id"], row["origin"]):
@@ -301,13 +321,21 @@ def evaluate_alerts(
                         found.append((rule, row["app_id"], row["origin"], rate, row["first_error"],
                                       f"error rate {rate:.0f} % ({row['errors']} of {row['attempts']} attempts) "
                                       f"over the last {_span(rule.window)}"))  # fmt: skip
+                elif rule.kind == "latency":
+                    p95_s = (row["p95_ms"] or 0) / 1000
+                    if row["attempts"] >= rule.min_attempts and p95_s >= rule.threshold:
+                        found.append((rule, row["app_id"], row["origin"], p95_s, row["first_slow"],
+                                      f"p95 latency {p95_s:.1f} s over the last {_span(rule.window)} "
+                                      f"({row['attempts']} requests)"))  # fmt: skip
                 elif row["errors"] >= rule.threshold:
                     found.append((rule, row["app_id"], row["origin"], float(row["errors"]), row["first_error"],
                                   f"{row['errors']} failures in the last {_span(rule.window)}"))  # fmt: skip
     downs = [r for r in rules if r.kind == "down"]
     if downs:
+        lookback = max(DOWN_LOOKBACK, max(r.window for r in downs) + timedelta(hours=1))
+        recent_records = records.filter(pl.col("created_time") > pl.lit(as_of - lookback).cast(TIME))
         current = (
-            automation.health_timeline(records, as_of, slow_after_s=slow_after_s)
+            automation.health_timeline(recent_records, as_of, slow_after_s=slow_after_s)
             .filter(pl.col("current") & (pl.col("state") == automation.DOWN))
             .collect()
         )

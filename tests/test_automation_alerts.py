@@ -67,7 +67,8 @@ def test_no_alerts_table_means_the_defaults_and_an_empty_list_means_none(tmp_pat
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ('kind = "flood"', "'kind' must be one of error_rate, failures, down"),
+        ('kind = "flood"', "'kind' must be one of error_rate, failures, latency, down"),
+        ('kind = "latency"\nwindow = "5m"', "missing key 'p95_s'"),
         ('kind = "failures"\nwindow = "5m"', "missing key 'count'"),
         ('kind = "failures"\ncount = 2.5\nwindow = "5m"', "'count' must be an integer"),
         ('kind = "failures"\ncount = 0\nwindow = "5m"', "'count' must be at least 1"),
@@ -155,3 +156,21 @@ def test_alerts_are_sorted_most_severe_first() -> None:
     firing = evaluate_alerts(frame(rows), rules, at(60), {})
     assert [a.rule.name for a in firing] == ["down", "burst"]
     assert firing[0].key == "down|app-1|KHOROS"
+
+
+def test_latency_rule_uses_the_nearest_rank_p95_and_needs_enough_requests() -> None:
+    [rule] = parse_alert_rules({"alerts": [{"kind": "latency", "p95_s": 5, "window": "10m", "min_attempts": 5}]})
+    assert rule.describe() == "p95 latency ≥ 5 s over 10 min (at least 5 requests)"
+    fast = [rec(i, latency_ms=300) for i in range(18)]
+    slow = [rec(20, latency_ms=6000), rec(21, latency_ms=7000)]
+    # 20 requests: p95 = the 19th smallest = 6 s.
+    [alert] = evaluate_alerts(frame(fast + slow), [rule], at(60), {})
+    assert alert.value == 6.0 and alert.since == at(20)
+    assert alert.message == "app-1 (KHOROS): p95 latency 6.0 s over the last 10 min (20 requests)"
+    more_fast = [*fast, *(rec(30 + i) for i in range(12)), rec(20, latency_ms=6000)]  # 31: p95 = 30th = 300 ms
+    assert evaluate_alerts(frame(more_fast), [rule], at(60), {}) == []
+    assert evaluate_alerts(frame(slow), [rule], at(60), {}) == []  # only 2 requests
+
+
+def test_default_rules_cover_every_kind() -> None:
+    assert {r.kind for r in alerts.DEFAULT_ALERT_RULES} == set(alerts.ALERT_KINDS)

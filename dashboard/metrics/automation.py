@@ -176,43 +176,31 @@ def health_points(
     """The state at every instant it can change (an attempt entering or leaving the window) and at ``as_of``:
     ``by..., at, attempts, successes, failures, error_rate, state``, sorted by scope and time."""
     by = _scope(by)
-    att = attempts(records, as_of, slow_after_s=slow_after_s)
-    cum = (
-        att.group_by(*by, "t")
-        .agg(good=(~pl.col("bad")).sum().cast(pl.Int64), bad=pl.col("bad").sum().cast(pl.Int64))
-        .sort(*by, "t")
-        .with_columns(cum_good=pl.col("good").cum_sum().over(by), cum_bad=pl.col("bad").cum_sum().over(by))
-        .select(*by, "t", "cum_good", "cum_bad")
-        .sort("t")
+    att = attempts(records, as_of, slow_after_s=slow_after_s).select(
+        *by, "t", good=(~pl.col("bad")).cast(pl.Int64), bad=pl.col("bad").cast(pl.Int64)
     )
     as_of_lit = _lit_time(as_of)
-    points = (
-        pl.concat(
-            [
-                cum.select(*by, at=pl.col("t")),
-                cum.select(*by, at=pl.col("t") + window),
-                cum.select(*by).unique().with_columns(at=as_of_lit),
-            ]
+    # Each attempt enters the window at t and leaves at t + window; the window (b - window, b] after all the
+    # events at b is a running sum of those +1 / -1 (one sort, no joins).
+    events = pl.concat(
+        [
+            att.select(*by, at=pl.col("t"), d_good=pl.col("good"), d_bad=pl.col("bad")),
+            att.select(*by, at=pl.col("t") + window, d_good=-pl.col("good"), d_bad=-pl.col("bad")),
+            att.select(*by).unique().with_columns(at=as_of_lit, d_good=pl.lit(0, pl.Int64), d_bad=pl.lit(0, pl.Int64)),
+        ]
+    ).filter(pl.col("at") <= as_of_lit)
+    counted = (
+        events.group_by(*by, "at")
+        .agg(pl.col("d_good").sum(), pl.col("d_bad").sum())
+        .sort(*by, "at")
+        .select(
+            *by,
+            "at",
+            successes=pl.col("d_good").cum_sum().over(by),
+            failures=pl.col("d_bad").cum_sum().over(by),
         )
-        .filter(pl.col("at") <= as_of_lit)
-        .unique()
-        .sort("at")
+        .with_columns(attempts=pl.col("successes") + pl.col("failures"))
     )
-    upto_now = points.join_asof(
-        cum, left_on="at", right_on="t", by=by, strategy="backward", check_sortedness=False
-    ).drop("t")
-    before = (
-        upto_now.with_columns(window_start=pl.col("at") - window)
-        .sort("window_start")
-        .join_asof(cum, left_on="window_start", right_on="t", by=by, strategy="backward", suffix="_before",
-                       check_sortedness=False)
-    )
-    counted = before.select(
-        *by,
-        "at",
-        successes=(pl.col("cum_good").fill_null(0) - pl.col("cum_good_before").fill_null(0)),
-        failures=(pl.col("cum_bad").fill_null(0) - pl.col("cum_bad_before").fill_null(0)),
-    ).with_columns(attempts=pl.col("successes") + pl.col("failures"))
     only_bad = (pl.col("successes") == 0) & (pl.col("failures") > 0)
     empty = pl.col("attempts") == 0
     # A silence (empty window) lasts from the point the window empties to the next attempt (or as_of).
@@ -258,7 +246,12 @@ def health_timeline(
     Before a scope's first attempt nothing is known (no segment). The last segment of a scope ends at
     ``as_of`` and has ``current = True``."""
     by = _scope(by)
-    points = health_points(records, as_of, window=window, by=by, slow_after_s=slow_after_s)
+    return _timeline_from_points(health_points(records, as_of, window=window, by=by, slow_after_s=slow_after_s),
+                                 as_of, by)  # fmt: skip
+
+
+def _timeline_from_points(points: pl.LazyFrame, as_of: datetime, by: list[str]) -> pl.LazyFrame:
+    """Merge consecutive points of equal state into segments (shared by the timeline, health now, incidents)."""
     segments = (
         points.with_columns(_new=(pl.col("state") != pl.col("state").shift(1).over(by)).fill_null(True))
         .with_columns(_segment=pl.col("_new").cast(pl.Int64).cum_sum().over(by))
@@ -291,8 +284,8 @@ def health_now(
     """State at ``as_of`` for every scope that has any record: ``by..., state, attempts, successes, failures,
     error_rate, state_since, last_request_time, last_error_time``."""
     by = _scope(by)
-    points = health_points(records, as_of, window=window, by=by, slow_after_s=slow_after_s)
-    timeline = health_timeline(records, as_of, window=window, by=by, slow_after_s=slow_after_s)
+    points = health_points(records, as_of, window=window, by=by, slow_after_s=slow_after_s).cache()
+    timeline = _timeline_from_points(points, as_of, by)
     now_points = points.filter(pl.col("at") == _lit_time(as_of)).drop("at")
     since = timeline.filter(pl.col("current")).select(*by, state_since=pl.col("start"))
     seen = (
@@ -591,13 +584,13 @@ def incidents(
             slow=pl.col("is_slow").sum().cast(pl.Int64),
         )
     )
-    points = health_points(records, as_of, window=window, by=by, slow_after_s=slow_after_s)
+    points = health_points(records, as_of, window=window, by=by, slow_after_s=slow_after_s).cache()
     peaks = (
         within(points, "at")
         .group_by("incident_id")
         .agg(peak_error_rate=pl.col("error_rate").max(), _any_down=(pl.col("state") == DOWN).any())
     )
-    timeline = health_timeline(records, as_of, window=window, by=by, slow_after_s=slow_after_s)
+    timeline = _timeline_from_points(points, as_of, by)
     down = (
         within(timeline.filter(pl.col("state") == DOWN), "start")
         .group_by("incident_id")
