@@ -365,3 +365,74 @@ def test_unknown_routes_and_methods_get_envelopes_not_html(care):
     assert r.status_code == 405 and r.json()["status"] == "fail"
     r = care.get("/bots/v3/nowhere")
     assert r.status_code == 404 and "nowhere" in r.json()["error"]["messages"][0]
+
+
+def test_every_route_answers_and_is_counted(world):
+    """Call each route of the three families once (plain httpx); the stats must list every route template."""
+    from starlette.routing import Route
+
+    conv = world.tables["conversation"].filter(pl.col("network") == "whatsapp").row(0, named=True)
+    author = world.tables["author"].filter(pl.col("author_id") == conv["author_id"]).row(0, named=True)
+    post = world.tables["incoming_post"].filter(pl.col("conversation_id") == conv["conversation_id"]).row(0,
+                                                                                                         named=True)
+    app_id = world.bots["app_id"][1]
+    window = {"startEpochMillis": ms(conv["created_time"]) - 1000}
+    with start_simulator(world, SimulatorOptions(analytics_per_min=10_000, care_per_min=10_000)) as s, \
+            httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
+        net_id = c.get(f"/api/v2/authors/{author['author_id']}").json()["data"][0]["handles"]["whatsapp"][0]["id"]
+        handle = author["handle"]
+        base = "/api/v2/authors/networks/whatsapp"
+        calls = [
+            ("GET", "/api/public/config/timezones", {"companyKey": "demo"}, None),
+            ("GET", "/api/public/teams", {"companyKey": "demo"}, None),
+            ("GET", "/api/v2/authors", None, None),
+            ("GET", "/api/v2/authors/changed", window, None),
+            ("GET", f"{base}/ids/{net_id}", None, None),
+            ("PUT", f"{base}/ids/{net_id}", None, {"segment": "A"}),
+            ("GET", f"{base}/instances/default/ids/{net_id}", None, None),
+            ("PUT", f"{base}/instances/default/ids/{net_id}", None, {"segment": "B"}),
+            ("GET", f"{base}/handles/{handle}", None, None),
+            ("GET", f"{base}/instances/default/handles/{handle}", None, None),
+            ("GET", f"{base}/ids/{net_id}/conversations", window, None),
+            ("GET", f"{base}/instances/default/ids/{net_id}/conversations", window, None),
+            ("GET", f"{base}/handles/{handle}/conversations", window, None),
+            ("GET", f"{base}/instances/default/handles/{handle}/conversations", window, None),
+            ("GET", f"/api/v2/authors/{author['author_id']}/conversations", window, None),
+            ("GET", f"/api/v2/authors/{author['author_id']}", None, None),
+            ("PUT", f"/api/v2/authors/{author['author_id']}", None, {"segment": "C"}),
+            ("GET", f"/api/v2/conversations/displayIds/{conv['conversation_display_id']}", None, None),
+            ("GET", f"/api/v2/conversations/bySourceDocumentId/networks/whatsapp/instances/default/id/"
+                    f"{post['post_id']}", None, None),
+            ("GET", f"/api/v2/conversations/networks/whatsapp/instances/default/ids/{net_id}", window, None),
+            ("GET", f"/api/v2/conversations/{conv['conversation_id']}", None, None),
+            ("GET", "/api/v2/workqueues/active", None, None),
+            ("GET", "/api/v2/smartviews", None, None),
+            ("GET", "/api/v2/tags", None, None),
+            ("GET", "/api/v2/agentstate", None, None),
+            ("POST", f"/api/v2/tokens/khorosapi/ownerId/{app_id}", None, None),
+            ("GET", f"/api/v2/tokens/khorosapi/ownerId/{app_id}", None, None),
+        ]
+        for method, path, params, body in calls:
+            r = c.request(method, path, params=params, json=body)
+            assert r.status_code == 200, (method, path, r.text)
+        assert conv["conversation_id"] in c.get(f"{base}/ids/{net_id}/conversations", params=window).json()["data"]
+        assert c.put(f"{base}/ids/{net_id}", json={"x": 1}).json()["data"][0]["attributes"]["segment"] == "C"
+        assert c.get("/api/public/reports/report/author", params={"companyKey": "demo", "startTime": 0,
+                                                                  "endTime": DAY}).status_code == 200
+        job = c.post("/api/public/reports/report/author", params={"companyKey": "demo", "startTime":
+                                                                   world.now_ms - DAY, "endTime": world.now_ms})
+        status = c.get(job.json()["result"]["statusUrl"]).json()["result"]
+        assert c.get(status["jobInfo"]["downloadUrl"]).status_code == 200
+        token = c.get(f"/api/v2/tokens/khorosapi/ownerId/{app_id}").json()["data"]["token"]
+        bot = httpx.Client(base_url=s.base_url, headers={"Authorization": f"Bearer {token}"})
+        record = bot.get(f"/bots/v3/request/appId/{app_id}", params={"from": "21d"}).json()["data"][0]
+        for path in (f"/bots/v3/request/{record['id']}", f"/bots/v3/health/appId/{app_id}", "/bots/v3/registrations",
+                     f"/bots/v3/registrations/appId/{app_id}"):
+            assert bot.get(path).status_code == 200, path
+        new_token = bot.put(f"/bots/v3/tokens/appId/{app_id}").json()["data"]["token"]
+        fresh = httpx.Client(base_url=s.base_url, headers={"Authorization": f"Bearer {new_token}"})
+        assert fresh.delete(f"/bots/v3/tokens/appId/{app_id}").status_code == 200
+        stats = c.get("/__simulator__/stats").json()["routes"]
+        served = {f"{m} {r.path}" for r in s.app.routes if isinstance(r, Route)
+                  for m in (r.methods or set()) - {"HEAD"} if not r.path.startswith("/__simulator__")}
+        assert served <= set(stats), sorted(served - set(stats))
