@@ -43,7 +43,8 @@ def parse(*argv: str) -> argparse.Namespace:
 
 def test_sync_without_settings_targets_the_bundled_simulator(env):
     out, err = io.StringIO(), io.StringIO()
-    code = cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18", "--bot-requests"), out=out, err=err)
+    code = cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18", "--bot-requests",
+                              "--author-lookback-days", "0"), out=out, err=err)
     text = out.getvalue()
     assert code == 0, err.getvalue()
     assert "bundled simulator" in text and "7 export jobs, at least 21 requests" in text
@@ -57,8 +58,14 @@ def test_sync_without_settings_targets_the_bundled_simulator(env):
     assert (stores[0] / "export=bot_request" / "_manifest.json").exists()
 
     out = io.StringIO()
-    assert cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18", "--quiet"), out=out) == 0
+    assert cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18", "--quiet", "--author-lookback-days",
+                              "0"), out=out) == 0
     assert "0 export jobs" in out.getvalue() and "0 requests" in out.getvalue()
+    # the default looks 60 days further back for author versions: only those are fetched now
+    out = io.StringIO()
+    assert cli_sync.run(parse("--start", "2026-11-10", "--end", "2026-11-18", "--quiet"), out=out) == 0
+    assert "(run, status, download)" in out.getvalue()
+    assert "2 export jobs" in out.getvalue()
 
 
 def test_bad_arguments_exit_2_with_the_reason(env):

@@ -76,3 +76,13 @@ def test_imported_days_are_fetched_from_the_api(tmp_path):
     mark(store, "response", [date(2026, 10, 5)], NOW, source="import r.csv")
     windows = plan_sync(store, date(2026, 10, 5), date(2026, 10, 5), exports=["response"], now=NOW)
     assert [w.days for w in windows] == [[date(2026, 10, 5)]]
+
+
+def test_author_versions_are_fetched_from_further_back(tmp_path):
+    windows = plan_sync(Store(tmp_path), date(2026, 11, 1), date(2026, 11, 19), exports=["author", "response"],
+                        now=NOW, author_lookback_days=60)
+    by_export: dict[str, list[date]] = {}
+    for w in windows:
+        by_export.setdefault(w.export_id, []).extend(w.days)
+    assert by_export["author"][0] == date(2026, 9, 2) and by_export["author"][-1] == date(2026, 11, 19)
+    assert by_export["response"][0] == date(2026, 11, 1)

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exports", help="comma-separated export ids (default: all Analytics exports)")
     parser.add_argument("--bot-requests", action="store_true",
                         help="also sync Bot API v3 request records (needs KHOROS_BOT_APP_ID, or the simulator)")
+    parser.add_argument("--author-lookback-days", type=int, default=60, metavar="N",
+                        help="fetch author versions from N days before --start, so returning customers have "
+                             "their tier (default 60; fetched once, then settled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
 
 
@@ -106,13 +109,18 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
             print(f"error: --start {start} is after --end {end}", file=err)
             return 2
         store = open_store(settings)
-        windows = plan_sync(store, start, end, exports=exports, now=now)
+        if args.author_lookback_days < 0:
+            print("error: --author-lookback-days must be >= 0", file=err)
+            return 2
+        lookback = args.author_lookback_days
+        windows = plan_sync(store, start, end, exports=exports, now=now, author_lookback_days=lookback)
         floor = _minimum_seconds(len(windows), settings.rate_analytics_per_min)
         at_least = f", at least {floor:.0f} s at the rate limit" if floor else ""
         print(f"Syncing {start}..{end} ({', '.join(exports)}) into {store.root}: {len(windows)} export jobs, "
               f"at least {3 * len(windows)} requests{at_least}", file=out)
         bar = ProgressBar(out, floor_seconds=floor, quiet=args.quiet)
-        summary = sync(client, store, start, end, exports=exports, now=now, progress=bar)
+        summary = sync(client, store, start, end, exports=exports, now=now, progress=bar,
+                       author_lookback_days=lookback)
         print(f"Summary: {summary}", file=out)
         fetched = summary.windows - summary.from_cache - len(summary.failures)
         if fetched > 0:

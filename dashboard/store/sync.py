@@ -127,8 +127,12 @@ def _needs_fetch(entry: dict[str, Any] | None, day: date, export_id: str, now: d
 
 
 def plan_sync(store: Store, start: date, end: date, *, exports: Iterable[str] | None = None,
-              now: datetime | None = None) -> list[SyncWindow]:
-    """The windows a sync of ``[start, end]`` would fetch (fewest jobs covering every missing/unsettled day)."""
+              now: datetime | None = None, author_lookback_days: int = 0) -> list[SyncWindow]:
+    """The windows a sync of ``[start, end]`` would fetch (fewest jobs covering every missing/unsettled day).
+
+    ``author_lookback_days`` starts the author export that many days earlier: a conversation's tier is the
+    author version in effect when it started, which for a returning customer was recorded long before.
+    """
     now = now or datetime.now(UTC)
     if end < start:
         raise ValueError(f"sync end {end} is before start {start}")
@@ -140,7 +144,7 @@ def plan_sync(store: Store, start: date, end: date, *, exports: Iterable[str] | 
                              "sync_bot_requests()")
         entries = store.day_entries(export_id)
         last = min(end, now.date()) if _midnight(now.date()) < now else min(end, now.date() - timedelta(days=1))
-        day = start
+        day = start - timedelta(days=author_lookback_days if export_id == "author" else 0)
         needed: list[date] = []
         while day <= last:
             if _needs_fetch(entries.get(day), day, export_id, now):
@@ -183,8 +187,10 @@ def _store_window(store: Store, window: SyncWindow, download: Any, now: datetime
 
 def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable[str] | None = None,
          now: datetime | None = None, progress: ProgressCallback | None = None,
-         workers: int = JOB_WORKERS) -> SyncSummary:
-    """Fetch every missing or unsettled day of ``[start, end]`` (inclusive) into ``store``."""
+         workers: int = JOB_WORKERS, author_lookback_days: int = 0) -> SyncSummary:
+    """Fetch every missing or unsettled day of ``[start, end]`` (inclusive) into ``store``.
+
+    ``author_lookback_days``: see :func:`plan_sync`."""
     from dashboard.khoros import KhorosError
 
     began = time.perf_counter()
@@ -192,7 +198,7 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
     summary = SyncSummary()
     before = client.stats.copy()
     with store.lock("sync"):
-        windows = plan_sync(store, start, end, exports=exports, now=now)
+        windows = plan_sync(store, start, end, exports=exports, now=now, author_lookback_days=author_lookback_days)
         summary.windows = len(windows)
         if progress:
             progress(f"{len(windows)} export jobs to run" if windows else "everything is up to date", 0.0)
