@@ -21,7 +21,8 @@ Definitions (DESIGN.md "Metric definitions"):
 - ``queue_entry_time``: when the conversation was waiting for a human (``clock_start``);
   ``first_assigned_time`` the first ``ASSIGNED`` action; ``agent_first_touch_time`` the first public agent
   response at or after that assignment.
-- ``first_closed_time`` / ``closed_time``: first and final close (after a reopen the final close is later);
+- ``first_closed_time`` / ``closed_time``: first and final close (after a reopen the final close is later),
+  ``reopen_count`` and ``last_reopened_time``;
   ``pending_seconds``: calendar seconds spent in PENDING status up to now; ``pending_since`` is set when the
   conversation is pending at the end of the data.
 """
@@ -113,6 +114,7 @@ def conversation_facts(
             _assign_t=pl.when(action == "ASSIGNED").then(at),
             _close_t=pl.when(is_close).then(at),
             _reopen=(action == "REOPENED"),
+            _reopen_t=pl.when(action == "REOPENED").then(at),
         )
         .group_by(cid)
         .agg(
@@ -121,6 +123,7 @@ def conversation_facts(
             first_assigned_agent_id=pl.col("to_value").get(pl.col("_assign_t").arg_min()),
             first_closed_time=pl.col("_close_t").min(),
             reopen_count=pl.col("_reopen").sum().cast(pl.Int64),
+            last_reopened_time=pl.col("_reopen_t").max(),
         )
     )
 
@@ -302,6 +305,7 @@ def conversation_facts(
             "agent_first_touch_time",
             "first_closed_time",
             "reopen_count",
+            "last_reopened_time",
             pl.col("pending_seconds").fill_null(0.0),
             "pending_since",
             "inbound_posts",
