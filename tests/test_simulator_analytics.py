@@ -230,3 +230,19 @@ def test_window_end_is_exclusive(client, world):
     assert first["response_id"] not in {r["response_id"] for r in before}
     assert first["response_id"] in {r["response_id"] for r in after}
     assert timedelta(0) < world.now - first["published_time"]
+
+
+def test_business_hour_filter_splits_rows_inside_and_outside_opening_hours(client, world):
+    end = world.now_ms
+    everything = json.loads(run_export(client, "incoming_post", end - 7 * DAY, end))
+    inside = json.loads(run_export(client, "incoming_post", end - 7 * DAY, end, enableBusinessHour="true",
+                                   businessHourType="true"))
+    outside = json.loads(run_export(client, "incoming_post", end - 7 * DAY, end, enableBusinessHour="true",
+                                    businessHourType="false"))
+    assert inside and outside and len(inside) + len(outside) == len(everything)
+    zone = world.config.timezone
+    local = pl.Series([r["received_time"] for r in inside]).cast(pl.Datetime("ms", "UTC")).dt.convert_time_zone(zone)
+    assert ((local.dt.hour() >= 9) & (local.dt.hour() < 17) & (local.dt.weekday() <= 5)).all()
+    r = client.post("/api/public/reports/report/incoming_post",
+                    params={"companyKey": "demo", "startTime": 0, "endTime": DAY, "businessHourType": "true"})
+    assert r.status_code == 400 and "enableBusinessHour" in r.json()["message"]

@@ -263,6 +263,14 @@ def parse_export_request(export_id: str, params: dict[str, list[str]]) -> Export
     if export_id == "conversation" and report_type not in REPORT_TYPES:
         raise ExportRequestError(
             f"conversationReportType {report_type!r} is not one of {', '.join(REPORT_TYPES)}")
+    business_hours = None
+    raw_type = one("businessHourType")
+    if raw_type not in (None, "", "null"):
+        if raw_type.lower() not in ("true", "false"):
+            raise ExportRequestError(f"businessHourType {raw_type!r} must be true, false or absent")
+        if (one("enableBusinessHour") or "false").lower() != "true":
+            raise ExportRequestError("enableBusinessHour must be true when businessHourType is set")
+        business_hours = raw_type.lower() == "true"
     priorities = _int_list(params, "priorities")
     if any(p < 0 or p > 5 for p in priorities):
         raise ExportRequestError(f"priorities must be between 0 and 5, got {list(priorities)}")
@@ -270,7 +278,7 @@ def parse_export_request(export_id: str, params: dict[str, list[str]]) -> Export
         export_id=export_id, start_ms=start, end_ms=end, fmt=fmt,
         columns=tuple(columns), timezone=tz, timezone_offset_ms=offset, report_type=report_type,
         priorities=priorities, work_queue_ids=_int_list(params, "workqueueIds"),
-        team_ids=_int_list(params, "teamIds"),
+        team_ids=_int_list(params, "teamIds"), business_hours=business_hours,
     )
 
 

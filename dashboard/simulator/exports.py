@@ -1,7 +1,8 @@
 """Analytics export views of the world: row selection per export and the JSON/CSV renderings.
 
 Selection rules (the same ones the client and the store assume):
-- every export selects rows whose schema ``time_column`` lies in ``[startTime, endTime)``;
+- every export selects rows whose schema ``time_column`` lies in ``[startTime, endTime)`` (and, with
+  ``enableBusinessHour=true&businessHourType=true|false``, inside or outside the centre's business hours);
 - ``conversation`` honours ``conversationReportType``: ``CREATED`` (created in the window), ``CLOSED`` (final
   close in the window), ``OPEN_AT_END`` (the default: created before ``endTime`` and not closed at that instant,
   judged from the STATUS_CHANGED history, so a past window gets the backlog as it was then).
@@ -44,6 +45,8 @@ class ExportRequest:
     priorities: tuple[int, ...] = ()
     work_queue_ids: tuple[int, ...] = ()
     team_ids: tuple[int, ...] = ()
+    business_hours: bool | None = None
+    """``businessHourType``: True = rows inside business hours, False = outside, None = all (24/7)."""
 
 
 def _ms_col(ms: int) -> pl.Expr:
@@ -80,9 +83,20 @@ def select_rows(world: World, req: ExportRequest) -> pl.DataFrame:
         rows = rows.filter(pl.col("work_queue_id").is_in(list(req.work_queue_ids)))
     if req.team_ids and "team_id" in names:
         rows = rows.filter(pl.col("team_id").is_in(list(req.team_ids)))
+    if req.business_hours is not None and world.calendar is not None:
+        rows = _by_business_hours(rows, EXPORTS[req.export_id].time_column, world.calendar, req.business_hours)
     if req.columns:
         rows = rows.select(list(req.columns))
     return rows
+
+
+def _by_business_hours(rows: pl.DataFrame, column: str, calendar, inside: bool) -> pl.DataFrame:
+    """Rows whose ``column`` instant lies inside (or outside) the world's opening intervals."""
+    t = rows[column].dt.epoch("ms").to_numpy()
+    i = calendar.interval_index(t)
+    safe = i.clip(0, max(len(calendar.opens) - 1, 0))
+    within = (i >= 0) & (t < calendar.closes[safe]) if len(calendar.opens) else t < 0
+    return rows.filter(pl.Series(within if inside else ~within))
 
 
 def _time_columns(frame: pl.DataFrame) -> list[str]:

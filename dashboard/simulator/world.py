@@ -170,6 +170,8 @@ class World:
     agent_state_types: pl.DataFrame
     schedule: dict[str, Any] = field(default_factory=dict)
     """The agents' business hours (zone, weekly hours, holidays in the period)."""
+    calendar: BusinessCalendar | None = None
+    """The same hours as opening intervals with a business clock (for the exports' business-hour filter)."""
 
     @property
     def now_ms(self) -> int:
@@ -634,6 +636,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
              "name": [s[0] for s in AGENT_STATE_TYPES], "type": [s[1] for s in AGENT_STATE_TYPES]}
         ),
         schedule=cal.describe(),
+        calendar=cal,
     )
 
 
