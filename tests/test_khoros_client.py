@@ -411,3 +411,31 @@ def test_settled_windows_are_cached_forever_and_open_ones_briefly(tmp_path):
     assert expiries == [None, 300.0]
     client.run_export("conversation", START, END, now=END + timedelta(days=8), report_type="CLOSED")
     assert expiries[-1] is None
+
+
+def test_setup_errors_are_not_retried(tmp_path):
+    from dashboard.khoros import ConfigurationError
+    from dashboard.settings import Settings
+
+    script = Script(httpx.UnsupportedProtocol("no scheme"))
+    client, sleeps = make_client(script)
+    with pytest.raises(TransportError, match="UnsupportedProtocol"):
+        client.work_queues()
+    assert len(script.requests) == 1 and sleeps.calls == []
+    with pytest.raises(ConfigurationError, match="KHOROS_CARE_URL must be an http"):
+        KhorosClient.from_settings(Settings(data_dir=tmp_path, care_url="care.example.com/api/v2?x=1"))
+
+
+def test_a_401_on_download_is_an_auth_error_not_an_expired_link():
+    fake = FakeAnalytics(running_polls=0)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/download"):
+            fake.requests.append(request)
+            return httpx.Response(401, json={"status": "FAIL", "message": "Unauthorized"})
+        return fake(request)
+
+    client, _ = make_client(handler)
+    with pytest.raises(AuthenticationError, match="HTTP 401"):
+        client.run_export("incoming_post", START, END)
+    assert len(fake.jobs) == 1

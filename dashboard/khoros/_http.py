@@ -209,6 +209,8 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             try:
                 response = self.inner.handle_request(request)
+            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.ProxyError):
+                raise  # our request or setup is wrong: retrying cannot help
             except httpx.TransportError:
                 failures += 1
                 if failures >= self.policy.attempts:
@@ -296,7 +298,7 @@ class HttpSession:
         try:
             response = self._client.request(method, url, params=params, json=json_body, headers=headers,
                                             auth=httpx.BasicAuth(*basic) if basic else None)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise NetworkError(f"{type(exc).__name__} on {method} {redact_url(url)}") from None
         return HttpAnswer(response.status_code, dict(response.headers), response.content, redact_url(str(response.url)))
 

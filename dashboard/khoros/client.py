@@ -8,6 +8,7 @@ One client per process; it is thread-safe (the session, the limiter and the cach
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -193,6 +194,10 @@ class KhorosClient:
         analytics = base_url or settings.analytics_url
         care = base_url or settings.care_url
         bot = base_url or settings.bot_api_url
+        for name, url in (("KHOROS_ANALYTICS_URL", analytics), ("KHOROS_CARE_URL", care),
+                          ("KHOROS_BOT_API_URL", bot)):
+            if url and not url.lower().startswith(("https://", "http://")):
+                raise ConfigurationError(f"{name} must be an http(s) URL, got {url.split('?')[0][:80]!r}")
         data_dir = Path(settings.data_dir)
         where = hashlib.sha256(f"{settings.tenant}|{analytics or care or bot}".encode()).hexdigest()[:16]
         care_limit = Limit(settings.rate_care_per_min, rate_window_s)
@@ -300,8 +305,6 @@ class KhorosClient:
         if ttl is not None and self.cache is not None:
             hit = self.cache.get(endpoint, params)
             if hit is not None:
-                import json
-
                 return json.loads(hit)
         answer = self._send("GET", self._url(family, path), params=params, auth=auth, bearer=bearer)
         data = self._json(answer)
@@ -410,7 +413,8 @@ class KhorosClient:
         try:
             got = self._send("GET", download_url, params=self._status_params(download_url))
         except AuthenticationError as exc:
-            if "expired" in str(exc).lower() or exc.status == 403:
+            # An expired (pre-signed) link answers 403; wrong credentials answer 401 and are not re-run.
+            if exc.status == 403 and "unauthori" not in str(exc).lower():
                 raise fail(ExportLinkExpired, "download link expired") from None
             raise
         except RequestRejectedError as exc:
@@ -658,8 +662,6 @@ class KhorosClient:
 
 
 def _server_message(body: bytes) -> str:
-    import json
-
     try:
         data = json.loads(body)
     except ValueError:
