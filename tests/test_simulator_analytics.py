@@ -211,6 +211,7 @@ def test_get_is_accepted_like_post_and_run_id_round_trips(client, world):
     job = r.json()["result"]
     path = httpx.URL(job["statusUrl"]).raw_path.decode()
     assert unquote(path.split("/")[-2]) == job["runId"]
+    assert job["runId"].endswith("=") and "%3D" in path
 
 
 def test_timezones_and_teams(client, world):

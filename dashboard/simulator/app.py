@@ -126,9 +126,10 @@ class SimulatorState:
 
     def new_ids(self) -> tuple[str, str]:
         with self.lock:
-            raw = self.rng.bytes(40)
+            raw = self.rng.bytes(41)
         workflow = str(uuid.UUID(bytes=raw[:16], version=4))
-        # Real run ids are base64-like and contain + / = (so clients must URL-encode them in paths).
+        # Real run ids are base64-like and contain + / = (so clients must URL-encode them in paths):
+        # 25 bytes give 36 characters ending in "==".
         run = base64.b64encode(raw[16:]).decode()
         return workflow, run
 
