@@ -72,6 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         print(message, flush=True)
 
     quick = args.quick
+
+    def guarded(section: str, fn):
+        """A section that fails is reported as failed; the other sections still run."""
+        try:
+            return fn()
+        except Exception as exc:  # the report must say what failed, not lose the other sections
+            import traceback
+
+            log(f"{section}: FAILED {type(exc).__name__}: {exc}")
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                    "traceback": traceback.format_exc()[-2000:]}
+
     if "metrics" in args.sections:
         plan = MetricsPlan(sizes=args.size_list, n_authors=min(args.authors, 20_000) if quick else args.authors,
                            timeout_s=args.timeout, repeat_small=1 if quick else 3)
@@ -85,28 +97,29 @@ def main(argv: list[str] | None = None) -> int:
 
         n = max(args.size_list)
         log(f"stages: where our engine's time goes at {n:,} conversations")
-        results["stages"] = run_stages(args.cache_dir, n, min(args.authors, 20_000) if quick else args.authors,
-                                       args.timeout, log)
+        results["stages"] = guarded("stages", lambda: run_stages(
+            args.cache_dir, n, min(args.authors, 20_000) if quick else args.authors, args.timeout, log))
         notes += stages_notes(results["stages"])
     if "sync" in args.sections:
         from bench.sync_bench import run_sync
 
         log("sync: 90-day sync from the simulator under its rate limits (time-scaled)")
-        results["sync"] = run_sync(days=7 if quick else 90, conversations_per_day=30 if quick else 400,
-                                   scale=60.0 if quick else 6.0, log=log)
+        results["sync"] = guarded("sync", lambda: run_sync(
+            days=7 if quick else 90, conversations_per_day=30 if quick else 400, scale=60.0 if quick else 6.0,
+            log=log))
     if "pages" in args.sections:
         from bench.pages_bench import run_pages
 
         sizes = [20_000] if quick else [100_000, 1_000_000]
         log(f"pages: Overview and Service levels at {', '.join(f'{s:,}' for s in sizes)} conversations")
-        results["pages"] = run_pages(args.cache_dir, sizes, min(args.authors, 20_000) if quick else args.authors,
-                                     args.timeout, log)
+        results["pages"] = guarded("pages", lambda: run_pages(
+            args.cache_dir, sizes, min(args.authors, 20_000) if quick else args.authors, args.timeout, log))
     if "parse" in args.sections:
         from bench.parse_bench import run_parse
 
         rows = 20_000 if quick else 400_000
         log(f"parse: {rows:,} rows per export")
-        results["parse"] = run_parse(rows, repeat=1 if quick else 3, log=log)
+        results["parse"] = guarded("parse", lambda: run_parse(rows, repeat=1 if quick else 3, log=log))
 
     results["wall_s"] = time.perf_counter() - started
     results["load_average_end"] = os.getloadavg()

@@ -49,12 +49,14 @@ def _facts(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
 
 def at_risk(t: dict[str, pl.LazyFrame], policy: Policy, as_of_ms: int) -> pl.DataFrame:
     """The Live queue page's at-risk list for first response (open, pending, soonest breach first)."""
-    rows = pages_support.at_risk(_facts(t), policy, _as_of(as_of_ms), metrics=("first_response",))
+    # Facts are materialised once, as the pages' cached loader holds them (a lazy frame would be computed
+    # twice: once for the open set, once for the evaluation).
+    rows = pages_support.at_risk(_facts(t).collect(), policy, _as_of(as_of_ms), metrics=("first_response",))
     return rows.select("conversation_id", pl.col("breach_at").dt.epoch("ms"), "tier", "priority")
 
 
 def backlog(t: dict[str, pl.LazyFrame], at_ms: int) -> pl.DataFrame:
     """The Live queue page's backlog: open at an instant, per age bucket and work queue."""
-    open_now = pages_support.open_backlog(_facts(t), _as_of(at_ms))
+    open_now = pages_support.open_backlog(_facts(t).collect(), _as_of(at_ms))
     counted = pages_support.backlog_by_age(open_now, by="work_queue_id")
     return counted.select("age_order", "work_queue_id", "open")

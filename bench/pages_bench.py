@@ -160,6 +160,8 @@ def run_pages(cache_dir: Path, sizes: list[int], n_authors: int, timeout_s: floa
 
 
 def pages_markdown(p: dict) -> list[str]:
+    if "cases" not in p:
+        return ["## 3. Pages", "", f"Not measured: {p.get('error')}"]
     lines = ["## 3. Pages", "",
              "AppTest through `app.py` in a child process, store filled with a synthetic world ending at "
              f"{p.get('end', '?')} (sidebar default: last 28 days), configured as a tenant (no simulator). "

@@ -223,6 +223,8 @@ def _metrics_section(m: dict) -> list[str]:
 
 
 def _parse_section(p: dict) -> list[str]:
+    if "cases" not in p:
+        return ["## 4. Parse", "", f"Not measured: {p.get('error')}"]
     lines = ["## 4. Parse", "",
              "Download bodies rendered as the simulator serves them; ours = `dashboard.schema.parse_*_bytes` "
              "(typing + validation + quarantine), pandas = `read_json`/`read_csv` + the same column types. Best "

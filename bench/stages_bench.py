@@ -50,8 +50,10 @@ def stages_notes(stages: dict) -> list[str]:
     for name, fig in stages["stages"].items():
         lines.append(f"| {name} | {fig['s']:.2f} s | {fig['s'] / total * 100:.0f} % | "
                      f"{(fig['peak_mb'] or 0) / 1024:.2f} GiB |")
-    lines += ["", "The whole pipeline (lazy, one `collect`) under each Polars engine:", "",
-              "| Polars engine | time | peak RSS |", "|---|---:|---:|"]
+    lines += ["", "The whole pipeline (lazy, one `collect`) under each Polars engine, and with the UUID string keys "
+              "(`conversation_id`, `author_id`) replaced by their 64-bit hashes (same answer checked):", "",
+              "| variant | time | peak RSS |", "|---|---:|---:|"]
     for engine, fig in stages["whole"].items():
-        lines.append(f"| {engine} | {fig['s']:.2f} s | {(fig['peak_mb'] or 0) / 1024:.2f} GiB |")
+        same = "" if "same_answer" not in fig else (" (same answer)" if fig["same_answer"] else " (ANSWER DIFFERS)")
+        lines.append(f"| {engine}{same} | {fig['s']:.2f} s | {(fig['peak_mb'] or 0) / 1024:.2f} GiB |")
     return [*lines, ""]

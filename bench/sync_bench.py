@@ -102,7 +102,7 @@ def run_sync(days: int = 90, conversations_per_day: int = 400, scale: float = 6.
 
 def sync_markdown(s: dict) -> list[str]:
     lines = ["## 2. Sync economy", ""]
-    if not s.get("jobs") and not s.get("ok"):
+    if "scale" not in s or (not s.get("jobs") and not s.get("ok")):
         return [*lines, f"Not measured: {s.get('error') or s.get('failures')}"]
     scale = s["scale"]
     lines += [
