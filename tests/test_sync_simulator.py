@@ -145,14 +145,15 @@ def test_failed_windows_are_reported_and_nothing_is_half_stored(world, tmp_path)
         assert "incoming_post export for 2026-10-21T00:00Z..2026-11-20T12:00Z" in summary.failures[0]
         assert "FAILED" in summary.failures[0] and PASSWORD not in summary.failures[0]
         assert store.scan("incoming_post").collect().is_empty() and store.manifest().is_empty()
-        failures = store.failures()
+        failures = store.failures_frame()
         assert failures.select("export", "first_day", "last_day").row(0) == ("incoming_post", FIRST, LAST)
+        assert store.failures()[0]["first_day"] == FIRST.isoformat() and "FAILED" in store.failures()[0]["reason"]
         assert store.freshness().row(0, named=True)["failed_windows"] == 1
         client.close()
     with start_simulator(world, options()) as sim:
         client = client_for(sim, tmp_path / "later")
         assert sync(client, store, FIRST, LAST, now=END, exports=["incoming_post"]).ok
-        assert store.failures().is_empty() and store.freshness()["failed_windows"].to_list() == [0]
+        assert store.failures() == [] and store.freshness()["failed_windows"].to_list() == [0]
         client.close()
 
 

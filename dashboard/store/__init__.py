@@ -281,16 +281,20 @@ class Store:
     def _failures_path(self) -> Path:
         return self.root / "_failures.json"
 
-    def failures(self) -> pl.DataFrame:
-        """Windows a sync could not fetch and that no later sync has fetched: export, first_day, last_day,
-        reason, at (UTC)."""
+    def failures(self) -> list[dict[str, Any]]:
+        """Windows a sync could not fetch and no later sync has fetched, oldest first: dicts with export,
+        first_day, last_day (ISO dates), reason and at (ISO instant). ``pl.DataFrame(store.failures())`` or
+        :meth:`failures_frame` for a typed frame."""
         try:
             data = json.loads(self._failures_path().read_bytes())
         except (FileNotFoundError, ValueError):
-            data = []
-        rows = [{"export": f["export"], "first_day": date.fromisoformat(f["first_day"]),
-                 "last_day": date.fromisoformat(f["last_day"]), "reason": f["reason"],
-                 "at": datetime.fromisoformat(f["at"])} for f in data if isinstance(f, dict)]
+            return []
+        keys = ("export", "first_day", "last_day", "reason", "at")
+        return [{k: f.get(k) for k in keys} for f in data if isinstance(f, dict)] if isinstance(data, list) else []
+
+    def failures_frame(self) -> pl.DataFrame:
+        rows = [{**f, "first_day": date.fromisoformat(f["first_day"]), "last_day": date.fromisoformat(f["last_day"]),
+                 "at": datetime.fromisoformat(f["at"])} for f in self.failures()]
         return pl.DataFrame(rows, schema=FAILURES_SCHEMA)
 
     def update_failures(self, export_id: str, *, failed: tuple[date, date, str] | None = None,
@@ -317,8 +321,9 @@ class Store:
 
     def freshness(self) -> pl.DataFrame:
         """Per export: last successful sync, rows and days stored, windows whose last sync failed."""
-        failed = self.failures().group_by("export").len()
-        failed_by_export = dict(failed.iter_rows())
+        failed_by_export: dict[str, int] = {}
+        for f in self.failures():
+            failed_by_export[f["export"]] = failed_by_export.get(f["export"], 0) + 1
         rows = []
         for export_id in EXPORTS:
             entries = self.day_entries(export_id)
