@@ -55,6 +55,11 @@ def _as_text(seconds_column: str) -> pl.Expr:
     return pl.col(seconds_column).map_elements(format_duration, return_dtype=pl.String).fill_null("—")
 
 
+def _in_tz(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Every instant column shown in the report time zone (they are UTC inside)."""
+    return frame.with_columns(pl.col(pl.Datetime).dt.convert_time_zone(tz))
+
+
 def _local(t: datetime | None, tz: str) -> str:
     return "—" if t is None else f"{t.astimezone(ZoneInfo(tz)):%a %d %b %H:%M}"
 
@@ -139,7 +144,7 @@ def automation_monitor() -> None:
             "khoros_state": "unavailable", "khoros_detail": "no Khoros client"}
         khoros.append({"app_id": app_id, **reported})
     health_table = now.join(pl.DataFrame(khoros), on="app_id", how="left").rename({"state": "our_state"})
-    cols = st.columns(max(1, min(4, health_table.height)))
+    cols = st.columns(max(1, min(3, health_table.height)))
     for i, row in enumerate(health_table.iter_rows(named=True)):
         cols[i % len(cols)].metric(
             f"{row['app_id']} · {row['origin']}",
@@ -149,8 +154,8 @@ def automation_monitor() -> None:
             border=True,
         )
     st.dataframe(
-        health_table.select("app_id", "origin", "our_state", "khoros_state", "attempts", "failures",
-                            "state_since", "last_request_time", "last_error_time", "khoros_detail"),
+        _in_tz(health_table.select("app_id", "origin", "our_state", "khoros_state", "attempts", "failures",
+                                   "state_since", "last_request_time", "last_error_time", "khoros_detail"), ctx.tz),
         hide_index=True, key="automation_health_table",
     )  # fmt: skip
 
@@ -182,7 +187,7 @@ def automation_monitor() -> None:
                     "handed_off_p50", "baseline")
         )  # fmt: skip
         st.dataframe(
-            shown, hide_index=True, key="automation_incidents",
+            _in_tz(shown, ctx.tz), hide_index=True, key="automation_incidents",
             column_config={
                 "peak_error_rate": st.column_config.ProgressColumn("Peak error rate", min_value=0, max_value=1,
                                                                    format="percent"),
@@ -218,8 +223,8 @@ def automation_monitor() -> None:
                "+ event type. Trend = errors per day over the last 14 days.")
     if groups.height:
         st.dataframe(
-            groups.select("group_id", "origin", "http_code", "event_type", "message", "count", "first_seen",
-                          "last_seen", "app_ids", "trend"),
+            _in_tz(groups.select("group_id", "origin", "http_code", "event_type", "message", "count", "first_seen",
+                                 "last_seen", "app_ids", "trend"), ctx.tz),
             hide_index=True, key="automation_error_groups",
             column_config={"trend": st.column_config.LineChartColumn("Last 14 days"),
                            "message": st.column_config.TextColumn("Normalised message", width="large")},
