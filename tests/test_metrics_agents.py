@@ -1,0 +1,124 @@
+"""Agent leaderboard and state time: a hand-made world (answers by hand) and a consistency check on the
+simulator's world."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+
+from dashboard.metrics import conversation_facts, load_policy, parse_policy
+from dashboard.metrics.agents import agent_leaderboard, agent_state_seconds, agent_state_timeline
+from dashboard.schema import EXPORTS
+
+T = pl.Datetime("ms", "UTC")
+POLICY = parse_policy('[schedules.default]\ntimezone = "UTC"\nmonday = [["00:00", "24:00"]]\n'
+                      '[[targets]]\nmetric = "first_response"\ntarget = "1h"\nclock = "calendar"\n')
+AS_OF = datetime(2026, 11, 17, 0, 0, tzinfo=UTC)
+
+
+def utc(h: int, m: int = 0, day: int = 16) -> datetime:
+    return datetime(2026, 11, day, h, m, tzinfo=UTC)
+
+
+def facts() -> pl.LazyFrame:
+    # c1: answered by ann in 30 min (achieved); c2: answered by bob in 2 h (breached), assigned to ann;
+    # c3: unanswered, assigned to bob (breached by as_of); c4: first inbound the day before (outside window)
+    rows = [
+        ("c1", utc(9), utc(9, 30), "ann", "ann"),
+        ("c2", utc(10), utc(12), "bob", "ann"),
+        ("c3", utc(11), None, None, "bob"),
+        ("c4", utc(23, day=15), utc(23, 10, day=15), "ann", "ann"),
+    ]
+    return pl.DataFrame(
+        [{"conversation_id": c, "first_inbound_time": t0, "clock_start": t0, "first_response_time": t1,
+          "first_response_agent_id": who, "agent_id": assigned, "tier": "Gold", "priority": 2,
+          "network": "twitter", "bot_contained": False} for c, t0, t1, who, assigned in rows],
+        schema_overrides={"first_inbound_time": T, "clock_start": T, "first_response_time": T,
+                          "first_response_agent_id": pl.String},
+    ).lazy()
+
+
+def responses() -> pl.LazyFrame:
+    rows = [
+        ("r1", "c1", "AGENT", "ann", utc(9, 30), True),
+        ("r2", "c1", "AGENT", "ann", utc(9, 40), True),
+        ("r3", "c1", "AGENT", "ann", utc(9, 45), False),  # private note: not a response
+        ("r4", "c2", "AGENT", "bob", utc(12), True),
+        ("r5", "c2", "BOT", None, utc(10, 1), True),  # bot: not an agent's
+        ("r6", "c4", "AGENT", "ann", utc(23, 10, day=15), True),  # before the window
+    ]
+    return pl.DataFrame(
+        [{"response_id": r, "conversation_id": c, "responder_type": k, "agent_id": a, "bot_app_id": None,
+          "published_time": t, "in_reply_to_post_id": None, "is_public": p} for r, c, k, a, t, p in rows],
+        schema=EXPORTS["response"].polars_schema,
+    ).lazy()
+
+
+def states() -> pl.LazyFrame:
+    rows = [
+        ("ann", "Ann", "Available", utc(8), utc(12)),  # 4 h in the window
+        ("ann", "Ann", "Lunch", utc(12), utc(13)),  # 1 h away
+        ("ann", "Ann", "Offline", utc(13), utc(8, day=17)),  # offline
+        ("bob", "Bob", "Available", utc(22, day=15), utc(2)),  # 2 h of it inside the window (from 00:00)
+        ("bob", "Bob", "Available", utc(20), None),  # still available at as_of (Nov 17 00:00): 4 h
+    ]
+    return pl.DataFrame(
+        [{"agent_id": a, "agent_name": n, "team_id": 1, "state": s, "start_time": t0, "end_time": t1}
+         for a, n, s, t0, t1 in rows],
+        schema=EXPORTS["raw_agent_states"].polars_schema,
+    ).lazy()
+
+
+def test_leaderboard_by_hand() -> None:
+    board = agent_leaderboard(facts(), responses(), POLICY, start=date(2026, 11, 16), end=date(2026, 11, 17),
+                              tz="UTC", as_of=AS_OF, agent_states=states()).collect()
+    rows = {r["agent_id"]: r for r in board.iter_rows(named=True)}
+    ann, bob = rows["ann"], rows["bob"]
+    assert (ann["responses"], bob["responses"]) == (2, 1)
+    # ann answered c1 first (30 min, achieved); bob answered c2 (2 h, breached) and owns unanswered c3 (breached)
+    assert (ann["first_responses"], ann["first_response_achieved"], ann["first_response_breached"]) == (1, 1, 0)
+    assert (bob["first_responses"], bob["first_response_achieved"], bob["first_response_breached"]) == (1, 0, 2)
+    assert ann["first_response_attainment"] == 1.0 and bob["first_response_attainment"] == 0.0
+    assert (ann["frt_median_seconds"], bob["frt_median_seconds"]) == (1800, 7200)
+    assert (ann["conversations"], bob["conversations"]) == (2, 1)  # assigned: ann c1, c2; bob c3
+    assert (ann["available_seconds"], ann["away_seconds"], ann["logged_in_seconds"]) == (4 * 3600, 3600, 5 * 3600)
+    assert bob["available_seconds"] == 6 * 3600
+    assert ann["responses_per_available_hour"] == pytest.approx(0.5)
+    assert board["agent_name"].to_list() == ["Ann", "Bob"]  # sorted by responses
+
+
+def test_state_seconds_stop_at_as_of() -> None:
+    out = agent_state_seconds(states(), date(2026, 11, 16), date(2026, 11, 17), "UTC",
+                              as_of=utc(21)).collect().sort("agent_id")
+    # bob: 2 h (00-02) + 1 h (20-21, as_of)
+    assert out.filter(pl.col("agent_id") == "bob")["available_seconds"].item() == 3 * 3600
+
+
+def test_timeline_clips_intervals() -> None:
+    out = agent_state_timeline(states(), utc(11), utc(14)).collect()
+    ann = out.filter(pl.col("agent_id") == "ann")
+    assert ann["state"].to_list() == ["Available", "Lunch", "Offline"]
+    assert ann["seconds"].to_list() == [3600, 3600, 3600]
+    assert out.filter(pl.col("agent_id") == "bob").height == 0  # bob's intervals do not overlap 11-14
+
+
+def test_leaderboard_on_simulated_world_adds_up() -> None:
+    world_module = pytest.importorskip("dashboard.simulator.world")
+    end = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    world = world_module.generate_world(world_module.WorldConfig(seed=4, days=7, conversations_per_day=60, end=end))
+    t = {k: v.lazy() for k, v in world.tables.items()}
+    facts_frame = conversation_facts(t["conversation"], t["incoming_post"], t["response"],
+                                     t["conversation_history_action"], t["author"])
+    board = agent_leaderboard(facts_frame, t["response"], load_policy(), start=date(2026, 11, 14),
+                              end=date(2026, 11, 20), tz="America/New_York", as_of=end,
+                              agent_states=t["raw_agent_states"]).collect()
+    lo, hi = datetime(2026, 11, 14, 5, tzinfo=UTC), datetime(2026, 11, 20, 5, tzinfo=UTC)
+    expected = world.tables["response"].filter(
+        (pl.col("responder_type") == "AGENT") & pl.col("is_public") & (pl.col("published_time") >= lo)
+        & (pl.col("published_time") < hi)).height
+    assert board["responses"].sum() == expected > 0
+    assert board["available_seconds"].drop_nulls().sum() > 0
+    assert (board["first_response_achieved"] + board["first_response_breached"]
+            + board["first_response_pending"]).sum() > 0
