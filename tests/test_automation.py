@@ -397,3 +397,22 @@ def test_token_status() -> None:
     assert gone.state == "EXPIRED" and gone.needs_attention
     with pytest.raises(ValueError):
         A.token_status(datetime(2026, 12, 1), now)  # naive
+
+
+def test_impact_conversations_from_facts_and_health_now_with_only_pending_records() -> None:
+    facts = pl.DataFrame(
+        {
+            "conversation_id": ["c1", "c2"],
+            "tags": [["Automatic Bot Handoff"], []],
+            "created_time": [at(0), at(10)],
+            "clock_start": [at(30), at(10)],
+            "first_response_time": [at(330), None],
+            "other": [1, 2],
+        },
+        schema_overrides={"created_time": TIME, "clock_start": TIME, "first_response_time": TIME},
+    )
+    rows = A.impact_conversations(facts).collect()
+    assert rows.columns == ["conversation_id", "tags", "created_time", "first_response_seconds"]
+    assert rows["first_response_seconds"].to_list() == [300.0, None]  # from the human clock's start
+    only_pending = now_state([rec(0, "PENDING")], 30)
+    assert (only_pending["state"], only_pending["attempts"]) == ("HEALTHY", 0)
