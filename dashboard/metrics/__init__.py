@@ -6,8 +6,13 @@
   response, tier / priority at start, assignment, closes); customer bursts for next response.
 - :mod:`~dashboard.metrics.sla` — evaluation per conversation × metric and attainment per group.
 - :mod:`~dashboard.metrics.stats` — nearest-rank percentiles and Wilson intervals (one implementation).
+- :mod:`~dashboard.metrics.backlog` — open at an instant by age, the at-risk list, breaches due per hour.
+- :mod:`~dashboard.metrics.agents` — the agent leaderboard and time in states.
+- :mod:`~dashboard.metrics.volume` — arrivals per day and channel, the heatmap, the KPI summary.
 """
 
+from dashboard.metrics.agents import agent_leaderboard, agent_state_seconds, agent_state_timeline
+from dashboard.metrics.backlog import AGE_BUCKETS, at_risk, backlog_by_age, breaches_due, open_at
 from dashboard.metrics.business_hours import (
     Schedule,
     ScheduleError,
@@ -21,9 +26,12 @@ from dashboard.metrics.conversations import BOT_RULES, UNKNOWN_TIER, conversatio
 from dashboard.metrics.policy import METRICS, Policy, PolicyError, Target, load_policy, parse_policy
 from dashboard.metrics.sla import STATUSES, attainment_by, evaluate, in_window, resolve_as_of, window_bounds
 from dashboard.metrics.stats import PERCENTILE_METHOD, nearest_rank, wilson_interval
+from dashboard.metrics.volume import KPI_UNITS, arrivals_heatmap, conversations_by_day, kpi_summary, previous_window
 
 __all__ = [
+    "AGE_BUCKETS",
     "BOT_RULES",
+    "KPI_UNITS",
     "METRICS",
     "PERCENTILE_METHOD",
     "STATUSES",
@@ -34,18 +42,29 @@ __all__ = [
     "ScheduleError",
     "Target",
     "add_business_seconds",
+    "agent_leaderboard",
+    "agent_state_seconds",
+    "agent_state_timeline",
+    "arrivals_heatmap",
+    "at_risk",
     "attainment_by",
+    "backlog_by_age",
+    "breaches_due",
     "business_clock_ms",
     "business_seconds",
     "conversation_facts",
+    "conversations_by_day",
     "customer_bursts",
     "evaluate",
     "in_window",
     "is_business_time",
+    "kpi_summary",
     "load_policy",
     "make_schedule",
     "nearest_rank",
+    "open_at",
     "parse_policy",
+    "previous_window",
     "resolve_as_of",
     "wilson_interval",
     "window_bounds",
