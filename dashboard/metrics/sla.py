@@ -34,6 +34,7 @@ __all__ = [
     "attainment_by",
     "evaluate",
     "in_window",
+    "previous_window",
     "resolve_as_of",
     "window_bounds",
 ]
@@ -256,8 +257,10 @@ def in_window(frame: pl.LazyFrame, start: date | datetime, end: date | datetime,
 
 
 def previous_window(start: date, end: date) -> tuple[date, date]:
-    """The window of the same length just before [start, end) (for period-over-period comparisons)."""
+    """The window of the same number of days just before [start, end) (for period-over-period comparisons)."""
     length = (end - start).days
+    if length <= 0:
+        raise ValueError(f"empty window: end {end} is not after start {start}")
     return start - timedelta(days=length), start
 
 

@@ -7,12 +7,12 @@ long when the clocks change). Conversations are placed by their first inbound po
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import polars as pl
 
 from dashboard.metrics.policy import Policy
-from dashboard.metrics.sla import attainment_by, evaluate, resolve_as_of, window_bounds
+from dashboard.metrics.sla import attainment_by, evaluate, previous_window, resolve_as_of, window_bounds
 from dashboard.schema import TIME
 
 __all__ = ["KPI_UNITS", "arrivals_heatmap", "conversations_by_day", "kpi_summary", "previous_window"]
@@ -28,14 +28,6 @@ KPI_UNITS: dict[str, str] = {
     "pending_first_responses": "count",
 }
 """The KPIs of :func:`kpi_summary`, in display order, with their unit (count, ratio or seconds)."""
-
-
-def previous_window(start: date, end: date) -> tuple[date, date]:
-    """The window of the same number of days just before [start, end)."""
-    days = (end - start).days
-    if days <= 0:
-        raise ValueError(f"empty window: end {end} is not after start {start}")
-    return start - timedelta(days=days), start
 
 
 def conversations_by_day(facts: pl.LazyFrame, start: date, end: date, tz: str, *, by: str | None = "network",
