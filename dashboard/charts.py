@@ -186,15 +186,19 @@ def create_backlog_chart(backlog: pl.DataFrame, *, by: str = "work_queue") -> al
 
 
 def create_breaches_due_chart(due: pl.DataFrame) -> alt.Chart:
-    """Breaches due per coming hour. Columns: ``hour_start`` (datetime), ``breaches``."""
+    """Breaches due per coming hour. Columns: ``hour_start`` (datetime), ``breaches``, and optionally
+    ``hour_label`` (the hour as the reader's clock shows it), which then labels the bars in order."""
+    if "hour_label" in due.columns:
+        order = due.sort("hour_start").get_column("hour_label").to_list()
+        x = alt.X("hour_label:N", sort=order, title="Hour starting (report time zone)", axis=alt.Axis(labelAngle=0))
+        tooltip: list = ["hour_label:N", "breaches:Q"]
+    else:
+        x = alt.X("hour_start:T", title=None, axis=alt.Axis(format="%H:%M"))
+        tooltip = [alt.Tooltip("hour_start:T", format="%a %H:%M"), "breaches:Q"]
     return (
         alt.Chart(due, title="Breaches due in the next 8 hours (if nobody answers)")
         .mark_bar(color="#c62828")
-        .encode(
-            x=alt.X("hour_start:T", title=None, axis=alt.Axis(format="%H:%M")),
-            y=alt.Y("breaches:Q", title="Conversations"),
-            tooltip=[alt.Tooltip("hour_start:T", format="%a %H:%M"), "breaches:Q"],
-        )
+        .encode(x=x, y=alt.Y("breaches:Q", title="Conversations", axis=alt.Axis(tickMinStep=1)), tooltip=tooltip)
         .properties(height=220)
     )
 

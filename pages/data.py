@@ -32,11 +32,11 @@ st.caption(f"Source: {source.label} · store: `{store.root}`")
 st.subheader("Freshness")
 try:
     freshness = store.freshness()
-    failures = store.failures()
+    failures = store.failures_frame()
 except Exception as exc:  # a damaged manifest, an unreadable folder
     log.exception("store freshness failed")
     st.error(f"Could not read the store's manifest: {exc}")
-    freshness, failures = pl.DataFrame(), []
+    freshness, failures = pl.DataFrame(), pl.DataFrame()
 if freshness.height:
     now = datetime.now(UTC)  # sync times are wall-clock times, also in the demo
     shown = pl.DataFrame({"export": list(EXPORTS)}).join(freshness, on="export", how="left").with_columns(
@@ -47,10 +47,10 @@ if freshness.height:
                                 "minutes_ago": st.column_config.NumberColumn("minutes ago")})
 else:
     ui.render_empty("The store is empty: nothing has been synced or imported yet. Use Sync now or Import below.")
-if failures:
-    st.warning(f"{len(failures)} window(s) could not be fetched by the last syncs; they are retried on the next "
+if failures.height:
+    st.warning(f"{failures.height} window(s) could not be fetched by the last syncs; they are retried on the next "
                "sync.", icon="⚠️")
-    st.dataframe(pl.DataFrame(failures), hide_index=True, key="data_failures")
+    st.dataframe(failures, hide_index=True, key="data_failures")
 
 with st.expander("Manifest: rows per export and day"):
     try:

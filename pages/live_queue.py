@@ -40,7 +40,7 @@ def live_panel() -> None:
         policy = load_policy(ctx.source.settings.policy_path)
         open_now = ps.open_backlog(facts, as_of)
         risk = ps.at_risk(facts, policy, as_of)
-        due = ps.breaches_due(risk, as_of, hours=8)
+        due = ps.breaches_due(risk, as_of, hours=8, tz=ctx.tz)
         states = ui.load_table(ctx.source, "raw_agent_states")
         states_now = ps.agent_states_now(states, as_of)
     except Exception as exc:  # a clear message, never a stack trace

@@ -101,3 +101,11 @@ def test_tier_comparison_chart_draws_intervals_per_metric_in_tier_order():
     assert points["encoding"]["yOffset"]["field"] == "metric"
     data = [r for rows in spec["datasets"].values() for r in rows]
     assert len(data) == 3
+
+
+def test_breaches_due_chart_labels_hours_in_order_when_given():
+    due = pl.DataFrame({"hour_start": [datetime(2026, 11, 2, 15, tzinfo=UTC), datetime(2026, 11, 2, 16, tzinfo=UTC)],
+                        "hour_label": ["10:00", "11:00"], "breaches": [1, 0]})
+    spec = charts.create_breaches_due_chart(due).to_dict()
+    assert spec["encoding"]["x"]["field"] == "hour_label"
+    assert spec["encoding"]["x"]["sort"] == ["10:00", "11:00"]

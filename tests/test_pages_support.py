@@ -79,8 +79,9 @@ def test_breaches_due_counts_each_coming_hour_and_fills_empty_ones():
         datetime(2026, 11, 2, 20, 0, tzinfo=UTC),  # hour 8: outside
         datetime(2026, 11, 2, 11, 0, tzinfo=UTC),  # already past: not "due"
     )})
-    due = ps.breaches_due(risk, now, hours=8)
+    due = ps.breaches_due(risk, now, hours=8, tz="America/New_York")
     assert due.height == 8
+    assert due.get_column("hour_label").to_list()[:2] == ["07:00", "08:00"]
     assert due.get_column("breaches").to_list() == [2, 0, 0, 1, 0, 0, 0, 0]
     assert due.get_column("hour_start")[3] == datetime(2026, 11, 2, 15, tzinfo=UTC)
 

@@ -471,11 +471,11 @@ def at_risk(facts: Frame, policy: Policy, as_of: datetime,
     ).sort("seconds_to_breach", "conversation_id", "metric")  # ties in a stable order
 
 
-def breaches_due(risk: pl.DataFrame, as_of: datetime, *, hours: int = 8) -> pl.DataFrame:
+def breaches_due(risk: pl.DataFrame, as_of: datetime, *, hours: int = 8, tz: str = "UTC") -> pl.DataFrame:
     """How many running clocks breach in each of the next ``hours`` hours if nobody acts.
 
-    Hour ``i`` is ``[as_of + i h, as_of + (i + 1) h)``. Columns: ``hour_start``, ``breaches`` (every hour
-    present, 0 included).
+    Hour ``i`` is ``[as_of + i h, as_of + (i + 1) h)``. Columns: ``hour_start``, ``hour_label`` (its local
+    start in ``tz``, "HH:MM"), ``breaches`` (every hour present, 0 included).
     """
     start = pl.lit(as_of, TIME)
     slots = pl.DataFrame({"slot": list(range(hours))}, schema={"slot": pl.Int64})
@@ -491,7 +491,8 @@ def breaches_due(risk: pl.DataFrame, as_of: datetime, *, hours: int = 8) -> pl.D
             pl.col("breaches").fill_null(0),
             (start + pl.duration(hours=pl.col("slot"))).alias("hour_start"),
         )
-        .select("hour_start", "breaches")
+        .with_columns(pl.col("hour_start").dt.convert_time_zone(tz).dt.strftime("%H:%M").alias("hour_label"))
+        .select("hour_start", "hour_label", "breaches")
         .sort("hour_start")
     )
 
