@@ -416,3 +416,13 @@ def test_impact_conversations_from_facts_and_health_now_with_only_pending_record
     assert rows["first_response_seconds"].to_list() == [300.0, None]  # from the human clock's start
     only_pending = now_state([rec(0, "PENDING")], 30)
     assert (only_pending["state"], only_pending["attempts"]) == ("HEALTHY", 0)
+
+
+def test_health_now_replays_only_the_lookback_and_caps_state_since_there() -> None:
+    rows = [rec(0), rec(86400 * 3), rec(86400 * 9)]
+    full = now_state(rows, 86400 * 10, lookback=None)
+    recent = now_state(rows, 86400 * 10)  # default look-back: 7 days
+    assert (full["state"], recent["state"]) == ("HEALTHY", "HEALTHY")
+    assert full["state_since"] == at(0)
+    assert recent["state_since"] == at(86400 * 9)  # the first attempt inside the look-back
+    assert recent["last_request_time"] == full["last_request_time"] == at(86400 * 9)

@@ -280,11 +280,18 @@ def health_now(
     window: timedelta = WINDOW,
     by: Sequence[str] = SCOPE,
     slow_after_s: float | None = DEFAULT_SLOW_AFTER_S,
+    lookback: timedelta | None = timedelta(days=7),
 ) -> pl.LazyFrame:
     """State at ``as_of`` for every scope that has any record: ``by..., state, attempts, successes, failures,
-    error_rate, state_since, last_request_time, last_error_time``."""
+    error_rate, state_since, last_request_time, last_error_time``.
+
+    Only the last ``lookback`` of records is replayed (None: all), so a live page stays fast on months of
+    records; a state older than that shows ``state_since`` = its first instant inside the look-back."""
     by = _scope(by)
-    points = health_points(records, as_of, window=window, by=by, slow_after_s=slow_after_s).cache()
+    replayed = records
+    if lookback is not None:
+        replayed = records.filter(pl.col("created_time") > _lit_time(as_of - lookback))
+    points = health_points(replayed, as_of, window=window, by=by, slow_after_s=slow_after_s).cache()
     timeline = _timeline_from_points(points, as_of, by)
     now_points = points.filter(pl.col("at") == _lit_time(as_of)).drop("at")
     since = timeline.filter(pl.col("current")).select(*by, state_since=pl.col("start"))
