@@ -237,6 +237,11 @@ class KhorosClient:
         """Requests sent, 429s and retries since the client was made (``.copy()`` / ``.minus()`` for deltas)."""
         return self._session.stats
 
+    def counting(self):
+        """``with client.counting() as used:`` — ``used`` (a :class:`SessionStats`) counts the requests, 429s
+        and retries this thread sends inside the block (other threads' calls are not mixed in)."""
+        return self._session.scope()
+
     def now(self) -> datetime:
         return self._now()
 

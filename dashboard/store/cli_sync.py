@@ -136,6 +136,12 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     except KhorosError as exc:
         print(f"error: sync failed: {exc}", file=err)
         return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: what was stored is kept; run the sync again to continue", file=err)
+        return 130
+    except (OSError, ValueError) as exc:  # a full disk, an unreadable store, a damaged manifest
+        print(f"error: sync failed: {type(exc).__name__}: {exc}", file=err)
+        return 1
     finally:
         if simulator is not None:
             simulator.stop()

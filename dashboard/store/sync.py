@@ -196,30 +196,34 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
     began = time.perf_counter()
     now = now or client.now()
     summary = SyncSummary()
-    before = client.stats.copy()
     with store.lock("sync"):
         windows = plan_sync(store, start, end, exports=exports, now=now, author_lookback_days=author_lookback_days)
         summary.windows = len(windows)
         if progress:
             progress(f"{len(windows)} export jobs to run" if windows else "everything is up to date", 0.0)
 
-        def run(window: SyncWindow) -> tuple[SyncWindow, Any]:
+        def run(window: SyncWindow) -> tuple[Any, Any, KhorosError | None]:
             filters = EXPORT_FILTERS.get(window.export_id, {})
-            return window, client.run_export(window.export_id, window.start, window.end, now=now, **filters)
-
-        done = 0
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync-job") as pool:
-            futures = {pool.submit(run, w): w for w in windows}
-            for future in as_completed(futures):
-                done += 1
-                window = futures[future]
+            with client.counting() as used:  # this job's requests only, whatever else the client is doing
                 try:
-                    _, download = future.result()
+                    return client.run_export(window.export_id, window.start, window.end, now=now, **filters), used, None
                 except KhorosError as exc:
-                    summary.failures.append(str(exc))
-                    store.update_failures(window.export_id, failed=(window.first_day, window.last_day, str(exc)))
+                    return None, used, exc
+
+        pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sync-job")
+        try:
+            futures = {pool.submit(run, w): w for w in windows}
+            for done, future in enumerate(as_completed(futures), start=1):
+                window = futures[future]
+                download, used, error = future.result()
+                summary.requests += used.requests
+                summary.throttled += used.throttled
+                summary.retries += used.retries
+                if error is not None:
+                    summary.failures.append(str(error))
+                    store.update_failures(window.export_id, failed=(window.first_day, window.last_day, str(error)))
                     if progress:
-                        progress(f"FAILED: {exc}", done / len(windows))
+                        progress(f"FAILED: {error}", done / len(windows))
                     continue
                 try:
                     rows, bad = _store_window(store, window, download, now, datetime.now(UTC))
@@ -236,8 +240,11 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
                 summary.from_cache += int(download.from_cache)
                 if progress:
                     progress(f"{window.label()}: {rows:,} rows", done / len(windows))
-    used = client.stats.minus(before)
-    summary.requests, summary.throttled, summary.retries = used.requests, used.throttled, used.retries
+        except BaseException:
+            # Ctrl-C or a bug: do not start the queued jobs; what is stored stays consistent (resumable).
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     summary.seconds = time.perf_counter() - began
     return summary
 
@@ -255,7 +262,6 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
     """
     began = time.perf_counter()
     now = now or client.now()
-    before_stats = client.stats.copy()
     summary = SyncSummary()
     days = max(1, min(31, days))
     first_day = (now - timedelta(days=days)).date() + timedelta(days=1)
@@ -270,36 +276,41 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
     hours = int((now - span_start).total_seconds() // 3600) + 1
     since = f"{hours}h" if hours <= 31 * 24 else "31d"
     records: dict[str, dict[str, Any]] = {}
-    with store.lock("sync-bot"):
+    from dashboard.khoros import KhorosError
+
+    with store.lock("sync-bot"), client.counting() as used:
         for n, app in enumerate(apps):
             upper: int | None = None
-            while True:
-                page = client.bot_request_records(app, since=since, before_ms=upper)
-                summary.jobs += 1
-                fresh = [r for r in page if str(r.get("id")) not in records]
-                for r in page:
-                    records[str(r.get("id"))] = r
-                if not fresh:
-                    break
-                # The list is capped (1,000 in the simulator) and its cap is not announced: page back from the
-                # oldest record seen until a page brings nothing new (one extra call per app). A server that
-                # ignores ``before`` answers the same page again, which ends the loop too.
-                upper = min(int(r["createdEpochMillis"]) for r in page) + 1
+            try:
+                while True:
+                    page = client.bot_request_records(app, since=since, before_ms=upper)
+                    summary.jobs += 1
+                    fresh = [r for r in page if str(r.get("id")) not in records]
+                    for r in page:
+                        records[str(r.get("id"))] = r
+                    if not fresh:
+                        break
+                    # The list is capped (1,000 in the simulator) and the cap is not announced: page back from
+                    # the oldest record seen until a page brings nothing new (one extra call per app). A server
+                    # that ignores ``before`` answers the same page again, which ends the loop too.
+                    upper = min(int(r["createdEpochMillis"]) for r in page) + 1
+            except KhorosError as exc:
+                summary.failures.append(f"bot request records of {app}: {exc}")
             if progress:
                 progress(f"bot request records of {app}", (n + 1) / len(apps))
-        result = parse_rows("bot_request", list(records.values()), source="sync bot_request")
-        frame = result.frame.with_columns(pl.col("created_time").dt.date().alias("__day"))
-        fetched = datetime.now(UTC)
-        covered = [d for d in need if _midnight(d) >= span_start]
-        parts = {day: frame.filter(pl.col("__day") == day).drop("__day") for day in covered}
-        meta = {day: {"rows": part.height, "fetched_at": fetched, "as_of": now.isoformat(),
-                      "source": "sync bot_request", "failures": 0} for day, part in parts.items()}
-        store.write_quarantine("bot_request", "sync-bot_request", result.quarantine)
-        store.replace_days("bot_request", parts, meta)
-        summary.rows = sum(p.height for p in parts.values())
-        summary.days = len(covered)
-        summary.quarantined = result.quarantine.height
-    used = client.stats.minus(before_stats)
+        if not summary.failures:
+            # A day holds every app's records, so days are written only when every app answered.
+            result = parse_rows("bot_request", list(records.values()), source="sync bot_request")
+            frame = result.frame.with_columns(pl.col("created_time").dt.date().alias("__day"))
+            fetched = datetime.now(UTC)
+            parts = {day: frame.filter(pl.col("__day") == day).drop("__day") for day in need}
+            meta = {day: {"rows": part.height, "fetched_at": fetched, "as_of": now.isoformat(),
+                          "source": "sync bot_request", "failures": 0} for day, part in parts.items()}
+            store.write_quarantine("bot_request", "sync-bot_request", result.quarantine)
+            store.replace_days("bot_request", parts, meta)
+            summary.rows = sum(p.height for p in parts.values())
+            summary.days = len(need)
+            summary.quarantined = result.quarantine.height
     summary.requests, summary.throttled, summary.retries = used.requests, used.throttled, used.retries
     summary.seconds = time.perf_counter() - began
     return summary
