@@ -129,7 +129,7 @@ def run_pages_worker(spec: dict) -> dict:
 
 
 def run_pages(cache_dir: Path, sizes: list[int], n_authors: int, timeout_s: float,
-              log: Callable[[str], None] = print) -> dict:
+              log: Callable[[str], None] = print, browser: bool = True) -> dict:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     out: dict = {"cases": [], "ok": True, "end": end.isoformat()}
     for n in sizes:
@@ -153,6 +153,15 @@ def run_pages(cache_dir: Path, sizes: list[int], n_authors: int, timeout_s: floa
         else:
             case["error"] = run.error
             log(f"  {n:,}: FAILED {run.error.strip()[-300:]}")
+        if browser:
+            from bench.pages_browser import run_browser
+
+            case["browser"] = run_browser(env, timeout_s)
+            b = case["browser"]
+            for name, fig in b.get("steps", {}).items():
+                log(f"  {n:>9,} browser {name:14s} {fig['s']:7.2f} s  server RSS {fig['server_rss_mb'] or 0:7.0f} MB")
+            if not b.get("ok"):
+                log(f"  {n:,}: browser FAILED {b.get('error')}")
         out["ok"] &= case["ok"]
         # keep only the service-levels rerun figure in the target (see report.targets)
         out["cases"] += [{"page": "service_levels", **case}]
@@ -170,7 +179,7 @@ def pages_markdown(p: dict) -> list[str]:
              "a filter change (tier = Platinum). A filter change is a new script run with the new URL query "
              "parameters in the same process (Streamlit's process-wide caches warm, as on a rerun): AppTest "
              "1.67 drops this app's sidebar on a second run of one session, so the sidebar widget cannot be "
-             "changed in place. Browser timings: not measured (AppTest only).", "",
+             "changed in place.", "",
              "| conversations | Overview first | Overview rerun | Service levels first | Service levels rerun | "
              "RSS after | peak RSS | errors |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
     for case in p.get("cases", []):
@@ -184,4 +193,24 @@ def pages_markdown(p: dict) -> list[str]:
         lines.append(f"| {case['conversations']:,} | " + " | ".join(f"{s[k]['s']:.2f} s" for k in PAGE_STEPS)
                      + f" | {last / 1024:.2f} GiB | {case['max_rss_mb'] / 1024:.2f} GiB | "
                      + ("; ".join(errors)[:300] if errors else "none") + " |")
+    browser_cases = [c for c in p.get("cases", []) if c.get("browser")]
+    if browser_cases:
+        lines += ["", "In the browser: `streamlit run app.py` on the same store, Chromium driven by Playwright. "
+                  "First load: from navigation to the KPIs on screen and the app idle. The other steps: from the "
+                  "click (the tier option in the sidebar filter, the page link) to the end of the script run it "
+                  "caused (the app's `data-test-script-state` watched in the page, browser clock). Memory: the "
+                  "Streamlit server process.", "",
+                  "| conversations | Overview first load | Overview rerun (tier = Gold) | Service levels first | "
+                  "Service levels rerun (+ Platinum) | server RSS idle | server RSS after | server peak RSS | "
+                  "exceptions on page |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for case in browser_cases:
+            b = case["browser"]
+            if not b.get("steps") or len(b["steps"]) < len(PAGE_STEPS):
+                lines.append(f"| {case['conversations']:,} | failed: {b.get('error', '?')} | | | | | | | |")
+                continue
+            s = b["steps"]
+            lines.append(f"| {case['conversations']:,} | " + " | ".join(f"{s[k]['s']:.2f} s" for k in PAGE_STEPS)
+                         + f" | {(b.get('server_rss_idle_mb') or 0):.0f} MiB | "
+                         f"{(s['service_levels_rerun']['server_rss_mb'] or 0) / 1024:.2f} GiB | "
+                         f"{(b.get('server_peak_mb') or 0) / 1024:.2f} GiB | {b.get('exceptions_on_page', '?')} |")
     return lines
