@@ -242,3 +242,21 @@ def test_agents_reply_while_available_in_their_own_state_timeline(world):
     assert placed.height > 0.95 * replies.height
     assert (placed["published_time"] < placed["end_time"]).all()
     assert (placed["state"] == "Available").all()
+
+
+def test_action_values_name_agents_queues_bots_and_statuses(world):
+    actions = world.tables["conversation_history_action"]
+
+    def values(action, column):
+        return set(actions.filter(pl.col("action") == action)[column].drop_nulls())
+
+    assigned = actions.filter(pl.col("action") == "ASSIGNED")
+    assert (assigned["to_value"] == assigned["agent_id"]).all() and assigned["from_value"].null_count() == \
+        assigned.height
+    assert values("ASSIGNED", "to_value") <= set(world.agents["agent_id"])
+    queues = {str(q) for q in world.work_queues["id"]}
+    assert values("QUEUE_CHANGED", "from_value") | values("QUEUE_CHANGED", "to_value") <= queues
+    assert values("HANDOFF_TO_AGENT", "from_value") <= set(world.bots["app_id"])
+    assert values("CONTROL_TO_BOT", "to_value") <= set(world.bots["app_id"])
+    assert values("STATUS_CHANGED", "to_value") == {"OPEN", "PENDING", "CLOSED"}
+    assert values("PRIORITY_CHANGED", "to_value") <= {str(p) for p in range(6)}

@@ -778,17 +778,23 @@ def _history_actions(act_f, post_f, resp_f, ids: _Ids, agents, n: int, start_ms:
     agent_ids = agents["agent_id"]
     app_ids = [b["app_id"] for b in BOTS]
 
+    # from/to texts come from one vocabulary (numbers, statuses, agent ids, app ids): one gather per column.
+    n_numbers = max(QUEUE_GENERAL, 5) + 1
+    vocab = pl.concat([
+        pl.Series([str(i) for i in range(n_numbers)], dtype=pl.String),
+        pl.Series(list(STATUS), dtype=pl.String),
+        agent_ids,
+        pl.Series(app_ids, dtype=pl.String),
+    ])
+    offsets = {"status": n_numbers, "agent": n_numbers + len(STATUS), "app": n_numbers + len(STATUS) + len(agent_ids)}
+
     def text(values: np.ndarray) -> pl.Series:
-        number = pl.Series(values).cast(pl.String)
-        parts = pl.DataFrame({
-            "num": number,
-            "numeric": np.isin(code, (1, 3)) & (values >= 0),
-            "status": _take(list(STATUS), values, code == 2),
-            "agent": _take(agent_ids, values, code == 0),
-            "app": _take(app_ids, values, np.isin(code, (4, 7))),
-        })
-        return parts.select(
-            pl.coalesce(pl.when("numeric").then("num"), "status", "agent", "app")).to_series()
+        index = np.select(
+            [np.isin(code, (1, 3)), code == 2, code == 0, np.isin(code, (4, 7))],
+            [values, offsets["status"] + values, offsets["agent"] + values, offsets["app"] + values],
+            -1,
+        )
+        return _take(vocab, np.where(values >= 0, index, -1))
 
     frm = np.where(code == 0, -1, frm)  # an assignment has no "from" agent
     table = pl.DataFrame(
