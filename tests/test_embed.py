@@ -224,7 +224,7 @@ def test_huge_token_is_rejected_before_any_work() -> None:
     huge = "A" * 50_000_000
     started = time.perf_counter()
     assert rejected(huge).reason == "token is too long"
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.5  # no decoding of 50 MB happened (that would take seconds)
     assert rejected("A" * (MAX_TOKEN_CHARS + 1)).reason == "token is too long"
 
 
