@@ -247,3 +247,18 @@ def test_business_hour_filter_splits_rows_inside_and_outside_opening_hours(clien
     r = client.post("/api/public/reports/report/incoming_post",
                     params={"companyKey": "demo", "startTime": 0, "endTime": DAY, "businessHourType": "true"})
     assert r.status_code == 400 and "enableBusinessHour" in r.json()["message"]
+
+
+def test_parameters_may_come_as_a_form_or_json_body(client, world):
+    fields = {"companyKey": "demo", "startTime": str(world.now_ms - DAY), "endTime": str(world.now_ms),
+              "reportMetrics": ["response_id", "published_time"]}
+    r = client.post("/api/public/reports/report/response", data=fields)
+    assert r.status_code == 200, r.text
+    job = r.json()["result"]
+    rows = json.loads(client.get(client.get(job["statusUrl"]).json()["result"]["jobInfo"]["downloadUrl"]).content)
+    assert rows and list(rows[0]) == ["response_id", "published_time"]
+    r = client.post("/api/public/reports/report/response", json={**fields, "startTime": world.now_ms - DAY})
+    assert r.status_code == 200, r.text
+    r = client.post("/api/public/reports/report/response", content=b"{not json",
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 400 and "JSON" in r.json()["message"]

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import base64
 import hmac
+import json
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -173,11 +174,24 @@ async def _params(request: Request) -> dict[str, list[str]]:
     params: dict[str, list[str]] = {}
     for k, v in request.query_params.multi_items():
         params.setdefault(k, []).append(v)
-    if request.method == "POST" and "form" in request.headers.get("content-type", ""):
-        form = await request.form()
-        for k, v in form.multi_items():
-            if isinstance(v, str):
-                params.setdefault(k, []).append(v)
+    if request.method != "POST":
+        return params
+    content_type = request.headers.get("content-type", "")
+    body = await request.body()
+    if "application/x-www-form-urlencoded" in content_type:
+        # Parsed here rather than with request.form(), which needs the optional python-multipart package.
+        for k, v in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+            params.setdefault(k, []).append(v)
+    elif "application/json" in content_type and body.strip():
+        try:
+            fields = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ExportRequestError("the request body is not valid JSON") from None
+        if not isinstance(fields, dict):
+            raise ExportRequestError("a JSON request body must be an object of parameters")
+        for k, v in fields.items():
+            for item in v if isinstance(v, list) else [v]:
+                params.setdefault(k, []).append(str(item).lower() if isinstance(item, bool) else str(item))
     return params
 
 
@@ -297,7 +311,10 @@ def _job_urls(request: Request, job: ExportJob, ready: bool) -> dict[str, str]:
 
 
 async def run_export(request: Request) -> Response:
-    params = await _params(request)
+    try:
+        params = await _params(request)
+    except ExportRequestError as exc:
+        return analytics_fail(str(exc), 400)
     denied = _analytics_guard(request, params)
     if denied:
         return denied
