@@ -220,12 +220,17 @@ def test_non_json_plaintext_is_rejected(plaintext: bytes, reason: str | None) ->
         assert exc.reason == reason
 
 
-def test_huge_token_is_rejected_before_any_work() -> None:
+def test_huge_token_is_rejected_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    def must_not_run(_: str) -> bytes:
+        raise AssertionError("a huge token reached base64 decoding")
+
+    monkeypatch.setattr(embed, "_b64url_decode_canonical", must_not_run)
     huge = "A" * 50_000_000
     started = time.perf_counter()
     assert rejected(huge).reason == "token is too long"
-    assert time.perf_counter() - started < 0.5  # no decoding of 50 MB happened (that would take seconds)
+    assert time.perf_counter() - started < 0.5
     assert rejected("A" * (MAX_TOKEN_CHARS + 1)).reason == "token is too long"
+    assert rejected(" " * (MAX_TOKEN_CHARS + 1)).reason == "token is too long"  # capped before stripping
 
 
 @pytest.mark.parametrize(
