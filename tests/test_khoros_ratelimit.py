@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboard.khoros.ratelimit import Limit, SharedRateLimiter
 
@@ -148,3 +150,27 @@ def test_bad_limits_are_refused():
         Limit(0)
     with pytest.raises(ValueError, match="window must be positive"):
         Limit(5, 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(calls=st.integers(2, 6), window=st.floats(1.0, 100.0),
+       steps=st.lists(st.tuples(st.floats(0.0, 30.0), st.floats(0.0, 5.0)), min_size=1, max_size=40))
+def test_no_window_ever_holds_more_calls_than_the_limit(tmp_path_factory, calls, window, steps):
+    """Whatever the gaps between calls and the answer latencies, the server never sees more than the limit in any
+    window, counting each call at the latest instant the server may have seen it (its answer)."""
+    clock = FakeClock()
+    rl = SharedRateLimiter(tmp_path_factory.mktemp("rl") / "rl.json", {"analytics": Limit(calls, window)},
+                           clock=clock, sleep=clock.sleep, margin_s=0.0)
+    sent: list[tuple[float, float]] = []
+    for gap, latency in steps:
+        clock.t += gap
+        slot = rl.acquire("analytics")
+        began = clock.t
+        clock.t += latency
+        rl.complete("analytics", slot)
+        sent.append((began, clock.t))
+    # the server saw call i somewhere in [began_i, done_i]; the worst case packs later calls early, earlier
+    # ones late: for every call, the calls whose answer came less than a window before it was sent
+    for began, _ in sent:
+        in_window = [1 for b, d in sent if b <= began and d > began - window]
+        assert len(in_window) <= calls

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from dashboard.store import Store
 from dashboard.store.sync import MAX_WINDOW_DAYS, REFRESH_AFTER, plan_sync
 
@@ -86,3 +89,35 @@ def test_author_versions_are_fetched_from_further_back(tmp_path):
         by_export.setdefault(w.export_id, []).extend(w.days)
     assert by_export["author"][0] == date(2026, 9, 2) and by_export["author"][-1] == date(2026, 11, 19)
     assert by_export["response"][0] == date(2026, 11, 1)
+
+
+# ---- properties --------------------------------------------------------------------------------------------
+
+
+
+def fewest_windows(needed: list[int], span: int) -> int:
+    """Minimum number of windows of ``span`` consecutive days covering every needed day (dynamic programming)."""
+    best = {len(needed): 0}
+    for i in range(len(needed) - 1, -1, -1):
+        j = i
+        while j < len(needed) and needed[j] < needed[i] + span:
+            j += 1
+        best[i] = 1 + best[j]
+    return best[0] if needed else 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.integers(min_value=0, max_value=120), max_size=60))
+def test_windows_cover_exactly_the_unsettled_days_with_the_fewest_jobs(tmp_path_factory, settled_offsets):
+    store = Store(tmp_path_factory.mktemp("plan"))
+    first = date(2026, 7, 1)
+    settled = [first + timedelta(days=o) for o in sorted(settled_offsets)]
+    mark(store, "response", settled, NOW)
+    last = first + timedelta(days=120)
+    windows = plan_sync(store, first, last, exports=["response"], now=NOW)
+    needed = [d for d in days_between(first, last) if d not in set(settled)]
+    covered = [d for w in windows for d in w.days]
+    assert set(needed) <= set(covered) and len(covered) == len(set(covered))
+    assert all(len(w.days) <= MAX_WINDOW_DAYS and w.first_day in needed and w.last_day in needed for w in windows)
+    offsets = [(d - first).days for d in needed]
+    assert len(windows) == fewest_windows(offsets, MAX_WINDOW_DAYS)

@@ -50,9 +50,9 @@ def settings(data_dir: Path, **over) -> Settings:
     return Settings(**{**base, **over})
 
 
-def client_for(sim, data_dir: Path, *, rate_window_s: float = 60.0, **over) -> KhorosClient:
+def client_for(sim, data_dir: Path, *, rate_window_s: float = 60.0, use_cache: bool = True, **over) -> KhorosClient:
     return KhorosClient.from_settings(settings(data_dir, **over), base_url=sim.base_url, poll=FAST_POLL,
-                                      rate_window_s=rate_window_s)
+                                      rate_window_s=rate_window_s, use_cache=use_cache)
 
 
 def sim_stats(sim) -> dict:
@@ -117,6 +117,33 @@ def test_a_restarted_client_is_served_from_the_cache(world, tmp_path):
         assert summary.from_cache == 1 and summary.requests == 0 and sim_stats(sim)["total"] == before
         assert stored(other)["response"].equals(stored(Store(tmp_path / "a"))["response"])
         client.close()
+
+
+def test_two_syncs_of_one_store_at_once_do_the_work_once(world, tmp_path):
+    import threading
+
+    with start_simulator(world, options(job_seconds=0.1)) as sim:
+        app_side = client_for(sim, tmp_path / "app", use_cache=False)
+        cli_side = client_for(sim, tmp_path / "cli", use_cache=False)
+        results = []
+
+        def run(client):
+            results.append(sync(client, Store(tmp_path / "store"), FIRST, LAST, now=END))
+
+        threads = [threading.Thread(target=run, args=(c,)) for c in (app_side, cli_side)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert sorted(r.jobs for r in results) == [0, len(DEFAULT_EXPORTS)]
+        assert sorted(r.requests for r in results)[0] == 0  # the second waited for the first, then had nothing to do
+        assert sim_stats(sim)["total"] == sum(r.requests for r in results)
+        store = Store(tmp_path / "store")
+        for export_id in DEFAULT_EXPORTS:
+            key = list(schema.EXPORTS[export_id].key)
+            assert store.scan(export_id).collect().select(key).is_duplicated().sum() == 0
+        app_side.close()
+        cli_side.close()
 
 
 def test_bot_request_records_sync_incrementally(world, tmp_path):
