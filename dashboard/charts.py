@@ -22,12 +22,27 @@ __all__ = [
     "create_response_distribution_chart",
     "create_tier_comparison_chart",
     "create_volume_chart",
+    "display_height",
 ]
 
 TIER_ORDER = ["Platinum", "Gold", "Silver", "Standard", "unknown"]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 STATUS_COLORS = alt.Scale(domain=["achieved", "breached", "pending"], range=["#2e7d32", "#c62828", "#9e9e9e"])
 SELECTION_NAME = "group_pick"
+
+
+CHROME_PX = 120
+"""Room for the title, the x axis and its label around a chart's plot area."""
+
+
+def display_height(chart: alt.TopLevelMixin) -> int | str:
+    """The element height to give ``st.altair_chart`` so the plot area gets the chart's own ``height``.
+
+    Streamlit (1.5x+) fits the whole chart — title and axes included — into the chart's ``height`` when the
+    element height is "content", which squeezes the plot; an explicit element height avoids that.
+    """
+    height = getattr(chart, "height", alt.Undefined)
+    return int(height) + CHROME_PX if isinstance(height, int | float) else "content"
 
 
 def _sort_for(column: str, values: list) -> list | str:

@@ -18,6 +18,11 @@ from dashboard.metrics import pages_support as ps
 
 log = logging.getLogger("dashboard.pages.agents")
 
+
+def _show_chart(chart, **kwargs):
+    """``st.altair_chart`` with the element height the chart needs (see ``charts.display_height``)."""
+    return st.altair_chart(chart, height=charts.display_height(chart), **kwargs)
+
 SORTS = {
     "Responses": ("responses", True),
     "Conversations": ("conversations", True),
@@ -89,7 +94,7 @@ timeline = ps.agent_state_timeline(
 if timeline.height == 0:
     ui.render_empty("No agent states in this period for the chosen agents.")
 else:
-    st.altair_chart(charts.create_agent_timeline_chart(timeline), key="agents_timeline")
+    _show_chart(charts.create_agent_timeline_chart(timeline), key="agents_timeline")
     totals = timeline.group_by("agent_name", "state").agg((pl.col("seconds").sum() / 3600).round(2).alias("hours"))
     st.dataframe(totals.pivot("state", index="agent_name", values="hours").sort("agent_name"), hide_index=True,
                  key="agents_state_hours")

@@ -22,6 +22,11 @@ from dashboard.metrics import pages_support as ps
 
 log = logging.getLogger("dashboard.pages.live_queue")
 
+
+def _show_chart(chart, **kwargs):
+    """``st.altair_chart`` with the element height the chart needs (see ``charts.display_height``)."""
+    return st.altair_chart(chart, height=charts.display_height(chart), **kwargs)
+
 REFRESH_CHOICES = {"10 s": 10, "30 s": 30, "60 s": 60}
 
 ctx = ui.page_context()
@@ -64,10 +69,10 @@ def live_panel() -> None:
     left, right = st.columns([3, 2])
     with left:
         if open_now.height:
-            st.altair_chart(charts.create_backlog_chart(ps.backlog_by_age(open_now, by="work_queue_id"),
+            _show_chart(charts.create_backlog_chart(ps.backlog_by_age(open_now, by="work_queue_id"),
                                                         by="work_queue_id"), key="live_backlog")
     with right:
-        st.altair_chart(charts.create_breaches_due_chart(due), key="live_breaches_due")
+        _show_chart(charts.create_breaches_due_chart(due), key="live_breaches_due")
 
     st.subheader("At risk — ordered by time to breach")
     if risk.height:
@@ -81,7 +86,7 @@ def live_panel() -> None:
 
     st.subheader("Agents by current state")
     if states_now.height:
-        st.altair_chart(charts.create_agent_states_now_chart(states_now), key="live_agent_states")
+        _show_chart(charts.create_agent_states_now_chart(states_now), key="live_agent_states")
     else:
         st.caption("No agent state covers this instant (nobody logged in, or agent states are not synced).")
 

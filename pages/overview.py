@@ -17,6 +17,11 @@ from dashboard.metrics import pages_support as ps
 
 log = logging.getLogger("dashboard.pages.overview")
 
+
+def _show_chart(chart, **kwargs):
+    """``st.altair_chart`` with the element height the chart needs (see ``charts.display_height``)."""
+    return st.altair_chart(chart, height=charts.display_height(chart), **kwargs)
+
 ctx = ui.page_context()
 st.title("Overview")
 ui.render_demo_notice(ctx.source)
@@ -49,9 +54,9 @@ if unhealthy is not None and unhealthy.height:
 left, right = st.columns([3, 2])
 with left:
     if summary.volume.height:
-        st.altair_chart(charts.create_volume_chart(summary.volume, by="network"), key="overview_volume")
+        _show_chart(charts.create_volume_chart(summary.volume, by="network"), key="overview_volume")
     else:
         st.caption("No arrivals to chart.")
 with right:
     if summary.heatmap.height:
-        st.altair_chart(charts.create_arrivals_heatmap_chart(summary.heatmap), key="overview_heatmap")
+        _show_chart(charts.create_arrivals_heatmap_chart(summary.heatmap), key="overview_heatmap")

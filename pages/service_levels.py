@@ -19,6 +19,11 @@ from dashboard.metrics import pages_support as ps
 
 log = logging.getLogger("dashboard.pages.service_levels")
 
+
+def _show_chart(chart, **kwargs):
+    """``st.altair_chart`` with the element height the chart needs (see ``charts.display_height``)."""
+    return st.altair_chart(chart, height=charts.display_height(chart), **kwargs)
+
 METRIC_LABELS = {
     "first_response": "First response",
     "time_to_assign": "Time to assign",
@@ -72,7 +77,7 @@ st.dataframe(
 st.caption(f"Attainment = achieved ÷ (achieved + breached); pending conversations are counted apart. Durations are "
            f"in the matched target's clock (business or calendar, per the policy). Percentiles: "
            f"{stats.PERCENTILE_METHOD}.")
-st.altair_chart(charts.create_tier_comparison_chart(comparison), key="sla_tier_comparison")
+_show_chart(charts.create_tier_comparison_chart(comparison), key="sla_tier_comparison")
 
 # --- any dimension ------------------------------------------------------------------------------------------
 st.subheader("By dimension")
@@ -92,10 +97,10 @@ if groups.height == 0:
 
 left, right = st.columns(2)
 with left:
-    event = st.altair_chart(charts.create_attainment_chart(groups, group), key="sla_attainment_chart",
+    event = _show_chart(charts.create_attainment_chart(groups, group), key="sla_attainment_chart",
                             on_select="rerun", selection_mode=charts.SELECTION_NAME)
 with right:
-    st.altair_chart(charts.create_duration_by_group_chart(
+    _show_chart(charts.create_duration_by_group_chart(
         groups.filter(pl.col("median_seconds").is_not_null()), group,
         title=f"{METRIC_LABELS[metric]}: median and p90 by {group_label}"), key="sla_duration_chart")
 
@@ -115,11 +120,11 @@ if picked is not None or (clicked and clicked[0] in options):
     st.dataframe(rows, hide_index=True, key="sla_rows", height=320)
     ui.render_download(rows, f"{metric}_{group_label.replace(' ', '_')}_{value}", key="sla_rows_download")
     target = ps.single_target_minutes(rows)
-    st.altair_chart(charts.create_response_distribution_chart(rows, target_minutes=target),
+    _show_chart(charts.create_response_distribution_chart(rows, target_minutes=target),
                     key="sla_distribution_picked")
 else:
     everything = evaluated.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).collect()
-    st.altair_chart(charts.create_response_distribution_chart(everything, target_minutes=None),
+    _show_chart(charts.create_response_distribution_chart(everything, target_minutes=None),
                     key="sla_distribution")
     st.caption("Pick a group to see its conversations and its target on the distribution.")
 
@@ -130,4 +135,4 @@ periods = ps.period_comparison(facts, policy, metric, group, start=ctx.start, en
 prev_start, prev_end = ctx.previous_window()
 if periods.filter(pl.col("period") == "previous").get_column("total").sum() == 0:
     st.caption(f"No data in the previous period ({prev_start:%d %b} – {prev_end:%d %b}) to compare with.")
-st.altair_chart(charts.create_period_comparison_chart(periods, group), key="sla_period_chart")
+_show_chart(charts.create_period_comparison_chart(periods, group), key="sla_period_chart")

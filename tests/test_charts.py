@@ -109,3 +109,11 @@ def test_breaches_due_chart_labels_hours_in_order_when_given():
     spec = charts.create_breaches_due_chart(due).to_dict()
     assert spec["encoding"]["x"]["field"] == "hour_label"
     assert spec["encoding"]["x"]["sort"] == ["10:00", "11:00"]
+
+
+def test_display_height_leaves_room_for_title_and_axes():
+    chart = charts.create_agent_states_now_chart(pl.DataFrame({"state": ["Available"], "agents": [1]}))
+    assert charts.display_height(chart) == 120 + charts.CHROME_PX
+    import altair as alt
+
+    assert charts.display_height(alt.Chart(pl.DataFrame({"a": [1]})).mark_bar()) == "content"

@@ -140,6 +140,8 @@ def test_overview_kpis_equal_the_sla_engine_on_the_same_window(world_facts):
     assert kpis["conversations"].value == in_window.height == summary.volume["conversations"].sum()
     assert sum(kpis["conversations"].sparkline) == in_window.height
     assert len(kpis["conversations"].sparkline) == 7
+    # backlog at the end of the last day (today) is the backlog now
+    assert kpis["backlog_now"].sparkline[-1] == kpis["backlog_now"].value
     assert summary.heatmap["conversations"].sum() == in_window.height
     # the previous week is covered by the 14-day world: a real comparison
     previous = sla.in_window(facts.lazy(), date(2026, 11, 5), start, tz).collect().height

@@ -8,7 +8,8 @@ Everything is LazyFrame/DataFrame in, same kind out; no I/O, no Streamlit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -236,6 +237,10 @@ def overview_summary(
     daily = _sla_daily(evaluated, tz)
     days = daily_counts(current, start, end, tz, time_column="first_inbound_time")
     conversations = int(days.get_column("count").sum())
+    # Sparklines start at the first day with arrivals: days before the data begins are not "zero".
+    if conversations:
+        first_day = days.filter(pl.col("count") > 0).get_column("day")[0]
+        days = days.filter(pl.col("day") >= first_day)
     # Compare only with a previous window the data covers; before the first arrival "0" would be a false delta.
     first_arrival = lazy.select(pl.col("first_inbound_time").min()).collect().item()
     prev_covered = first_arrival is not None and first_arrival <= sla.window_bounds(prev_start, prev_end, tz)[0]
@@ -268,20 +273,20 @@ def overview_summary(
                                 "tier", "priority", "work_queue_id", "status").collect(),
         ),
         Kpi(
-            key="frt_median", label="Median first response", value=_first(total, "median_seconds"),
+            key="frt_median", label="Median FRT", value=_first(total, "median_seconds"),
             unit="seconds", lower_is_better=True, previous=_first(total_prev, "median_seconds"),
             definition="Median time from the clock start (first inbound post, or the hand-off for bot-first "
                        "conversations) to the first public human response, over answered conversations.",
             sparkline=_series(days, daily, "median_seconds"), parameters=frt_params, rows=frt_rows,
         ),
         Kpi(
-            key="frt_p90", label="p90 first response", value=_first(total, "p90_seconds"), unit="seconds",
+            key="frt_p90", label="p90 FRT", value=_first(total, "p90_seconds"), unit="seconds",
             lower_is_better=True, previous=_first(total_prev, "p90_seconds"),
             definition="90th percentile (nearest rank) of the first response time, over answered conversations.",
             sparkline=_series(days, daily, "p90_seconds"), parameters=frt_params, rows=frt_rows,
         ),
         Kpi(
-            key="sla_attainment", label="First response SLA", value=_first(total, "attainment"), unit="ratio",
+            key="sla_attainment", label="FRT SLA", value=_first(total, "attainment"), unit="ratio",
             previous=_first(total_prev, "attainment"),
             definition="Achieved ÷ (achieved + breached) against the policy's first-response targets; pending "
                        "conversations are not counted.",
@@ -295,7 +300,7 @@ def overview_summary(
         open_frame = open_now.lazy().collect()
         kpis.append(Kpi(
             key="backlog_now", label="Backlog now", value=float(open_frame.height), unit="count",
-            lower_is_better=True,
+            lower_is_better=True, sparkline=backlog_series(lazy, days.get_column("day").to_list(), tz, as_of),
             definition="Conversations open (not closed) at the as-of instant, whatever their arrival day.",
             parameters={"as of": f"{as_of:%Y-%m-%d %H:%M} UTC"}, rows=open_frame,
         ))
@@ -310,6 +315,21 @@ def overview_summary(
         heatmap=arrivals_heatmap(current, tz, time_column="first_inbound_time").collect(),
         automation=health,
     )
+
+
+def backlog_series(open_at: Frame, days: list[date], tz: str, as_of: datetime) -> list[float]:
+    """Open conversations at the end of each local day (or at ``as_of`` for today), from ``open_at``'s
+    ``created_time`` and ``closed_time`` (the facts, or any frame with those columns)."""
+    zone = ZoneInfo(tz)
+    frame = open_at.lazy()
+    values = []
+    for day in days:
+        end_of_day = min(datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC), as_of)
+        at = pl.lit(end_of_day, TIME)
+        values.append(float(frame.filter(pl.col("created_time") <= at,
+                                         pl.col("closed_time").is_null() | (pl.col("closed_time") > at))
+                            .select(pl.len()).collect().item()))
+    return values
 
 
 def _automation_kpi(bot_requests: Frame, *, start: date, end: date, tz: str, as_of: datetime,
@@ -335,7 +355,7 @@ def _automation_kpi(bot_requests: Frame, *, start: date, end: date, tz: str, as_
     health = automation.health_now(records, as_of).collect()
     healthy = health.filter(pl.col("state") == automation.HEALTHY).height
     kpi = Kpi(
-        key="automation_health", label="Automation success", value=success_rate(outcomes(start, end)),
+        key="automation_health", label="Bot success", value=success_rate(outcomes(start, end)),
         unit="ratio", previous=success_rate(outcomes(prev_start, prev_end)) if prev_covered else None,
         definition="Share of automation requests (Bot API v3 request records with an outcome) that succeeded "
                    f"in the window. Right now {healthy} of {health.height} bot scopes (app id × origin) are "
