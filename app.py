@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard import ui
 from dashboard.ui.embed_gate import run_embedded
 
-st.set_page_config(page_title="Khoros Care Dashboard", page_icon="💬", layout="wide")
+st.set_page_config(page_title="Khoros Care Dashboard", page_icon=":material/forum:", layout="wide")
 log = logging.getLogger("dashboard.app")
 
 if "payload" in st.query_params:
@@ -32,14 +32,14 @@ ui.render_sidebar(source, facts)
 
 pages = {
     "Service": [
-        st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-        st.Page("pages/service_levels.py", title="Service levels", icon="🎯"),
-        st.Page("pages/live_queue.py", title="Live queue", icon="⏱️"),
-        st.Page("pages/agents.py", title="Agents", icon="🧑‍💼"),
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/service_levels.py", title="Service levels", icon=":material/target:"),
+        st.Page("pages/live_queue.py", title="Live queue", icon=":material/timer:"),
+        st.Page("pages/agents.py", title="Agents", icon=":material/support_agent:"),
     ],
     "Operations": [
-        st.Page("pages/automation.py", title="Automation", icon="🤖"),
-        st.Page("pages/data.py", title="Data", icon="🗄️"),
+        st.Page("pages/automation.py", title="Automation", icon=":material/smart_toy:"),
+        st.Page("pages/data.py", title="Data", icon=":material/database:"),
     ],
 }
 st.navigation(pages, position="sidebar").run()

@@ -48,4 +48,4 @@ def run_embedded(token: str) -> None:
             return
         st.session_state[EMBED_PAYLOAD_KEY] = payload
         st.session_state[_VERIFIED_KEY] = token
-    st.navigation([st.Page("pages/author_panel.py", title="Author", icon="👤")], position="hidden").run()
+    st.navigation([st.Page("pages/author_panel.py", title="Author", icon=":material/person:")], position="hidden").run()

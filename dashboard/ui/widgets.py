@@ -17,7 +17,7 @@ __all__ = ["render_demo_notice", "render_download", "render_empty", "render_expl
 def render_demo_notice(source: DataSource) -> None:
     if source.is_demo:
         st.info(f"**{DEMO_NOTICE}.** No Khoros account is configured; every figure comes from the bundled "
-                "simulator's seeded world. See the README to connect a Khoros Care tenant.", icon="🧪")
+                "simulator's seeded world. See the README to connect a Khoros Care tenant.", icon=":material/science:")
 
 
 def render_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
@@ -43,7 +43,7 @@ def render_explain(kpi: Kpi, *, key: str) -> None:
 
 
 def render_kpi_row(kpis: Sequence[Kpi], *, key: str) -> None:
-    """One bordered metric per KPI, with its change, sparkline and an "explain" popover."""
+    """One bordered metric per KPI, with its change, sparkline and an "explain" popover under it."""
     for kpi, col in zip(kpis, st.columns(len(kpis)), strict=True):
         with col:
             st.metric(
@@ -56,10 +56,13 @@ def render_kpi_row(kpis: Sequence[Kpi], *, key: str) -> None:
                 chart_data=kpi.sparkline or None,
                 chart_type="area",
                 delta_description="vs previous period" if kpi.delta else None,
+                height="stretch",
             )
-            with st.popover("Explain", key=f"{key}_{kpi.key}_explain", width="stretch"):
-                render_explain(kpi, key=f"{key}_{kpi.key}")
+    # A row of its own, so the buttons line up whether or not a card has a sparkline.
+    for kpi, col in zip(kpis, st.columns(len(kpis)), strict=True):
+        with col, st.popover("Explain", key=f"{key}_{kpi.key}_explain", width="stretch"):
+            render_explain(kpi, key=f"{key}_{kpi.key}")
 
 
 def render_empty(message: str) -> None:
-    st.warning(message, icon="🔎")
+    st.warning(message, icon=":material/search_off:")
