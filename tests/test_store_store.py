@@ -112,6 +112,7 @@ def test_manifest_and_freshness(tmp_path):
     fresh = store.freshness().row(0, named=True)
     # last_success counts syncs only; rows and days count everything stored
     assert fresh == {"export": "incoming_post", "last_success": fetched, "rows": 2, "days": 2, "failed_windows": 0}
+    assert m["as_of"].null_count() == 2  # written without a data clock
     data = json.loads((tmp_path / "export=incoming_post" / "_manifest.json").read_text())
     assert set(data["days"]) == {"2026-11-02", "2026-11-03"}
 
@@ -142,6 +143,7 @@ def test_stale_temp_files_of_killed_writers_are_swept(tmp_path):
 def test_open_store_is_per_tenant(tmp_path):
     store = open_store(Settings(data_dir=tmp_path, analytics_url="https://x.example/api/public", company_key="ck"))
     assert store.root == tmp_path / "store" / "ck_x.example"
+    assert store.root.stat().st_mode & 0o777 == 0o700
 
 
 # ---- import ---------------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ __all__ = ["FAILURES_SCHEMA", "FRESHNESS_SCHEMA", "MANIFEST_SCHEMA", "Store", "o
 MANIFEST_SCHEMA = pl.Schema({
     "export": pl.String(), "day": pl.Date(), "rows": pl.Int64(), "fetched_at": pl.Datetime("ms", "UTC"),
     "source": pl.String(), "workflow_id": pl.String(), "run_id": pl.String(), "failures": pl.Int64(),
+    "as_of": pl.Datetime("ms", "UTC"),
 })
 FRESHNESS_SCHEMA = pl.Schema({
     "export": pl.String(), "last_success": pl.Datetime("ms", "UTC"), "rows": pl.Int64(), "days": pl.Int64(),
@@ -77,7 +78,8 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        # Customer data: the owner-only folder guards every file inside it.
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._sweep_temp_files()
 
     # ---- paths -------------------------------------------------------------------------------------------
@@ -160,14 +162,17 @@ class Store:
             _atomic_write_bytes(self._manifest_path(export_id), json.dumps(body, indent=1).encode())
 
     def manifest(self) -> pl.DataFrame:
-        """One row per export and day: rows, fetched_at, source, workflow_id, run_id, failures."""
+        """One row per export and day: rows, fetched_at (wall clock), source, workflow_id, run_id, failures
+        (job re-runs), as_of (the data's "now" when fetched: the world's clock in the demo)."""
         rows: list[dict[str, Any]] = []
         for export_id in EXPORTS:
             for day, e in sorted(self.day_entries(export_id).items()):
+                as_of = e.get("as_of")
                 rows.append({"export": export_id, "day": day, "rows": int(e.get("rows", 0)),
                              "fetched_at": e["fetched_at"], "source": e.get("source"),
                              "workflow_id": e.get("workflow_id"), "run_id": e.get("run_id"),
-                             "failures": int(e.get("failures", 0))})
+                             "failures": int(e.get("failures", 0)),
+                             "as_of": datetime.fromisoformat(as_of) if isinstance(as_of, str) else None})
         return pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
 
     # ---- data ----------------------------------------------------------------------------------------------
