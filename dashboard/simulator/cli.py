@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
@@ -83,6 +84,9 @@ def run(args: argparse.Namespace, *, stop_event: threading.Event | None = None) 
     print("  Analytics: /api/public/...  Care v2: /api/v2/...  Bot v3: /bots/v3/...  "
           "stats: /__simulator__/stats  truth: /__simulator__/truth", flush=True)
     stop_event = stop_event or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # `kill` (SIGTERM) stops the server cleanly, like Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     try:
         while not stop_event.wait(0.5):
             if not sim.running:
