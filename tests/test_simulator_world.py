@@ -260,3 +260,16 @@ def test_action_values_name_agents_queues_bots_and_statuses(world):
     assert values("CONTROL_TO_BOT", "to_value") <= set(world.bots["app_id"])
     assert values("STATUS_CHANGED", "to_value") == {"OPEN", "PENDING", "CLOSED"}
     assert values("PRIORITY_CHANGED", "to_value") <= {str(p) for p in range(6)}
+
+
+def test_arrivals_have_daily_and_weekly_seasonality_and_spikes(world):
+    local = world.tables["conversation"].select(
+        pl.col("created_time").dt.convert_time_zone(world.config.timezone).alias("t"))["t"]
+    by_day = local.dt.date().value_counts()
+    weekday = by_day.filter(pl.col("t").dt.weekday() <= 5)["count"].mean()
+    weekend = by_day.filter(pl.col("t").dt.weekday() > 5)["count"].mean()
+    assert weekend < 0.8 * weekday
+    hours = local.dt.hour()
+    assert (hours.is_between(10, 14)).sum() > 4 * (hours.is_between(1, 5)).sum()
+    per_hour = local.dt.truncate("1h").value_counts()["count"]
+    assert per_hour.max() > 3 * per_hour.median(), "a spike stands out"
