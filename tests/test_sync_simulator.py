@@ -102,6 +102,7 @@ def test_a_30_day_sync_is_complete_minimal_and_not_repeated(world, tmp_path):
         assert set(fresh["export"]) == set(DEFAULT_EXPORTS) and (fresh["days"] == 31).all()
         m = store.manifest().filter(pl.col("export") == "conversation")
         assert m.height == 31 and m["workflow_id"].null_count() == 0 and m["rows"].sum() > 0
+        assert set(m["as_of"].to_list()) == {END}
         client.close()
 
 
