@@ -41,7 +41,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=None, help="Markdown file to write")
     parser.add_argument("--cache-dir", type=Path, default=BENCH_DIR / "out",
                         help="generated worlds, answers and raw figures (default bench/out, git-ignored)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="seconds before an engine process is killed")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before an engine process is killed")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in sections if s not in SECTIONS]
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     if "stages" in args.sections:
         from bench.stages_bench import run_stages, stages_notes
 
-        n = max(args.size_list)
+        # at most 1M: the stage runs repeat the pipeline seven times, too long at 5M for a 20-minute bench
+        n = min(max(args.size_list), 1_000_000)
         log(f"stages: where our engine's time goes at {n:,} conversations")
         results["stages"] = guarded("stages", lambda: run_stages(
             args.cache_dir, n, min(args.authors, 20_000) if quick else args.authors, args.timeout, log))
@@ -115,11 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         results["pages"] = guarded("pages", lambda: run_pages(
             args.cache_dir, sizes, min(args.authors, 20_000) if quick else args.authors, args.timeout, log))
     if "parse" in args.sections:
-        from bench.parse_bench import run_parse
+        from bench.parse_bench import parse_notes, run_parse
 
         rows = 20_000 if quick else 400_000
         log(f"parse: {rows:,} rows per export")
         results["parse"] = guarded("parse", lambda: run_parse(rows, repeat=1 if quick else 3, log=log))
+        notes += parse_notes(results["parse"])
 
     results["wall_s"] = time.perf_counter() - started
     results["load_average_end"] = os.getloadavg()

@@ -21,7 +21,7 @@ from bench.synthetic import SyntheticConfig, generate
 from dashboard.schema import EXPORTS, parse_csv_bytes, parse_json_bytes
 from dashboard.simulator.exports import ExportRequest, render
 
-__all__ = ["pandas_parse", "run_parse"]
+__all__ = ["pandas_parse", "parse_notes", "run_parse"]
 
 
 def pandas_parse(export_id: str, body: bytes, fmt: str) -> pd.DataFrame:
@@ -108,3 +108,25 @@ def run_parse(rows: int, repeat: int = 3, log: Callable[[str], None] = print) ->
                 f" rows/s  pandas {case['pandas_rows_per_s']:>12,.0f} rows/s  "
                 f"{'agree' if not problems else 'DIFFER: ' + problems[0]}")
     return out
+
+
+def parse_notes(p: dict) -> list[str]:
+    """Explain CSV results that differ or lag, with the cause checked on this installation."""
+    import inspect
+
+    cases = p.get("cases", [])
+    csv_cases = [c for c in cases if c["format"] == "csv"]
+    if not csv_cases:
+        return []
+    lines = []
+    accepts = "missing_utf8_is_empty_string" in inspect.signature(pl.read_csv).parameters
+    slow_or_different = [c for c in csv_cases if not c["agree"] or c["ours_rows_per_s"] < c["pandas_rows_per_s"]]
+    if slow_or_different and not accepts:
+        lines.append(
+            "- CSV parse: `dashboard.schema.parse_csv_bytes` calls `pl.read_csv(..., "
+            "missing_utf8_is_empty_string=False)`; Polars " + pl.__version__ + " no longer accepts that argument, "
+            "so every CSV falls back to the line-by-line `csv`-module reader meant for malformed files. That is "
+            "why CSV throughput is below pandas, and why empty CSV fields come back as empty strings instead of "
+            "nulls (the 'same values: NO' columns are exactly the optional text columns). Fix in schema.py "
+            "(owner: foundation): drop the argument (Polars reads empty fields as null by default).")
+    return lines
