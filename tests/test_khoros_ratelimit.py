@@ -174,3 +174,10 @@ def test_no_window_ever_holds_more_calls_than_the_limit(tmp_path_factory, calls,
     for began, _ in sent:
         in_window = [1 for b, d in sent if b <= began and d > began - window]
         assert len(in_window) <= calls
+
+
+def test_very_high_limits_are_not_tracked(tmp_path):
+    clock = FakeClock()
+    rl = SharedRateLimiter(tmp_path / "rl.json", {"analytics": Limit(100_000)}, clock=clock, sleep=clock.sleep)
+    assert rl.acquire("analytics") is None
+    assert not (tmp_path / "rl.json").exists()

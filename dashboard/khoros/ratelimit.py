@@ -29,7 +29,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Limit", "SharedRateLimiter"]
+__all__ = ["UNLIMITED_CALLS", "Limit", "SharedRateLimiter"]
+
+UNLIMITED_CALLS = 10_000
+"""A limit this high (the embedded demo raises its own simulator's limits) is not tracked: the log would cost
+more than it protects."""
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,12 @@ class SharedRateLimiter:
 
     # -- public ------------------------------------------------------------------------------------------
 
+    def _tracked(self, family: str | None) -> bool:
+        return family in self.limits and self.limits[family].calls < UNLIMITED_CALLS
+
     def acquire(self, family: str | None) -> str | None:
         """Wait until ``family`` may send one more call; log it and return its slot id (None: unlimited)."""
-        if family not in self.limits:
+        if not self._tracked(family):
             return None
         limit = self.limits[family]
         while True:
@@ -126,7 +133,7 @@ class SharedRateLimiter:
 
     def complete(self, family: str | None, slot: str | None) -> None:
         """The answer to ``slot`` has arrived: count the call from now on (see the module docstring)."""
-        if slot is None or family not in self.limits:
+        if slot is None or not self._tracked(family):
             return
         now = self.clock()
         with self._locked() as state:
@@ -138,7 +145,7 @@ class SharedRateLimiter:
 
     def block(self, family: str | None, seconds: float) -> None:
         """The server said 429: send nothing in ``family`` for ``seconds`` (every process on this machine)."""
-        if family not in self.limits or seconds <= 0:
+        if not self._tracked(family) or seconds <= 0:
             return
         now = self.clock()
         with self._locked() as state:
@@ -147,7 +154,7 @@ class SharedRateLimiter:
 
     def seconds_for(self, family: str, calls: int) -> float:
         """A lower bound of the time ``calls`` more calls need under the limit (for ETAs)."""
-        if family not in self.limits or calls <= 0:
+        if not self._tracked(family) or calls <= 0:
             return 0.0
         limit = self.limits[family]
         now = self.clock()
