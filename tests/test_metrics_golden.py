@@ -385,3 +385,42 @@ def test_no_matching_target_is_reported_apart() -> None:
     statuses = dict(zip(out["conversation_id"], out["status"], strict=True))
     assert statuses["holiday"] == "no_target"
     assert statuses["weekend"] == "achieved"
+
+
+def test_resolution_with_pending_time_excluded() -> None:
+    # Standard; in Monday 10:00, answered 10:20 and set PENDING (waiting on the customer) until Tuesday 10:20,
+    # closed Tuesday 11:00. Resolution target 8 business hours.
+    #   counted in full: Mon 10:00-17:00 (7 h) + Tue 09:00-11:00 (2 h) = 9 h -> breach_at Tue 10:00, breached
+    #   by 3600 s.
+    #   pending excluded: pending business time = Mon 10:20-17:00 (6h40) + Tue 09:00-10:20 (1h20) = 8 h, so
+    #   1 h net -> achieved; breach_at moves by 8 business hours: 16 h after Mon 10:00 = Wed 10:00.
+    #   calendar: 25 h elapsed - 24 h pending = 3600 s.
+    from dashboard.metrics import pending_intervals
+
+    tables = _build({"waiting": dict(
+        author="std", posts=["2026-11-16 10:00"], responses=[("2026-11-16 10:20", "AGENT", True)],
+        actions=[("STATUS_CHANGED", "2026-11-16 10:20", "OPEN", "PENDING"),
+                 ("STATUS_CHANGED", "2026-11-17 10:20", "PENDING", "OPEN"),
+                 ("CLOSED", "2026-11-17 11:00", None, None)],
+        closed="2026-11-17 11:00",
+    )})
+    facts_frame = conversation_facts(tables["conversation"], tables["incoming_post"], tables["response"],
+                                     tables["conversation_history_action"], tables["author"])
+    assert facts_frame.collect()["pending_seconds"].item() == 86400
+    full = evaluate(facts_frame, POLICY, "resolution", as_of=AS_OF).collect().row(0, named=True)
+    assert (full["status"], full["elapsed_business_seconds"], full["breach_severity_seconds"]) == (
+        "breached", 9 * 3600, 3600)
+    assert full["breach_at"] == ny("2026-11-17 10:00")
+    net = evaluate(facts_frame, POLICY, "resolution", as_of=AS_OF,
+                   pending=pending_intervals(tables["conversation_history_action"])).collect().row(0, named=True)
+    assert (net["status"], net["elapsed_business_seconds"], net["elapsed_calendar_seconds"]) == (
+        "achieved", 3600, 3600)
+    assert net["pending_excluded_seconds"] == 8 * 3600
+    assert net["breach_at"] == ny("2026-11-18 10:00")
+    # as of Tuesday 09:00 (still pending since Monday 10:20): net 20 min so far, deadline pushed accordingly
+    early = evaluate(facts_frame, POLICY, "resolution", as_of=ny("2026-11-17 09:00"),
+                     pending=pending_intervals(tables["conversation_history_action"])).collect().row(0, named=True)
+    assert (early["status"], early["elapsed_business_seconds"]) == ("pending", 1200)
+    waits = pending_intervals(tables["conversation_history_action"])
+    with pytest.raises(ValueError, match="resolution metric only"):
+        evaluate(facts_frame, POLICY, "first_response", pending=waits)

@@ -22,7 +22,13 @@ from dashboard.metrics.business_hours import (
     is_business_time,
     make_schedule,
 )
-from dashboard.metrics.conversations import BOT_RULES, UNKNOWN_TIER, conversation_facts, customer_bursts
+from dashboard.metrics.conversations import (
+    BOT_RULES,
+    UNKNOWN_TIER,
+    conversation_facts,
+    customer_bursts,
+    pending_intervals,
+)
 from dashboard.metrics.policy import METRICS, Policy, PolicyError, Target, load_policy, parse_policy
 from dashboard.metrics.sla import STATUSES, attainment_by, evaluate, in_window, resolve_as_of, window_bounds
 from dashboard.metrics.stats import PERCENTILE_METHOD, nearest_rank, wilson_interval
@@ -64,6 +70,7 @@ __all__ = [
     "nearest_rank",
     "open_at",
     "parse_policy",
+    "pending_intervals",
     "previous_window",
     "resolve_as_of",
     "wilson_interval",

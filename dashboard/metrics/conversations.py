@@ -33,7 +33,7 @@ import polars as pl
 
 from dashboard.schema import TIME
 
-__all__ = ["BOT_RULES", "UNKNOWN_TIER", "conversation_facts", "customer_bursts"]
+__all__ = ["BOT_RULES", "UNKNOWN_TIER", "conversation_facts", "customer_bursts", "pending_intervals"]
 
 BOT_RULES = ("human", "any")
 UNKNOWN_TIER = "unknown"
@@ -233,26 +233,11 @@ def conversation_facts(
         )
     )
 
-    # Pending (waiting on the customer): intervals between status changes whose new status is PENDING.
-    # Sorted by a 64-bit hash of the id (much faster to sort than the UUID strings); the neighbour check
-    # compares the ids themselves, so a hash collision cannot join two conversations.
-    status_events = (
-        typed.filter(action.is_in(["STATUS_CHANGED", "CLOSED", "REOPENED"]))
-        .select(
-            cid,
-            "action_time",
-            pl.when(action == "CLOSED").then(pl.lit("CLOSED"))
-            .when(action == "REOPENED").then(pl.lit("OPEN"))
-            .otherwise(pl.col("to_value").str.to_uppercase()).alias("_status"),
-        )
-        .sort(pl.col(cid).hash(), "action_time")
-        .with_columns(_next=pl.when(pl.col(cid).shift(-1) == pl.col(cid)).then(pl.col("action_time").shift(-1)))
-    )
     pending = (
-        status_events.filter(pl.col("_status") == "PENDING")
+        pending_intervals(actions)
         .with_columns(
-            _seconds=(pl.col("_next") - pl.col("action_time")).dt.total_milliseconds() / 1000.0,
-            _open_since=pl.when(pl.col("_next").is_null()).then(pl.col("action_time")),
+            _seconds=(pl.col("pending_end") - pl.col("pending_start")).dt.total_milliseconds() / 1000.0,
+            _open_since=pl.when(pl.col("pending_end").is_null()).then(pl.col("pending_start")),
         )
         .group_by(cid)
         .agg(pending_seconds=pl.col("_seconds").sum(), pending_since=pl.col("_open_since").max())
@@ -314,6 +299,33 @@ def conversation_facts(
             "tags",
             "disposition",
         )
+    )
+
+
+def pending_intervals(actions: pl.LazyFrame) -> pl.LazyFrame:
+    """Intervals a conversation spent PENDING (waiting on the customer), from its status actions.
+
+    An interval starts at a status change to PENDING and ends at the next status event (STATUS_CHANGED,
+    CLOSED, REOPENED); ``pending_end`` is null while it lasts. Columns: ``conversation_id``,
+    ``pending_start``, ``pending_end``.
+    """
+    cid = "conversation_id"
+    action = pl.col("action").str.to_uppercase()
+    # Sorted by a 64-bit hash of the id (much faster to sort than the UUID strings); the neighbour check
+    # compares the ids themselves, so a hash collision cannot join two conversations.
+    return (
+        actions.filter(action.is_in(["STATUS_CHANGED", "CLOSED", "REOPENED"]))
+        .select(
+            cid,
+            "action_time",
+            pl.when(action == "CLOSED").then(pl.lit("CLOSED"))
+            .when(action == "REOPENED").then(pl.lit("OPEN"))
+            .otherwise(pl.col("to_value").str.to_uppercase()).alias("_status"),
+        )
+        .sort(pl.col(cid).hash(), "action_time")
+        .with_columns(_next=pl.when(pl.col(cid).shift(-1) == pl.col(cid)).then(pl.col("action_time").shift(-1)))
+        .filter(pl.col("_status") == "PENDING")
+        .select(cid, pl.col("action_time").alias("pending_start"), pl.col("_next").alias("pending_end"))
     )
 
 

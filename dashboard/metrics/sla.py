@@ -89,8 +89,14 @@ def evaluate(
     metric: str = "first_response",
     *,
     as_of: datetime | None = None,
+    pending: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """Evaluate ``metric`` for each row of ``frame`` against ``policy`` as of ``as_of`` (default now).
+
+    ``pending`` (resolution only): the intervals of :func:`dashboard.metrics.conversations.pending_intervals`.
+    When given, time spent waiting on the customer does not count: it is subtracted from the elapsed times
+    (business and calendar, each in its own clock) and ``breach_at`` moves later by the pending time known
+    by ``as_of``; ``pending_excluded_seconds`` reports it in the target's clock.
 
     Adds: ``metric``, ``start_time``, ``stop_time``, ``target_name``, ``target_seconds``, ``clock``,
     ``schedule``, ``breach_at``, ``elapsed_business_seconds``, ``elapsed_calendar_seconds``,
@@ -149,17 +155,28 @@ def evaluate(
             end.cast(TIME).alias("_end"),
             clock_ms_from_epoch(start_ms, clock, schedule_index).alias("_f_start"),
         )
-        .with_columns(
+    )
+    if pending is not None:
+        if metric != "resolution":
+            raise ValueError("pending time can be excluded from the resolution metric only")
+        out = _with_pending_excluded(out, pending, clock)
+    else:
+        out = out.with_columns(_pending_business_ms=pl.lit(0, pl.Int64), _pending_calendar_ms=pl.lit(0, pl.Int64))
+    out = (
+        out.with_columns(
             clock_ms_from_epoch(pl.col("_end").dt.epoch("ms"), clock, schedule_index).alias("_f_end"),
-            epoch_from_clock_ms(pl.col("_f_start") + target_ms, clock, schedule_index).alias("_reached"),
+            epoch_from_clock_ms(pl.col("_f_start") + target_ms + pl.col("_pending_business_ms"), clock,
+                                schedule_index).alias("_reached"),
         )
         .with_columns(
             pl.when(is_business).then(
                 pl.when(pl.col("_reached").is_not_null()).then(pl.max_horizontal("_reached", start_ms))
-            ).otherwise(start_ms + target_ms)
+            ).otherwise(start_ms + target_ms + pl.col("_pending_calendar_ms"))
             .cast(TIME).alias("breach_at"),
-            ((pl.col("_f_end") - pl.col("_f_start")) / 1000.0).alias("elapsed_business_seconds"),
-            ((pl.col("_end") - start).dt.total_milliseconds() / 1000.0).alias("elapsed_calendar_seconds"),
+            ((pl.col("_f_end") - pl.col("_f_start") - pl.col("_pending_business_ms")) / 1000.0)
+            .alias("elapsed_business_seconds"),
+            (((pl.col("_end") - start).dt.total_milliseconds() - pl.col("_pending_calendar_ms")) / 1000.0)
+            .alias("elapsed_calendar_seconds"),
         )
         .with_columns(
             pl.when(is_business).then(pl.col("elapsed_business_seconds"))
@@ -178,12 +195,43 @@ def evaluate(
         .when(as_of_lit > pl.col("breach_at")).then(pl.lit("breached"))
         .otherwise(pl.lit("pending"))
     )
-    return out.with_columns(status=status).with_columns(
+    out = out.with_columns(status=status).with_columns(
         response_seconds=pl.when(stopped & pl.col("status").is_in(["achieved", "breached"]))
         .then(pl.col("elapsed_seconds")),
         breach_severity_seconds=pl.when(pl.col("status") == "breached")
         .then(pl.col("elapsed_seconds") - pl.col("target_seconds")),
-    ).drop("_rule", "_schedule_index", "_end", "_f_start", "_f_end", "_reached")
+    )
+    if pending is not None:
+        out = out.with_columns(
+            pending_excluded_seconds=pl.when(is_business).then(pl.col("_pending_business_ms"))
+            .otherwise(pl.col("_pending_calendar_ms")) / 1000.0
+        )
+    return out.drop("_rule", "_schedule_index", "_end", "_f_start", "_f_end", "_reached", "_pending_business_ms",
+                    "_pending_calendar_ms")
+
+
+def _with_pending_excluded(out: pl.LazyFrame, pending: pl.LazyFrame, clock) -> pl.LazyFrame:
+    """Add the pending time inside each row's [start, end) in both clocks (``_pending_*_ms``)."""
+    cid = "conversation_id"
+    lo = pl.max_horizontal("pending_start", "start_time")
+    hi = pl.min_horizontal(pl.coalesce("pending_end", "_end"), "_end")
+    index = pl.col("_schedule_index")
+    inside = (
+        pending.join(out.select(cid, "start_time", "_end", "_schedule_index").drop_nulls("_end"), on=cid,
+                     how="inner")
+        .with_columns(_lo=lo, _hi=hi)
+        .filter(pl.col("_hi") > pl.col("_lo"))
+        .with_columns(
+            _cal=(pl.col("_hi") - pl.col("_lo")).dt.total_milliseconds(),
+            _bus=clock_ms_from_epoch(pl.col("_hi").dt.epoch("ms"), clock, index)
+            - clock_ms_from_epoch(pl.col("_lo").dt.epoch("ms"), clock, index),
+        )
+        .group_by(cid)
+        .agg(_pending_calendar_ms=pl.col("_cal").sum().cast(pl.Int64),
+             _pending_business_ms=pl.col("_bus").sum().cast(pl.Int64))
+    )
+    return out.join(inside, on=cid, how="left").with_columns(
+        pl.col("_pending_calendar_ms", "_pending_business_ms").fill_null(0))
 
 
 def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFrame:
