@@ -553,6 +553,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
     post_f = _cut(posts.frame(), now_ms)
     resp_f = _cut(responses.frame(), now_ms)
     act_f = _cut(actions.frame(), now_ms)
+    del posts, responses, actions  # the uncut stages: large worlds need the memory for the tables
     tags_now = _conversation_tags(rng, n, handed, auto, contained, handoff, bot_close, now_ms)
 
     tables: dict[str, pl.DataFrame] = {}
@@ -1204,28 +1205,36 @@ def _bot_requests(rng, ids: _Ids, post_f, resp_f, act_f, created, bot_first, app
     # every row), with only the columns that kind needs: the largest worlds have millions of records.
     payload_kind = np.where(etype == 1, 0, np.where(origin == "BOT", 1, 2))
 
-    def subset(mask: np.ndarray) -> pl.DataFrame:
+    def subset(mask: np.ndarray, needed: tuple[str, ...]) -> pl.DataFrame:
+        """The rows of ``mask`` with just the ``needed`` helper columns (built only when asked for)."""
         rows = np.nonzero(mask)[0]
         k = len(rows)
-        return pl.DataFrame({
-            "row": rows,
-            "network_key": _names(NETWORKS, net[rows]),
-            "external_id": _names([b["external_id"] for b in BOTS], rec_app[rows]),
-            "app_id": _names(app_ids, rec_app[rows]),
-            "url": _names([b["callback_url"] for b in BOTS], rec_app[rows]),
-            "message_id": _take(pl.Series(20_000_000 + post[rows]).cast(pl.String), np.arange(k), post[rows] >= 0),
-            "author_id": _take(ids.author, author[rows]),
-            "author_name": _take(author_names, author[rows]),
-            "event_type": _names(EVENT_TYPES, etype[rows]),
-            "display_id": display[rows],
-            "kind": _names(REQUEST_KINDS, kind[rows]),
-            "latency": latency[rows],
-            "created_ms": t[rows],
-            "text": _names(CUSTOMER_TEXTS, rng.integers(0, len(CUSTOMER_TEXTS), k)),
-            "delivery": _hex_ids(rng, k, 6),
-            "secret": _hex_ids(rng, k, 12),
-        })
+        makers = {
+            "network_key": lambda: _names(NETWORKS, net[rows]),
+            "external_id": lambda: _names([b["external_id"] for b in BOTS], rec_app[rows]),
+            "app_id": lambda: _names(app_ids, rec_app[rows]),
+            "url": lambda: _names([b["callback_url"] for b in BOTS], rec_app[rows]),
+            "message_id": lambda: _take(pl.Series(20_000_000 + post[rows]).cast(pl.String), np.arange(k),
+                                        post[rows] >= 0),
+            "author_id": lambda: _take(ids.author, author[rows]),
+            "author_name": lambda: _take(author_names, author[rows]),
+            "event_type": lambda: _names(EVENT_TYPES, etype[rows]),
+            "display_id": lambda: display[rows],
+            "kind": lambda: _names(REQUEST_KINDS, kind[rows]),
+            "latency": lambda: latency[rows],
+            "created_ms": lambda: t[rows],
+            "text": lambda: _names(CUSTOMER_TEXTS, rng.integers(0, len(CUSTOMER_TEXTS), k)),
+            "delivery": lambda: _hex_ids(rng, k, 6),
+            "secret": lambda: _hex_ids(rng, k, 12),
+        }
+        return pl.DataFrame({"row": rows, **{name: makers[name]() for name in needed}})
 
+    coordinate_cols = ("network_key", "external_id", "message_id")
+    needs = (
+        (*coordinate_cols, "author_id", "author_name", "text", "created_ms", "secret"),
+        (*coordinate_cols, "author_name", "secret"),
+        (*coordinate_cols, "event_type", "display_id", "app_id"),
+    )
     iso = pl.col("created_ms").cast(TIME).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
     error_message = (
         pl.when(pl.col("kind") == "token_expired").then(
@@ -1277,9 +1286,11 @@ def _bot_requests(rng, ids: _Ids, post_f, resp_f, act_f, created, bot_first, app
             pl.lit(',"owner":{"type":"BOT","appId":"'), pl.col("app_id"), pl.lit('"}}'),
         ),
     )
-    texts = [subset(payload_kind == k).select("row", payload=expr) for k, expr in enumerate(payloads)]
+    texts = [subset(payload_kind == k, needs[k]).select("row", payload=expr) for k, expr in enumerate(payloads)]
     payload = pl.concat(texts).sort("row")["payload"]
-    errors = subset(state == 2).select("row", message=error_message)
+    del texts
+    errors = subset(state == 2, ("kind", "app_id", "display_id", "delivery", "url", "latency", "created_ms")).select(
+        "row", message=error_message)
     message = (
         pl.concat([errors, pl.DataFrame({"row": np.nonzero(state != 2)[0]}).with_columns(
             message=pl.lit(None, pl.String))])
