@@ -43,6 +43,13 @@ class ExportDownload:
     """Jobs run (more than one when a job FAILED or its link expired)."""
     from_cache: bool = False
 
+    def parse(self, *, source: str = "") -> Any:
+        """The rows, typed per ``dashboard.schema`` (a ``ParseResult``: frame, quarantine, notices)."""
+        from dashboard.schema import parse_export_bytes
+
+        label = source or f"{self.export_id} {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}" if self.start else source
+        return parse_export_bytes(self.export_id, self.body, self.fmt, source=label)
+
 
 @dataclass(frozen=True)
 class WorkQueue:
