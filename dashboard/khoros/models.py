@@ -47,8 +47,9 @@ class ExportDownload:
         """The rows, typed per ``dashboard.schema`` (a ``ParseResult``: frame, quarantine, notices)."""
         from dashboard.schema import parse_export_bytes
 
-        label = source or f"{self.export_id} {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}" if self.start else source
-        return parse_export_bytes(self.export_id, self.body, self.fmt, source=label)
+        if not source and self.start is not None and self.end is not None:
+            source = f"{self.export_id} {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}"
+        return parse_export_bytes(self.export_id, self.body, self.fmt, source=source)
 
 
 @dataclass(frozen=True)
