@@ -563,7 +563,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
     actions_table, status_now = _history_actions(act_f, post_f, resp_f, ids, agents, n, start_ms)
     tables["conversation_history_action"] = actions_table
     tables["conversation"] = _conversations(
-        rng, ids, agents, created, conv_author, network, act_f, priority0, bot_first, route, team, status_now,
+        rng, ids, agents, created, conv_author, network, act_f, priority0, bot_first, route, status_now,
         final_close, now_ms, tags_now, contained,
     )
     tables["author"] = _authors(rng, ids, a_network, a_tier0, a_tier1, a_first, a_change, now_ms,
@@ -838,7 +838,7 @@ def _conversation_tags(rng, n, handed, auto, contained, handoff, bot_close, now_
 
 
 def _conversations(rng, ids: _Ids, agents: pl.DataFrame, created, conv_author, network, act_f, priority0,
-                   bot_first, route, team, status_now, final_close, now_ms, tags_now, contained) -> pl.DataFrame:
+                   bot_first, route, status_now, final_close, now_ms, tags_now, contained) -> pl.DataFrame:
     n = len(created)
     code = act_f["code"]
     pr = code == 3
