@@ -148,11 +148,11 @@ def test_open_store_is_per_tenant(tmp_path):
 
 # ---- import ---------------------------------------------------------------------------------------------------
 
-CSV = b"""Conversation ID,Author ID,Network,Status,Created Time,Priority,Tags
-c-1,a-1,twitter,OPEN,2026-11-01T10:00:00Z,3,Billing;VIP
-c-2,a-2,twitter,CLOSED,2026-11-02T10:00:00Z,x,
-c-3,,twitter,OPEN,2026-11-02T11:00:00Z,1,
-c-4,a-4,facebook,PENDING,2026-11-02T12:00:00Z,0,
+CSV = b"""Conversation ID,Author ID,Network,Status,Created Time,Priority,Tags,Disposition,Assigned Agent ID
+c-1,a-1,twitter,OPEN,2026-11-01T10:00:00Z,3,Billing;VIP,,
+c-2,a-2,twitter,CLOSED,2026-11-02T10:00:00Z,x,,,
+c-3,,twitter,OPEN,2026-11-02T11:00:00Z,1,,,
+c-4,a-4,facebook,PENDING,2026-11-02T12:00:00Z,0,, ,
 """
 
 
@@ -164,6 +164,7 @@ def test_import_matches_aliases_quarantines_bad_rows_and_reports(tmp_path):
     assert (report.rows, report.quarantined, report.days, report.stored_after) == (2, 2, 2, 2)
     frame = store.scan("conversation").collect().sort("conversation_id")
     assert frame["tags"].to_list() == [["Billing", "VIP"], []]
+    assert frame["disposition"].to_list() == [None, None] and frame["assigned_agent_id"].null_count() == 2
     q = store.quarantine().sort("line")
     assert q["line"].to_list() == [3, 4] and q["source"].to_list() == [str(f)] * 2
     assert "priority: cannot read 'x' as int" in q["reason"][0] and "author_id" in q["reason"][1]

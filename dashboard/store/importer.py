@@ -55,6 +55,13 @@ class ImportReport:
                 f"{self.quarantined:,} quarantined; {self.stored_before:,} -> {self.stored_after:,} rows stored")
 
 
+def _blank_text_to_null(frame: pl.DataFrame) -> pl.DataFrame:
+    """An empty CSV field is a missing value, as it is null in a JSON export (the CSV reader keeps "")."""
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    return frame.with_columns(pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+                              for c in text)
+
+
 def detect_format(path: Path, body: bytes) -> str:
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -90,7 +97,7 @@ def import_files(store: Store, export_id: str, paths: Iterable[str | Path], *, n
             result = parse_export_bytes(export_id, body, fmt, source=str(path))
         except SchemaError as exc:
             raise ImportFailed(str(exc)) from None
-        frames.append(result.frame)
+        frames.append(_blank_text_to_null(result.frame) if fmt == "csv" else result.frame)
         reports.append(FileReport(str(path), fmt, result.frame.height, result.quarantine.height, result.notices))
         digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
         quarantines.append((f"import-{path.stem}-{digest}", result.quarantine))
