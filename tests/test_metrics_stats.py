@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dashboard.metrics.stats import nearest_rank, nearest_rank_index, wilson_bounds, wilson_interval
+from dashboard.metrics.stats import (
+    difference_interval,
+    nearest_rank,
+    nearest_rank_index,
+    wilson_bounds,
+    wilson_interval,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +68,16 @@ def test_wilson_interval_known_values() -> None:
     assert 0.65 < out["lo"][2] < 1 and out["hi"][2] == pytest.approx(1)
     assert out["lo"][3] is None and out["hi"][3] is None
     assert wilson_bounds(0, 0) is None
+
+
+def test_difference_interval_matches_newcombe_1998() -> None:
+    # Newcombe (1998), Statistics in Medicine 17:873, method 10: 56/70 - 48/80 -> (0.0524, 0.3339);
+    # 9/10 - 3/10 -> (0.1705, 0.8090)
+    frame = pl.DataFrame({"k1": [56, 9, 5], "n1": [70, 10, 0], "k2": [48, 3, 1], "n2": [80, 10, 2]})
+    low, high = difference_interval(pl.col("k1"), pl.col("n1"), pl.col("k2"), pl.col("n2"))
+    out = frame.select(low=low, high=high)
+    assert out["low"][0] == pytest.approx(0.0524, abs=1e-4)
+    assert out["high"][0] == pytest.approx(0.3339, abs=1e-4)
+    assert out["low"][1] == pytest.approx(0.1705, abs=1e-4)
+    assert out["high"][1] == pytest.approx(0.8090, abs=1e-4)
+    assert out["low"][2] is None

@@ -25,15 +25,17 @@ import polars as pl
 
 from dashboard.metrics.business_hours import business_clock, clock_ms_from_epoch, epoch_from_clock_ms
 from dashboard.metrics.policy import METRICS, Policy, Target
-from dashboard.metrics.stats import nearest_rank, wilson_interval
+from dashboard.metrics.stats import difference_interval, nearest_rank, wilson_interval
 from dashboard.schema import TIME
 
 __all__ = [
     "METRIC_CLOCKS",
     "STATUSES",
     "attainment_by",
+    "compare_attainment",
     "evaluate",
     "in_window",
+    "met_all",
     "previous_window",
     "resolve_as_of",
     "window_bounds",
@@ -278,6 +280,79 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFra
         "attainment_low", "attainment_high", "responded", "median_seconds", "p90_seconds", "mean_seconds",
     )
     return result.sort(by, nulls_last=True) if by else result
+
+
+def compare_attainment(table: pl.LazyFrame, column: str, order: Sequence[str] | None = None) -> pl.LazyFrame:
+    """Every pair of groups of an :func:`attainment_by` table (grouped by ``column`` alone), with the difference
+    of their attainments and its 95 % interval (Newcombe), so "is Platinum really served better than Gold?"
+    has an honest answer.
+
+    Columns: ``group``, ``other``, ``attainment``, ``other_attainment``, ``difference`` (group − other),
+    ``difference_low``, ``difference_high``, ``verdict`` (``better`` / ``worse`` when the interval excludes 0,
+    ``not distinguishable`` when it contains 0, null when either group has nothing decided). Pairs follow
+    ``order`` (e.g. ``["Platinum", "Gold", "Silver", "Standard"]``), else the table's order.
+    """
+    ranked = table.select(
+        pl.col(column).cast(pl.String).alias("group"), "achieved", "breached", "attainment",
+    ).with_row_index("_rank")
+    if order is not None:
+        position = {name: i for i, name in enumerate(order)}
+        ranked = ranked.with_columns(
+            _rank=pl.col("group").replace_strict(position, default=len(position), return_dtype=pl.UInt32)
+            * 1_000_000 + pl.col("_rank"))
+    other = ranked.select(
+        pl.col("group").alias("other"), pl.col("achieved").alias("_k2"), pl.col("breached").alias("_b2"),
+        pl.col("attainment").alias("other_attainment"), pl.col("_rank").alias("_rank2"),
+    )
+    n1 = pl.col("achieved") + pl.col("breached")
+    n2 = pl.col("_k2") + pl.col("_b2")
+    low, high = difference_interval(pl.col("achieved"), n1, pl.col("_k2"), n2)
+    return (
+        ranked.join(other, how="cross")
+        .filter(pl.col("_rank") < pl.col("_rank2"))
+        .with_columns(
+            difference=pl.col("attainment") - pl.col("other_attainment"),
+            difference_low=low,
+            difference_high=high,
+        )
+        .with_columns(
+            verdict=pl.when(pl.col("difference_low") > 0).then(pl.lit("better"))
+            .when(pl.col("difference_high") < 0).then(pl.lit("worse"))
+            .when(pl.col("difference_low").is_not_null()).then(pl.lit("not distinguishable"))
+        )
+        .sort("_rank", "_rank2")
+        .select("group", "other", "attainment", "other_attainment", "difference", "difference_low",
+                "difference_high", "verdict")
+    )
+
+
+def met_all(evaluations: Sequence[pl.LazyFrame]) -> pl.LazyFrame:
+    """Conversation-level attainment: one row per conversation over several evaluated metrics.
+
+    ``met_all`` is true when every decided metric was achieved and none breached; ``any_breached`` when at
+    least one was breached; ``undecided`` counts metrics still pending. Bot-contained, not-started and
+    untargeted evaluations are ignored. Columns: ``conversation_id``, ``metrics``, ``achieved``, ``breached``,
+    ``undecided``, ``met_all``, ``any_breached``. (Reply-level attainment is :func:`attainment_by` over the
+    ``next_response`` bursts; this is the conversation-level figure, labelled as such.)
+    """
+    if not evaluations:
+        raise ValueError("met_all needs at least one evaluated metric")
+    rows = pl.concat([e.select("conversation_id", "metric", "status") for e in evaluations], how="vertical_relaxed")
+    status = pl.col("status")
+    return (
+        rows.filter(status.is_in(["achieved", "breached", "pending"]))
+        .group_by("conversation_id")
+        .agg(
+            metrics=pl.col("metric").n_unique().cast(pl.Int64),
+            achieved=(status == "achieved").sum().cast(pl.Int64),
+            breached=(status == "breached").sum().cast(pl.Int64),
+            undecided=(status == "pending").sum().cast(pl.Int64),
+        )
+        .with_columns(
+            met_all=(pl.col("breached") == 0) & (pl.col("undecided") == 0),
+            any_breached=pl.col("breached") > 0,
+        )
+    )
 
 
 def window_bounds(start: date | datetime, end: date | datetime, tz: str) -> tuple[datetime, datetime]:

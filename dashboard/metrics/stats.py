@@ -16,7 +16,14 @@ from fractions import Fraction
 
 import polars as pl
 
-__all__ = ["PERCENTILE_METHOD", "nearest_rank", "nearest_rank_index", "wilson_interval"]
+__all__ = [
+    "PERCENTILE_METHOD",
+    "difference_interval",
+    "nearest_rank",
+    "nearest_rank_index",
+    "wilson_bounds",
+    "wilson_interval",
+]
 
 PERCENTILE_METHOD = "nearest-rank: pN = the ceil(N/100 × n)-th smallest value"
 
@@ -59,6 +66,22 @@ def wilson_interval(k: pl.Expr, n: pl.Expr, z: float = 1.959963984540054) -> tup
     low = pl.when(n > 0).then((centre - half).clip(0.0, 1.0))
     high = pl.when(n > 0).then((centre + half).clip(0.0, 1.0))
     return low, high
+
+
+def difference_interval(k1: pl.Expr, n1: pl.Expr, k2: pl.Expr, n2: pl.Expr,
+                        z: float = 1.959963984540054) -> tuple[pl.Expr, pl.Expr]:
+    """Interval for the difference of two proportions k1/n1 − k2/n2 (Newcombe's hybrid score method, built
+    from the two Wilson intervals): ``(low, high)``; null when either n is 0. When it excludes 0 the two
+    groups differ at that confidence; when it contains 0 the data cannot tell them apart."""
+    p1 = k1.cast(pl.Float64) / n1.cast(pl.Float64)
+    p2 = k2.cast(pl.Float64) / n2.cast(pl.Float64)
+    l1, u1 = wilson_interval(k1, n1, z)
+    l2, u2 = wilson_interval(k2, n2, z)
+    d = p1 - p2
+    low = d - ((p1 - l1) ** 2 + (u2 - p2) ** 2).sqrt()
+    high = d + ((u1 - p1) ** 2 + (p2 - l2) ** 2).sqrt()
+    valid = (n1 > 0) & (n2 > 0)
+    return pl.when(valid).then(low), pl.when(valid).then(high)
 
 
 def wilson_bounds(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float] | None:
