@@ -109,3 +109,17 @@ def test_module_entry_point(env):
     done = subprocess.run([sys.executable, "-m", "dashboard", "sync", "--exports", "nope"], cwd=root,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "unknown export(s) nope" in done.stderr
+
+
+def test_the_progress_bar_eta_never_promises_less_than_the_rate_limit_allows():
+    out = io.StringIO()
+    bar = cli_sync.ProgressBar(out, floor_seconds=120.0)
+    bar("7 export jobs to run", 0.0)
+    bar("conversation 2026-11-01..2026-11-18: 100 rows", 0.5)  # observed pace alone would say ~0 s left
+    lines = out.getvalue().splitlines()
+    etas = [int(line.split("ETA")[1].split("s")[0]) for line in lines]
+    assert all(eta >= 119 for eta in etas)
+    assert lines[1].startswith("[###############...............]  50%")
+    quiet = io.StringIO()
+    cli_sync.ProgressBar(quiet, floor_seconds=0, quiet=True)("x", 1.0)
+    assert quiet.getvalue() == ""
