@@ -13,7 +13,7 @@ import polars as pl
 from dashboard.metrics import attainment_by, conversation_facts, evaluate, pages_support
 from dashboard.metrics.policy import Policy
 
-__all__ = ["at_risk", "backlog", "first_response", "load_tables", "sla_by_tier_priority"]
+__all__ = ["at_risk", "backlog", "first_response", "load_tables", "scan_tables", "sla_by_tier_priority"]
 
 TABLES = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
 
@@ -21,6 +21,11 @@ TABLES = ("conversation", "incoming_post", "response", "conversation_history_act
 def load_tables(folder) -> dict[str, pl.LazyFrame]:
     """Every column of each export, read into memory once (as the pages' cached loaders hold them)."""
     return {name: pl.read_parquet(f"{folder}/{name}.parquet").lazy() for name in TABLES}
+
+
+def scan_tables(folder) -> dict[str, pl.LazyFrame]:
+    """Lazy scans of the Parquet files: each metric reads only the columns it needs, when it runs."""
+    return {name: pl.scan_parquet(f"{folder}/{name}.parquet") for name in TABLES}
 
 
 def _as_of(as_of_ms: int) -> datetime:
