@@ -74,7 +74,13 @@ def page_context() -> PageContext:
     """The context the entrypoint built for this run (pages call this, they never build their own)."""
     ctx = st.session_state.get(_CONTEXT_KEY)
     if ctx is None:
-        raise RuntimeError("pages run through app.py, which builds the page context")
+        # A deep link (e.g. a shared /service_levels?tier=Gold) as the first request a fresh server gets: until
+        # st.navigation has run once, Streamlit treats pages/ as a legacy multipage folder and runs the page
+        # file directly, without app.py. Leave that mode and rerun: app.py then routes the same URL.
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     return ctx
 
 

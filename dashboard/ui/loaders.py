@@ -54,14 +54,15 @@ def get_source() -> DataSource:
 def _open_with_progress(settings: Settings) -> DataSource:
     if not settings.use_simulator:
         return open_source(settings)
-    with st.status("Starting the Khoros Care simulator and syncing its data…", expanded=True) as status:
+    holder = st.empty()
+    with holder.status("Starting the Khoros Care simulator and syncing its data…", expanded=True):
         bar = st.progress(0.0)
 
         def report(message: str, fraction: float) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
         source = open_source(settings, progress=report)
-        status.update(label="Demo data ready", state="complete", expanded=False)
+    holder.empty()
     return source
 
 
