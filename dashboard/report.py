@@ -2,7 +2,7 @@
 
     python -m dashboard report sla --metric first_response --by tier,priority \\
         --start 2026-11-01 --end 2026-11-15 [--tz America/New_York] [--as-of 2026-11-20T12:00Z] \\
-        [--bot-rule human|any] [--policy FILE] [--format table|csv|json]
+        [--bot-rule human|any] [--policy FILE] [--format table|csv|json] [--exclude-pending] [--compare]
 
 It reads whatever filled the store (a sync, or ``python -m dashboard import`` of files downloaded from the
 Khoros UI), so it needs no network. The numbers come from the same functions as the pages and notebooks
@@ -26,11 +26,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from dashboard.metrics.conversations import BOT_RULES, conversation_facts, customer_bursts
+from dashboard.metrics.conversations import BOT_RULES, conversation_facts, customer_bursts, pending_intervals
 from dashboard.metrics.policy import METRICS, Policy, PolicyError, load_policy
-from dashboard.metrics.sla import attainment_by, evaluate, in_window, resolve_as_of
+from dashboard.metrics.sla import attainment_by, compare_attainment, evaluate, in_window, resolve_as_of
 
-__all__ = ["FORMATS", "GROUP_ALIASES", "REPORT_EXPORTS", "add_arguments", "format_report", "run", "sla_report"]
+__all__ = [
+    "FORMATS",
+    "GROUP_ALIASES",
+    "REPORT_EXPORTS",
+    "TIER_ORDER",
+    "add_arguments",
+    "compare_report",
+    "format_report",
+    "run",
+    "sla_report",
+]
 
 FORMATS = ("table", "csv", "json")
 REPORT_EXPORTS = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
@@ -47,6 +57,10 @@ GROUP_ALIASES: dict[str, str] = {
     "agent_id": "agent_id",
     "status": "status",
 }
+
+
+TIER_ORDER = ("Platinum", "Gold", "Silver", "Standard", "unknown")
+"""Comparison order for tiers (best served first is the question asked); other tiers follow."""
 
 
 class ReportError(ValueError):
@@ -79,8 +93,11 @@ def sla_report(
     as_of: datetime | None = None,
     bot_rule: str = "human",
     tier_attribute: str = "tier",
+    exclude_pending: bool = False,
 ) -> pl.DataFrame:
-    """Attainment per group for conversations whose first inbound post is in [start, end) in ``tz``."""
+    """Attainment per group for conversations whose first inbound post is in [start, end) in ``tz``.
+
+    ``exclude_pending`` (resolution only): time waiting on the customer does not count."""
     missing = [e for e in REPORT_EXPORTS if e not in tables]
     if missing:
         raise ReportError(f"the report needs export(s) {', '.join(missing)}")
@@ -92,8 +109,16 @@ def sla_report(
     facts = in_window(facts, start, end, tz)
     frame = customer_bursts(tables["incoming_post"], tables["response"], facts, bot_rule=bot_rule) if (
         metric == "next_response") else facts
-    evaluated = evaluate(frame, policy, metric, as_of=as_of)
+    if exclude_pending and metric != "resolution":
+        raise ReportError("--exclude-pending applies to --metric resolution only")
+    waits = pending_intervals(tables["conversation_history_action"]) if exclude_pending else None
+    evaluated = evaluate(frame, policy, metric, as_of=as_of, pending=waits)
     return attainment_by(evaluated, groups).collect()
+
+
+def compare_report(table: pl.DataFrame, column: str, order: Sequence[str] | None = None) -> pl.DataFrame:
+    """Pairwise attainment differences between the groups of an SLA report grouped by one column."""
+    return compare_attainment(table.lazy(), column, order).collect()
 
 
 def _clean(value: object) -> object:
@@ -116,7 +141,8 @@ def format_report(frame: pl.DataFrame, fmt: str = "table") -> str:
     if frame.height == 0:
         return "(no conversations in this window)\n"
     shown = frame.with_columns(
-        [pl.col(c).round(3) for c in ("attainment", "attainment_low", "attainment_high") if c in frame.columns]
+        [pl.col(c).round(3) for c in ("attainment", "attainment_low", "attainment_high", "other_attainment",
+                                      "difference", "difference_low", "difference_high") if c in frame.columns]
         + [pl.col(c).round(1) for c in ("median_seconds", "p90_seconds", "mean_seconds") if c in frame.columns]
     )
     header = shown.columns
@@ -162,6 +188,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="evaluate as of this instant (ISO-8601 with zone; default now)")
     sla.add_argument("--bot-rule", choices=BOT_RULES, default="human", dest="bot_rule")
     sla.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
+    sla.add_argument("--exclude-pending", action="store_true", dest="exclude_pending",
+                     help="resolution only: time waiting on the customer (PENDING) does not count")
+    sla.add_argument("--compare", action="store_true",
+                     help="instead of the groups, print every pair of groups with the difference in attainment "
+                          "and its 95%% interval (needs one --by column)")
     sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
 
 
@@ -202,7 +233,14 @@ def run(args: argparse.Namespace) -> int:
         frame = sla_report(
             tables, policy, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
             as_of=resolve_as_of(args.as_of), bot_rule=args.bot_rule, tier_attribute=settings.tier_attribute,
+            exclude_pending=args.exclude_pending,
         )
+        if args.compare:
+            groups = resolve_groups(args.by)
+            if len(groups) != 1:
+                raise ReportError("--compare needs exactly one --by column (e.g. --by tier)")
+            order = TIER_ORDER if groups[0] == "tier" else None
+            frame = compare_report(frame, groups[0], order)
         sys.stdout.write(format_report(frame, args.fmt))
     except (ReportError, PolicyError) as e:
         print(f"report: {e}", file=sys.stderr)

@@ -122,3 +122,33 @@ def test_argument_errors_exit_through_argparse() -> None:
         parser.parse_args(["sla", "--start", "2026-11-01", "--end", "2026-11-19", "--as-of", "2026-11-20T12:00"])
     ns = SimpleNamespace(**vars(parser.parse_args(["sla", "--start", "2026-11-01", "--end", "2026-11-19"])))
     assert ns.metric == "first_response" and ns.bot_rule == "human" and ns.fmt == "table"
+
+
+def test_run_compare(tables, monkeypatch, capsys, tmp_path) -> None:
+    monkeypatch.setattr(report, "_find_store", lambda settings: _FakeStore(tables, tmp_path))
+    parser = argparse.ArgumentParser()
+    report.add_arguments(parser)
+    base = ["sla", "--start", "2026-11-09", "--end", "2026-11-19", "--as-of", "2026-11-20T12:00:00Z"]
+    assert report.run(parser.parse_args([*base, "--by", "tier", "--compare", "--format", "json"])) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["group"] == "Platinum" and {"difference", "difference_low", "verdict"} <= set(rows[0])
+    assert report.run(parser.parse_args([*base, "--by", "tier,priority", "--compare"])) == 2
+    assert "exactly one --by" in capsys.readouterr().err
+
+
+def test_compare_and_exclude_pending_through_the_core(tables) -> None:
+    policy = load_policy()
+    common = dict(start=date(2026, 11, 9), end=date(2026, 11, 19), tz="UTC", as_of=END)
+    by_tier = report.sla_report(tables, policy, by=["tier"], **common)
+    pairs = report.compare_report(by_tier, "tier", report.TIER_ORDER)
+    assert pairs.height == by_tier.height * (by_tier.height - 1) // 2
+    assert pairs.row(0, named=True)["group"] == "Platinum"
+    assert set(pairs["verdict"].drop_nulls()) <= {"better", "worse", "not distinguishable"}
+    full = report.sla_report(tables, policy, metric="resolution", by=[], **common).row(0, named=True)
+    net = report.sla_report(tables, policy, metric="resolution", by=[], exclude_pending=True,
+                            **common).row(0, named=True)
+    # waiting on the customer no longer counts: faster resolutions, at least as many achieved
+    assert net["median_seconds"] < full["median_seconds"]
+    assert net["achieved"] >= full["achieved"]
+    with pytest.raises(report.ReportError, match="resolution only"):
+        report.sla_report(tables, policy, metric="first_response", exclude_pending=True, **common)

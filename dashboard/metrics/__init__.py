@@ -30,8 +30,17 @@ from dashboard.metrics.conversations import (
     pending_intervals,
 )
 from dashboard.metrics.policy import METRICS, Policy, PolicyError, Target, load_policy, parse_policy
-from dashboard.metrics.sla import STATUSES, attainment_by, evaluate, in_window, resolve_as_of, window_bounds
-from dashboard.metrics.stats import PERCENTILE_METHOD, nearest_rank, wilson_interval
+from dashboard.metrics.sla import (
+    STATUSES,
+    attainment_by,
+    compare_attainment,
+    evaluate,
+    in_window,
+    met_all,
+    resolve_as_of,
+    window_bounds,
+)
+from dashboard.metrics.stats import PERCENTILE_METHOD, difference_interval, nearest_rank, wilson_interval
 from dashboard.metrics.volume import KPI_UNITS, arrivals_heatmap, conversations_by_day, kpi_summary, previous_window
 
 __all__ = [
@@ -58,15 +67,18 @@ __all__ = [
     "breaches_due",
     "business_clock_ms",
     "business_seconds",
+    "compare_attainment",
     "conversation_facts",
     "conversations_by_day",
     "customer_bursts",
+    "difference_interval",
     "evaluate",
     "in_window",
     "is_business_time",
     "kpi_summary",
     "load_policy",
     "make_schedule",
+    "met_all",
     "nearest_rank",
     "open_at",
     "parse_policy",
