@@ -100,3 +100,22 @@ def test_worker_process_reports_its_own_time_and_memory(tmp_path):
     assert run.max_rss_mb > 20 and math.isfinite(run.wall_s)
     failed = run_worker({"task": "no-such-task"}, timeout_s=60)
     assert not failed.ok and "unknown task" in failed.error
+
+
+@pytest.mark.slow
+def test_quick_bench_runs_metrics_and_parse_and_writes_results(tmp_path):
+    import subprocess
+    import sys
+
+    from bench.proc import REPO
+
+    results = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "metrics,parse", "--sizes", "3000", "--authors", "3000",
+         "--cache-dir", str(tmp_path / "out"), "--results", str(results)],
+        cwd=REPO, capture_output=True, text=True, timeout=540, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = results.read_text()
+    assert "| 3,000 | sla |" in text
+    assert "all comparisons agree" in text
+    assert "## 4. Parse" in text
