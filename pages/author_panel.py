@@ -64,7 +64,8 @@ if source.is_demo:
     st.caption("Demo data — simulated Khoros Care")
 
 if profile is None:
-    st.warning("This author is not in the synced data yet (new authors appear after the next sync).", icon="🔎")
+    st.warning("This author is not in the synced data yet (new authors appear after the next sync).",
+               icon=":material/search_off:")
 else:
     c1, c2, c3 = st.columns(3)
     c1.metric("Tier", profile.tier or "unknown", border=True,

@@ -129,11 +129,13 @@ def automation_monitor() -> None:
     if firing:
         for alert in firing:
             box = SEVERITY_BOX.get(alert.rule.severity, st.warning)
-            box(f"**{alert.rule.name}** — {alert.message} (rule: {alert.rule.describe()})", icon="🚨")
+            box(f"**{alert.rule.name}** — {alert.message} (rule: {alert.rule.describe()})",
+                icon=":material/notifications_active:")
             if alert.notify:
-                st.toast(f"{alert.rule.name}: {alert.message}", icon="🚨")
+                st.toast(f"{alert.rule.name}: {alert.message}", icon=":material/notifications_active:")
     else:
-        st.success(f"No alert firing ({len(rules)} rule{'s' if len(rules) != 1 else ''} checked).", icon="✅")
+        st.success(f"No alert firing ({len(rules)} rule{'s' if len(rules) != 1 else ''} checked).",
+                   icon=":material/check_circle:")
 
     # ---- health now ------------------------------------------------------------------------------------
     st.subheader("Health now")
