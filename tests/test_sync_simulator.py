@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from dashboard import schema
-from dashboard.khoros import KhorosClient, PollPolicy
+from dashboard.khoros import KhorosClient, PollPolicy, RetryPolicy
 from dashboard.settings import Settings
 from dashboard.simulator.app import SimulatorOptions
 from dashboard.simulator.server import start_simulator
@@ -268,7 +268,9 @@ def test_a_sync_through_20_percent_faults_stores_exactly_what_a_clean_sync_store
         assert sync(clean_client, clean, FIRST, LAST, now=END).ok
         clean_client.close()
     with start_simulator(world, options(fault_rate=0.2, seed=3)) as sim:
-        client = client_for(sim, tmp_path / "faulty")
+        client = KhorosClient.from_settings(settings(tmp_path / "faulty"), base_url=sim.base_url, poll=FAST_POLL,
+                                            retry=RetryPolicy(attempts=8, base_s=0.05, cap_s=0.5))
+        client.job_attempts = 8  # a 20% FAILED-job rate: keep the chance of a window giving up negligible
         faulty = Store(tmp_path / "faulty" / "store")
         summary = sync(client, faulty, FIRST, LAST, now=END)
         assert summary.ok, summary.failures
@@ -283,7 +285,7 @@ CHILD = textwrap.dedent("""
     import sys
     from datetime import UTC, date, datetime
     from pathlib import Path
-    from dashboard.khoros import KhorosClient, PollPolicy
+    from dashboard.khoros import KhorosClient, PollPolicy, RetryPolicy
     from dashboard.settings import Settings
     from dashboard.store import Store
     from dashboard.store.sync import sync
