@@ -256,6 +256,12 @@ def render_markdown(results: dict, command: str, notes: list[str]) -> str:
              + ("; at end: " + " / ".join(f"{x:.1f}" for x in results["load_average_end"])
                 if results.get("load_average_end") else "")
              + ". A load above the core count means other work shared the machine during the run.", ""]
+    loads = [facts["load_average"][0], *(results.get("load_average_end") or [0])[:1]]
+    if facts.get("cores") and max(loads) > facts["cores"]:
+        lines += [f"**The machine was busy during this run** (1-minute load up to {max(loads):.1f} on "
+                  f"{facts['cores']} cores: other engineers' tests and builds ran at the same time). Every engine "
+                  "ran under the same conditions, one after the other, so ratios are comparable; absolute times "
+                  "are slower than on an idle machine and noisier.", ""]
     lines += ["## Targets (issue 8; goals, not test assertions)", "", "| target | measured | status |",
               "|---|---|---|"]
     for target, measured, status in targets(results):
