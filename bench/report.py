@@ -260,8 +260,8 @@ def render_markdown(results: dict, command: str, notes: list[str]) -> str:
     if facts.get("cores") and max(loads) > facts["cores"]:
         lines += [f"**The machine was busy during this run** (1-minute load up to {max(loads):.1f} on "
                   f"{facts['cores']} cores: other engineers' tests and builds ran at the same time). Every engine "
-                  "ran under the same conditions, one after the other, so ratios are comparable; absolute times "
-                  "are slower than on an idle machine and noisier.", ""]
+                  "ran one after the other under similar conditions, so ratios suffer less than absolute times, "
+                  "which are slower than on an idle machine and noisier.", ""]
     lines += ["## Targets (issue 8; goals, not test assertions)", "", "| target | measured | status |",
               "|---|---|---|"]
     for target, measured, status in targets(results):
