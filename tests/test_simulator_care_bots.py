@@ -436,3 +436,15 @@ def test_every_route_answers_and_is_counted(world):
         served = {f"{m} {r.path}" for r in s.app.routes if isinstance(r, Route)
                   for m in (r.methods or set()) - {"HEAD"} if not r.path.startswith("/__simulator__")}
         assert served <= set(stats), sorted(served - set(stats))
+
+
+def test_status_polls_and_downloads_count_against_the_analytics_limit(world):
+    opts = SimulatorOptions(analytics_per_min=3, rate_window_s=60)
+    with start_simulator(world, opts) as s, httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
+        job = c.post("/api/public/reports/report/author",
+                     params={"companyKey": "demo", "startTime": world.now_ms - DAY, "endTime": world.now_ms})
+        status = c.get(job.json()["result"]["statusUrl"])
+        download = c.get(status.json()["result"]["jobInfo"]["downloadUrl"])
+        assert [job.status_code, status.status_code, download.status_code] == [200, 200, 200]
+        again = c.get(job.json()["result"]["statusUrl"])
+        assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 60
