@@ -84,8 +84,9 @@ hi = min(hi, ctx.as_of)
 agent_options = names.sort("agent_name").get_column("agent_name").to_list()
 chosen = st.multiselect("Agents", agent_options, default=agent_options[:8], key="agents_timeline_pick",
                         placeholder="Pick agents")
-days = st.slider("Last days", min_value=1, max_value=max(1, min(14, ctx.days)), value=min(2, ctx.days),
-                 key="agents_timeline_days")
+longest = min(14, ctx.days)
+days = st.slider("Last days", min_value=1, max_value=longest, value=min(2, longest),
+                 key="agents_timeline_days") if longest > 1 else 1
 timeline = ps.agent_state_timeline(
     states.lazy().join(names.lazy().filter(pl.col("agent_name").is_in(chosen)).select("agent_id"), on="agent_id",
                        how="semi"),

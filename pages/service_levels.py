@@ -112,20 +112,26 @@ picked = st.selectbox(
     index=options.index(clicked[0]) if clicked and clicked[0] in options else None,
     placeholder=f"Pick a {group_label}", key="sla_pick",
 )
-if picked is not None or (clicked and clicked[0] in options):
-    value = picked if picked is not None else clicked[0]
+# A bar clicked on this run wins over the picker (whose own choice persists between runs).
+value = clicked[0] if clicked and clicked[0] in options else picked
+if value is not None:
     rows = ps.rows_behind(evaluated, group, value)
     st.markdown(f"**{rows.height:,} conversations** with {group_label} = `{value}` "
                 f"({METRIC_LABELS[metric].lower()}, {rows.filter(pl.col('status') == 'breached').height:,} breached)")
     st.dataframe(rows, hide_index=True, key="sla_rows", height=320)
     ui.render_download(rows, f"{metric}_{group_label.replace(' ', '_')}_{value}", key="sla_rows_download")
     target = ps.single_target_minutes(rows)
-    _show_chart(charts.create_response_distribution_chart(rows, target_minutes=target),
-                    key="sla_distribution_picked")
+    drawn, hidden, limit = ps.clip_long_tail(rows)
+    _show_chart(charts.create_response_distribution_chart(drawn, target_minutes=target),
+                key="sla_distribution_picked")
+    if hidden:
+        st.caption(f"The {hidden:,} longest (over {format_duration(limit)}, the p95) are in the table, not drawn.")
 else:
     everything = evaluated.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).collect()
-    _show_chart(charts.create_response_distribution_chart(everything, target_minutes=None),
-                    key="sla_distribution")
+    drawn, hidden, limit = ps.clip_long_tail(everything)
+    _show_chart(charts.create_response_distribution_chart(drawn, target_minutes=None), key="sla_distribution")
+    if hidden:
+        st.caption(f"The {hidden:,} longest (over {format_duration(limit)}, the p95) are not drawn.")
     st.caption("Pick a group to see its conversations and its target on the distribution.")
 
 # --- period comparison ---------------------------------------------------------------------------------------

@@ -74,9 +74,10 @@ def test_a_url_filter_changes_the_overview(streamlit_server, page):
 
 def test_drill_down_and_download_the_rows(streamlit_server, page):
     _open(page, streamlit_server, "service_levels")
-    picker = page.locator(".st-key-sla_pick")
+    picker = page.locator(".st-key-sla_pick input")
     picker.click()
-    page.get_by_role("option", name="Platinum", exact=True).click()
+    picker.fill("Platinum")
+    page.keyboard.press("Enter")
     wait_for_app_idle(page)
     _assert_no_exception(page)
     caption = page.get_by_text(re.compile(r"conversations\*?\*? with tier = ")).first
@@ -90,6 +91,22 @@ def test_drill_down_and_download_the_rows(streamlit_server, page):
     assert len(rows) == shown > 0
     assert {r["tier"] for r in rows} == {"Platinum"}
     screenshot(page, "service_levels_drill_down")
+
+
+def test_click_a_bar_to_see_the_conversations_behind_it(streamlit_server, page):
+    _open(page, streamlit_server, "service_levels")
+    chart = page.locator(".st-key-sla_attainment_chart [data-testid='stVegaLiteChart'] svg.marks, "
+                         ".st-key-sla_attainment_chart [data-testid='stVegaLiteChart'] canvas").first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    # Tiers run top to bottom from Platinum; the first band's middle is below the title (~42 px) by half a
+    # band (34 px per bar, see charts.create_attainment_chart). Every bar is longer than 20 % of the axis.
+    page.mouse.click(box["x"] + 60 + 0.1 * (box["width"] - 60), box["y"] + 42 + 17)
+    wait_for_app_idle(page)
+    caption = page.get_by_text(re.compile(r"conversations\*?\*? with tier = ")).first
+    caption.wait_for(timeout=30_000)
+    assert "Platinum" in caption.inner_text()
+    _assert_no_exception(page)
 
 
 def test_the_live_queue_refreshes_itself(streamlit_server, page):

@@ -86,6 +86,14 @@ def test_breaches_due_counts_each_coming_hour_and_fills_empty_ones():
     assert due.get_column("hour_start")[3] == datetime(2026, 11, 2, 15, tzinfo=UTC)
 
 
+def test_clip_long_tail_keeps_rows_up_to_the_nearest_rank_quantile():
+    rows = pl.DataFrame({"elapsed_seconds": [float(v) for v in range(1, 21)] + [None]})
+    kept, hidden, limit = ps.clip_long_tail(rows, 0.9)
+    assert limit == 18.0 and hidden == 2 and kept.height == 19  # the null row is kept
+    empty = pl.DataFrame({"elapsed_seconds": []}, schema={"elapsed_seconds": pl.Float64})
+    assert ps.clip_long_tail(empty) == (empty, 0, None)
+
+
 def test_single_target_minutes_only_when_rows_share_one_target():
     assert ps.single_target_minutes(pl.DataFrame({"target_seconds": [1800.0, 1800.0, None]})) == 30.0
     assert ps.single_target_minutes(pl.DataFrame({"target_seconds": [1800.0, 3600.0]})) is None

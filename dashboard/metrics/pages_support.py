@@ -584,3 +584,14 @@ def agent_leaderboard(facts: Frame, response: Frame, policy: Policy, *, start: d
         "agent_name", "responses", "conversations", "sla_clocks", "first_response_attainment",
         "frt_median_seconds", "frt_p90_seconds", "handle_median_seconds", "agent_id",
     ).sort(["responses", "agent_name"], descending=[True, False])
+
+
+def clip_long_tail(rows: pl.DataFrame, q: float = 0.95, column: str = "elapsed_seconds"
+                   ) -> tuple[pl.DataFrame, int, float | None]:
+    """Rows up to the nearest-rank ``q`` quantile of ``column`` (rows without a value kept), for a histogram
+    that a few extreme waits would otherwise flatten. Returns (rows, how many were left out, the limit)."""
+    limit = rows.select(stats.nearest_rank(pl.col(column), q)).item() if rows.height else None
+    if limit is None:
+        return rows, 0, None
+    kept = rows.filter(pl.col(column).is_null() | (pl.col(column) <= limit))
+    return kept, rows.height - kept.height, float(limit)
