@@ -334,16 +334,19 @@ def _convert(raw: pl.Expr, kind: Kind, dtype: pl.DataType) -> pl.Expr:
             s.is_in(["false", "0", "no", "n", "f"])
         ).then(False)
     if kind == "list":
+        # A blank or missing list value is an empty list (a conversation with no tags), in JSON and CSV alike.
+        empty = pl.lit([], dtype=pl.List(pl.String))
         if isinstance(dtype, pl.List):
-            return raw.cast(pl.List(pl.String))
+            return raw.cast(pl.List(pl.String)).fill_null(empty)
         s = raw.cast(pl.String).str.strip_chars()
-        return pl.when(s == "").then(pl.lit([], dtype=pl.List(pl.String))).otherwise(
+        return pl.when(s.is_null() | (s == "")).then(empty).otherwise(
             s.str.split(";").list.eval(pl.element().str.strip_chars())
         )
-    # str
+    # str: an empty field is a missing value, whichever CSV path read it
     if isinstance(dtype, pl.List):
         return raw.cast(pl.List(pl.String)).list.join(";")
-    return raw.cast(pl.String)
+    text = raw.cast(pl.String)
+    return pl.when(text.str.strip_chars() != "").then(text)
 
 
 def _is_blank(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -479,10 +482,9 @@ def parse_csv_bytes(export_id: str, body: bytes, *, source: str = "") -> ParseRe
         raw = pl.read_csv(
             io.BytesIO(text_start),
             infer_schema=False,
-            missing_utf8_is_empty_string=False,
             truncate_ragged_lines=False,
         )
-    except Exception:
+    except pl.exceptions.ComputeError:
         # Ragged or badly quoted files: fall back to the csv module, which lets us
         # quarantine just the malformed lines instead of refusing the file.
         return _parse_csv_tolerant(export_id, text_start, source)

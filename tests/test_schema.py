@@ -62,9 +62,22 @@ def test_csv_from_the_khoros_ui_matches_display_headers_and_quarantines_ragged_l
     result = schema.parse_csv_bytes("conversation", body, source="ui.csv")
     assert result.frame["conversation_id"].to_list() == ["c1", "c3"]
     assert result.frame["tags"].to_list() == [["Bot Handoff", "VIP"], []]
-    assert result.quarantine["line"].to_list() == [3]
-    assert "expected 7 fields, found 3" in result.quarantine["reason"][0]
+    assert result.quarantine["line"].to_list() == [3]  # a short line: its required values are missing
+    assert "status: required value is empty" in result.quarantine["reason"][0]
     assert any("unknown columns ignored: Unknown Column" in n for n in result.notices)
+
+
+def test_csv_lines_with_too_many_fields_are_quarantined_by_line_and_the_rest_kept():
+    body = (
+        b"conversation_id,author_id,network,status,created_time\n"
+        b"c1,a1,twitter,OPEN,1762000000000\n"
+        b"c2,a1,twitter,OPEN,1762000000000,surplus,values\n"
+        b"c3,a2,facebook,OPEN,1762000000000\n"
+    )
+    result = schema.parse_csv_bytes("conversation", body, source="ui.csv")
+    assert result.frame["conversation_id"].to_list() == ["c1", "c3"]
+    assert result.quarantine["line"].to_list() == [3]
+    assert "expected 5 fields, found 7" in result.quarantine["reason"][0]
 
 
 def test_author_export_keeps_crm_attributes_as_strings():
@@ -104,3 +117,15 @@ def test_typed_frame_round_trips_through_parquet(tmp_path):
     frame = schema.parse_rows("conversation", [ROW]).frame
     frame.write_parquet(tmp_path / "c.parquet")
     assert pl.read_parquet(tmp_path / "c.parquet").schema == frame.schema
+
+
+def test_well_formed_csv_takes_the_fast_reader_and_empty_fields_are_missing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a well-formed CSV must not need the tolerant fallback reader")
+
+    monkeypatch.setattr(schema, "_parse_csv_tolerant", refuse)
+    body = b"conversation_id,author_id,network,status,created_time,disposition,assigned_agent_id\n" \
+           b"c1,a1,twitter,OPEN,1762000000000,,  \n"
+    frame = schema.parse_csv_bytes("conversation", body).frame
+    assert frame["disposition"].to_list() == [None]
+    assert frame["assigned_agent_id"].to_list() == [None]
