@@ -311,7 +311,12 @@ def _arrivals(rng: np.random.Generator, cfg: WorldConfig, start_ms: int, now_ms:
 
 
 def _place_incidents(rng: np.random.Generator, start_ms: int, now_ms: int) -> list[dict[str, Any]]:
-    """Four scripted automation incidents at fixed fractions of the period (weekday afternoons, UTC)."""
+    """Four scripted automation incidents at fixed fractions of the last four weeks (weekday afternoons, UTC).
+
+    The last four weeks, not the whole period: Bot API v3 lists request records of the last 31 days at most,
+    so an incident older than that could never reach a freshly synced dashboard.
+    """
+    start_ms = max(start_ms, now_ms - 28 * DAY)
     span = now_ms - start_ms
     plan = [  # kind, app index, fraction of period from the start, duration, UTC hour
         ("token_expired", 1, 0.20, 3 * HOUR, 14),
