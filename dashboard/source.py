@@ -76,13 +76,17 @@ def _floor_minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
 
 
-def _prune_old_demo_stores(store_root: Path, keep: str) -> None:
-    """Each demo world has its own store folder; keep only the current one."""
+def _prune_old_demo_stores(store_root: Path, keep: str, *, idle: timedelta = timedelta(hours=6)) -> None:
+    """Each demo world has its own store folder; drop the others once nothing has written to them for a while
+    (another process — a CLI sync, a second app — may be using a recent one)."""
     if not store_root.is_dir():
         return
+    cutoff = (datetime.now(UTC) - idle).timestamp()
     for child in store_root.iterdir():
         if child.is_dir() and child.name.startswith("simulator-") and child.name != keep:
-            shutil.rmtree(child, ignore_errors=True)
+            newest = max((p.stat().st_mtime for p in child.rglob("*")), default=child.stat().st_mtime)
+            if newest < cutoff:
+                shutil.rmtree(child, ignore_errors=True)
 
 
 def open_source(
