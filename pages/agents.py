@@ -1,7 +1,7 @@
 """Agents: a sortable leaderboard for the window, and each agent's state timeline from ``raw_agent_states``.
 
-Layout only: the figures come from ``dashboard.metrics`` (``pages_support.agent_leaderboard``, which uses
-``sla.evaluate`` / ``sla.attainment_by`` and nearest-rank percentiles; ``agent_state_timeline``).
+Layout only: the figures come from ``dashboard.metrics.agents`` (``agent_leaderboard``, ``agent_state_timeline``)
+plus ``pages_support.handle_time_by_agent``; percentiles are nearest-rank.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import charts, ui
-from dashboard.metrics import load_policy, sla
+from dashboard.metrics import agents, load_policy, sla
 from dashboard.metrics import pages_support as ps
 
 log = logging.getLogger("dashboard.pages.agents")
@@ -25,6 +25,7 @@ def _show_chart(chart, **kwargs):
 
 SORTS = {
     "Responses": ("responses", True),
+    "First responses": ("first_responses", True),
     "Conversations": ("conversations", True),
     "First response SLA": ("first_response_attainment", True),
     "Median first response": ("frt_median_seconds", False),
@@ -41,8 +42,11 @@ try:
     policy = load_policy(ctx.source.settings.policy_path)
     states = ui.load_table(ctx.source, "raw_agent_states")
     names = ps.agent_names(states)
-    board = ps.agent_leaderboard(facts, ui.load_table(ctx.source, "response"), policy, start=ctx.start, end=ctx.end,
-                                 tz=ctx.tz, as_of=ctx.as_of, names=names)
+    board = agents.agent_leaderboard(
+        facts.lazy(), ui.load_table(ctx.source, "response").lazy(), policy, start=ctx.start, end=ctx.end, tz=ctx.tz,
+        as_of=ctx.as_of, agent_states=states.lazy(),
+    ).collect().join(ps.handle_time_by_agent(facts, start=ctx.start, end=ctx.end, tz=ctx.tz, as_of=ctx.as_of),
+                     on="agent_id", how="left")
 except Exception as exc:  # a clear message, never a stack trace
     log.exception("agents failed")
     st.error(f"Could not compute the agent figures: {exc}")
@@ -54,16 +58,20 @@ if board.height == 0:
 else:
     sort_label = st.selectbox("Sort by", list(SORTS), key="agents_sort")
     column, descending = SORTS[sort_label]
-    ranked = board.sort(column, descending=descending, nulls_last=True)
-    shown = ranked.with_columns(
-        (pl.col("first_response_attainment") * 100),
-        *(pl.col(c) / 60 for c in ("frt_median_seconds", "frt_p90_seconds", "handle_median_seconds")),
-    ).rename({
-        "agent_name": "Agent", "responses": "Responses", "conversations": "Conversations",
-        "sla_clocks": "SLA clocks", "first_response_attainment": "First response SLA %",
-        "frt_median_seconds": "FRT median (min)", "frt_p90_seconds": "FRT p90 (min)",
-        "handle_median_seconds": "Handle median (min)", "agent_id": "Agent id",
-    })
+    ranked = board.sort([column, "agent_name"], descending=[descending, False], nulls_last=True)
+    shown = ranked.select(
+        pl.col("agent_name").alias("Agent"),
+        pl.col("responses").alias("Responses"),
+        pl.col("first_responses").alias("First responses"),
+        pl.col("conversations").alias("Conversations"),
+        (pl.col("first_response_attainment") * 100).alias("First response SLA %"),
+        (pl.col("frt_median_seconds") / 60).alias("FRT median (min)"),
+        (pl.col("frt_p90_seconds") / 60).alias("FRT p90 (min)"),
+        (pl.col("handle_median_seconds") / 60).alias("Handle median (min)"),
+        (pl.col("available_seconds") / 3600).alias("Available (h)"),
+        pl.col("responses_per_available_hour").alias("Responses / available h"),
+        pl.col("agent_id").alias("Agent id"),
+    )
     st.dataframe(
         shown, hide_index=True, key="agents_board",
         column_config={
@@ -71,11 +79,14 @@ else:
             "FRT median (min)": st.column_config.NumberColumn(format="%.1f"),
             "FRT p90 (min)": st.column_config.NumberColumn(format="%.1f"),
             "Handle median (min)": st.column_config.NumberColumn(format="%.1f"),
+            "Available (h)": st.column_config.NumberColumn(format="%.1f"),
+            "Responses / available h": st.column_config.NumberColumn(format="%.2f"),
         },
     )
-    st.caption("Conversations and SLA figures are for conversations assigned to the agent whose first inbound post "
-               "is in the window; durations in the matched target's clock; handle time is calendar time from first "
-               "assignment to final close. Click a column header to sort in place.")
+    st.caption("Window: conversations whose first inbound post is in it. First-response figures are credited to "
+               "the agent who answered (the assigned agent while unanswered), in the matched target's clock; "
+               "conversations = assigned to the agent; handle time = calendar time from first assignment to final "
+               "close. Click a column header to sort in place.")
     ui.render_download(ranked, "agent_leaderboard", key="agents_board_download")
 
 st.subheader("State timeline")
@@ -87,7 +98,7 @@ chosen = st.multiselect("Agents", agent_options, default=agent_options[:8], key=
 longest = min(14, ctx.days)
 days = st.slider("Last days", min_value=1, max_value=longest, value=min(2, longest),
                  key="agents_timeline_days") if longest > 1 else 1
-timeline = ps.agent_state_timeline(
+timeline = agents.agent_state_timeline(
     states.lazy().join(names.lazy().filter(pl.col("agent_name").is_in(chosen)).select("agent_id"), on="agent_id",
                        how="semi"),
     max(lo, hi - timedelta(days=days)), hi,

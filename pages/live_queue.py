@@ -1,7 +1,7 @@
 """Live queue: what is open now, what breaches next, and who is there to answer — refreshing itself.
 
-Layout only: the backlog, the at-risk list and the breach forecast come from ``dashboard.metrics``
-(``pages_support.open_backlog / at_risk / breaches_due``, which call ``sla.evaluate``). The panel is a
+Layout only: the backlog, the at-risk list and the breach forecast come from ``dashboard.metrics.backlog``
+(``open_at``, ``backlog_by_age``, ``at_risk``, ``breaches_due``, which call ``sla.evaluate``). The panel is a
 fragment that reruns on its own every few seconds; "now" is re-read on each run (the simulated world's clock
 in the demo, the wall clock for a tenant), and a sync or import elsewhere is picked up by the cached loaders.
 """
@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard import charts, ui
 from dashboard.kpi import format_duration
-from dashboard.metrics import load_policy
+from dashboard.metrics import backlog, load_policy
 from dashboard.metrics import pages_support as ps
 
 log = logging.getLogger("dashboard.pages.live_queue")
@@ -43,9 +43,10 @@ def live_panel() -> None:
     try:
         facts = ctx.filter(ui.load_facts(ctx.source, ctx.bot_rule))
         policy = load_policy(ctx.source.settings.policy_path)
-        open_now = ps.open_backlog(facts, as_of)
-        risk = ps.at_risk(facts, policy, as_of)
-        due = ps.breaches_due(risk, as_of, hours=8, tz=ctx.tz)
+        lazy = facts.lazy()
+        open_now = backlog.open_at(lazy, as_of).collect()
+        risk = backlog.at_risk(lazy, policy, as_of).collect()
+        due = ps.label_hours(backlog.breaches_due(risk.lazy(), as_of, hours=8).collect(), ctx.tz)
         states = ui.load_table(ctx.source, "raw_agent_states")
         states_now = ps.agent_states_now(states, as_of)
     except Exception as exc:  # a clear message, never a stack trace
@@ -69,8 +70,8 @@ def live_panel() -> None:
     left, right = st.columns([3, 2])
     with left:
         if open_now.height:
-            _show_chart(charts.create_backlog_chart(ps.backlog_by_age(open_now, by="work_queue_id"),
-                                                        by="work_queue_id"), key="live_backlog")
+            by_age = backlog.backlog_by_age(open_now.lazy(), by=["work_queue_id"]).collect()
+            _show_chart(charts.create_backlog_chart(by_age, by="work_queue_id"), key="live_backlog")
     with right:
         _show_chart(charts.create_breaches_due_chart(due), key="live_breaches_due")
 

@@ -1,7 +1,8 @@
 """Overview: the morning glance — volume, response times, service level, backlog and automation health.
 
-Layout only: every figure comes from ``dashboard.metrics`` (``pages_support.overview_summary``, which calls the
-SLA, backlog and automation functions the notebooks and the report CLI call too).
+Layout only: every figure comes from ``dashboard.metrics`` (``pages_support.overview_summary``, which takes its
+values from ``volume.kpi_summary``, ``backlog.open_at`` and ``automation`` — the functions the notebooks and the
+report CLI call too).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ try:
     policy = load_policy(ctx.source.settings.policy_path)
     summary = ps.overview_summary(
         facts, policy, start=ctx.start, end=ctx.end, tz=ctx.tz, as_of=ctx.as_of,
-        open_now=ps.open_backlog(facts, ctx.as_of),
         bot_requests=ui.load_table(ctx.source, "bot_request"),
         bot_rule=ctx.bot_rule,
     )

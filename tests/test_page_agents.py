@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dashboard.metrics import load_policy
+from dashboard.metrics import agents, load_policy
 from dashboard.metrics import pages_support as ps
 from tests import _page_helpers as h
 from tests.conftest import run_app
@@ -21,22 +21,34 @@ def source(app_env, demo_source):
 
 def _board(source, facts: pl.DataFrame) -> pl.DataFrame:
     start, end, tz = h.default_window(source)
-    names = ps.agent_names(source.scan("raw_agent_states"))
-    return ps.agent_leaderboard(facts, source.scan("response"), load_policy(), start=start, end=end, tz=tz,
-                                as_of=source.now(), names=names)
+    board = agents.agent_leaderboard(facts.lazy(), source.scan("response"), load_policy(), start=start, end=end,
+                                     tz=tz, as_of=source.now(), agent_states=source.scan("raw_agent_states")).collect()
+    handled = ps.handle_time_by_agent(facts, start=start, end=end, tz=tz, as_of=source.now())
+    return board.join(handled, on="agent_id", how="left")
 
 
-def test_leaderboard_equals_the_metric_and_the_report_cli(source):
+def test_leaderboard_equals_the_metric_functions(source):
     at = run_app(PAGE)
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = h.frame_with(at, "Agent", "Responses")
     expected = _board(source, h.facts(source))
     assert shown.get_column("Agent id").to_list() == expected.get_column("agent_id").to_list()
     assert shown.get_column("Responses").to_list() == expected.get_column("responses").to_list()
-    report = {r["agent_id"]: r for r in h.report(source, by=("agent",)).iter_rows(named=True)}
-    for row in shown.filter(pl.col("SLA clocks") > 0).iter_rows(named=True):
-        assert row["First response SLA %"] == pytest.approx(100 * report[row["Agent id"]]["attainment"], abs=1e-9)
-        assert row["FRT median (min)"] == pytest.approx(report[row["Agent id"]]["median_seconds"] / 60, abs=1e-9)
+    by_id = {r["agent_id"]: r for r in expected.iter_rows(named=True)}
+    for row in shown.iter_rows(named=True):
+        want = by_id[row["Agent id"]]
+        assert row["First responses"] == want["first_responses"]
+        assert row["Conversations"] == want["conversations"]
+        if want["first_response_attainment"] is not None:
+            assert row["First response SLA %"] == pytest.approx(100 * want["first_response_attainment"], abs=1e-9)
+        if want["frt_median_seconds"] is not None:
+            assert row["FRT median (min)"] == pytest.approx(want["frt_median_seconds"] / 60, abs=1e-9)
+        if want["handle_median_seconds"] is not None:
+            assert row["Handle median (min)"] == pytest.approx(want["handle_median_seconds"] / 60, abs=1e-9)
+    # the team's first-response clocks add up to the report CLI's total for the same window
+    overall = h.report(source).row(0, named=True)
+    credited = expected.select(pl.col("first_response_achieved", "first_response_breached").sum()).row(0)
+    assert credited[0] <= overall["achieved"] and credited[1] <= overall["breached"]
     # the state timeline's hours table lists the agents picked by default
     hours = h.frame_with(at, "agent_name")
     assert hours.height > 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from dashboard.metrics import load_policy
+from dashboard.metrics import backlog, load_policy
 from dashboard.metrics import pages_support as ps
 from tests import _page_helpers as h
 from tests.conftest import run_app
@@ -25,7 +25,7 @@ def test_open_backlog_and_at_risk_list_for_now(source):
     shown = h.metrics(at)
     open_now = source.scan("conversation").filter(pl.col("status") != "CLOSED").select(pl.len()).collect().item()
     assert shown["Open now"] == f"{open_now:,}"
-    risk = ps.at_risk(h.facts(source), load_policy(), source.now())
+    risk = backlog.at_risk(h.facts(source).lazy(), load_policy(), source.now()).collect()
     assert shown["Clocks running"] == f"{risk.height:,}"
     table = h.frame_with(at, "breaches in", "breach_at")
     assert table.get_column("conversation_id").to_list() == risk.get_column("conversation_id").to_list()
@@ -37,7 +37,7 @@ def test_open_backlog_and_at_risk_list_for_now(source):
 
 def test_filters_from_the_url_narrow_the_queue(source):
     facts = h.facts(source)
-    open_ids = ps.open_backlog(facts, source.now())
+    open_ids = backlog.open_at(facts.lazy(), source.now()).collect()
     busiest = open_ids.group_by("priority").len().sort("len", descending=True).row(0, named=True)
     at = run_app(PAGE, query={"priority": str(busiest["priority"])})
     assert not at.exception and not at.error

@@ -13,26 +13,14 @@ def _times(*values: datetime) -> pl.Series:
     return pl.Series(list(values), dtype=TIME)
 
 
-def test_volume_and_daily_counts_use_local_days():
+def test_daily_counts_use_local_days_and_fill_empty_ones():
     # 03:00 UTC on 3 Nov is still 2 Nov in New York.
     frame = pl.DataFrame({
         "t": _times(datetime(2026, 11, 3, 3, tzinfo=UTC), datetime(2026, 11, 3, 15, tzinfo=UTC),
                     datetime(2026, 11, 3, 16, tzinfo=UTC), None),
-        "network": ["twitter", "twitter", "facebook", "twitter"],
     })
-    daily = ps.volume_by_day(frame, "America/New_York", time_column="t")
-    assert daily.rows() == [(date(2026, 11, 2), "twitter", 1), (date(2026, 11, 3), "facebook", 1),
-                            (date(2026, 11, 3), "twitter", 1)]
     counts = ps.daily_counts(frame, date(2026, 11, 1), date(2026, 11, 4), "America/New_York", time_column="t")
     assert counts.rows() == [(date(2026, 11, 1), 0), (date(2026, 11, 2), 1), (date(2026, 11, 3), 2)]
-
-
-def test_heatmap_counts_local_weekday_and_hour():
-    frame = pl.DataFrame({"t": _times(datetime(2026, 11, 2, 14, tzinfo=UTC), datetime(2026, 11, 2, 14, 30, tzinfo=UTC),
-                                      datetime(2026, 11, 8, 4, tzinfo=UTC))})
-    heat = ps.arrivals_heatmap(frame.lazy(), "America/New_York", time_column="t").collect()
-    # Mon 2 Nov 09:00 local (x2); Sun 8 Nov 04:00 UTC = Sat 7 Nov 23:00 local.
-    assert heat.rows() == [(1, 9, 2), (6, 23, 1)]
 
 
 def _states() -> pl.DataFrame:
@@ -52,38 +40,10 @@ def test_agent_states_now_counts_each_agents_covering_interval():
     assert now.rows() == [("Available", 1), ("Lunch", 1)]
 
 
-def test_agent_state_timeline_clips_to_the_window():
-    timeline = ps.agent_state_timeline(_states(), datetime(2026, 11, 2, 11, tzinfo=UTC),
-                                       datetime(2026, 11, 2, 12, 30, tzinfo=UTC))
-    rows = {(r["agent_name"], r["state"]): r["seconds"] for r in timeline.iter_rows(named=True)}
-    assert rows == {("Ann", "Available"): 3600.0, ("Ann", "Lunch"): 1800.0, ("Bob", "Available"): 5400.0,
-                    ("c", "Busy"): 1800.0}
-
-
-# ---------------------------------------------------------------- live queue
-
-
-def test_backlog_by_age_buckets_calendar_age_per_queue():
-    open_now = pl.DataFrame({"age_seconds": [10.0, 3599.0, 3600.0, 90_000.0, 400_000.0],
-                             "work_queue_id": [1, 1, 2, None, 1]})
-    rows = ps.backlog_by_age(open_now).rows()
-    assert rows == [("< 1 h", 0, "1", 2), ("1–4 h", 1, "2", 1), ("1–3 d", 3, "none", 1), ("≥ 3 d", 4, "1", 1)]
-
-
-def test_breaches_due_counts_each_coming_hour_and_fills_empty_ones():
-    now = datetime(2026, 11, 2, 12, tzinfo=UTC)
-    risk = pl.DataFrame({"breach_at": _times(
-        datetime(2026, 11, 2, 12, 0, tzinfo=UTC),  # hour 0 (inclusive start)
-        datetime(2026, 11, 2, 12, 59, tzinfo=UTC),  # hour 0
-        datetime(2026, 11, 2, 15, 30, tzinfo=UTC),  # hour 3
-        datetime(2026, 11, 2, 20, 0, tzinfo=UTC),  # hour 8: outside
-        datetime(2026, 11, 2, 11, 0, tzinfo=UTC),  # already past: not "due"
-    )})
-    due = ps.breaches_due(risk, now, hours=8, tz="America/New_York")
-    assert due.height == 8
-    assert due.get_column("hour_label").to_list()[:2] == ["07:00", "08:00"]
-    assert due.get_column("breaches").to_list() == [2, 0, 0, 1, 0, 0, 0, 0]
-    assert due.get_column("hour_start")[3] == datetime(2026, 11, 2, 15, tzinfo=UTC)
+def test_label_hours_shows_the_report_zone_clock():
+    due = pl.DataFrame({"hour_start": _times(datetime(2026, 11, 2, 12, tzinfo=UTC),
+                                             datetime(2026, 11, 2, 13, tzinfo=UTC))})
+    assert ps.label_hours(due, "America/New_York").get_column("hour_label").to_list() == ["07:00", "08:00"]
 
 
 def test_clip_long_tail_keeps_rows_up_to_the_nearest_rank_quantile():
@@ -136,7 +96,6 @@ def test_overview_kpis_equal_the_sla_engine_on_the_same_window(world_facts):
     world, facts, policy = world_facts
     start, end, tz = date(2026, 11, 12), date(2026, 11, 19), "America/New_York"
     summary = ps.overview_summary(facts, policy, start=start, end=end, tz=tz, as_of=world.now,
-                                  open_now=ps.open_backlog(facts, world.now),
                                   bot_requests=world.tables["bot_request"])
     kpis = {k.key: k for k in summary.kpis}
     expected = sla.attainment_by(sla.evaluate(sla.in_window(facts.lazy(), start, end, tz), policy,
@@ -159,34 +118,24 @@ def test_overview_kpis_equal_the_sla_engine_on_the_same_window(world_facts):
     assert {k.key: k for k in early.kpis}["conversations"].previous is None
     open_truth = world.tables["conversation"].filter(pl.col("status") != "CLOSED").height
     assert kpis["backlog_now"].value == open_truth
-    attempts = world.tables["bot_request"].filter(pl.col("state").is_in(["SUCCESS", "ERROR"]))
-    assert 0 < kpis["automation_health"].value < 1
-    assert attempts.height > 0
+    from dashboard.metrics import automation
+
+    outcomes = automation.attempts(sla.in_window(world.tables["bot_request"].lazy(), start, end, tz, "created_time"),
+                                   world.now).collect()
+    assert outcomes.height > 0
+    assert kpis["automation_health"].value == 1 - outcomes.get_column("is_error").mean()
 
 
-def test_at_risk_and_breaches_due_agree(world_facts):
-    world, facts, policy = world_facts
-    risk = ps.at_risk(facts, policy, world.now)
-    assert risk.height > 0
-    assert (risk.get_column("status") == "pending").all()
-    assert risk.get_column("seconds_to_breach").is_sorted()
-    assert (risk.get_column("seconds_to_breach") >= 0).all()
-    due = ps.breaches_due(risk, world.now, hours=8)
-    assert due.get_column("breaches").sum() == risk.filter(pl.col("seconds_to_breach") < 8 * 3600).height
-
-
-def test_leaderboard_counts_public_agent_responses_in_the_window(world_facts):
+def test_handle_time_is_assignment_to_close_per_agent(world_facts):
     from dashboard.metrics import sla
 
-    world, facts, policy = world_facts
-    start, end, tz = date(2026, 11, 11), date(2026, 11, 19), "America/New_York"
-    names = ps.agent_names(world.tables["raw_agent_states"])
-    board = ps.agent_leaderboard(facts, world.tables["response"], policy, start=start, end=end, tz=tz,
-                                 as_of=world.now, names=names)
-    lo, hi = sla.window_bounds(start, end, tz)
-    responses = world.tables["response"].filter(
-        pl.col("responder_type") == "AGENT", pl.col("is_public"), pl.col("published_time") >= lo,
-        pl.col("published_time") < hi)
-    assert board.get_column("responses").sum() == responses.height
-    assert board.get_column("responses").is_sorted(descending=True)
-    assert set(board.get_column("agent_name")) <= set(names.get_column("agent_name"))
+    world, facts, _ = world_facts
+    start, end, tz = date(2026, 11, 12), date(2026, 11, 19), "America/New_York"
+    handled = ps.handle_time_by_agent(facts, start=start, end=end, tz=tz, as_of=world.now)
+    agent = handled.sort("handled", descending=True).row(0, named=True)
+    mine = sla.in_window(facts.lazy(), start, end, tz).filter(
+        pl.col("agent_id") == agent["agent_id"], pl.col("closed_time") <= world.now,
+        pl.col("first_assigned_time").is_not_null()).collect()
+    seconds = sorted(((mine["closed_time"] - mine["first_assigned_time"]).dt.total_milliseconds() / 1000).to_list())
+    assert agent["handled"] == len(seconds)
+    assert agent["handle_median_seconds"] == seconds[(len(seconds) + 1) // 2 - 1]  # nearest rank, by hand

@@ -1,4 +1,7 @@
-"""Small pure aggregations the pages need that the core metric modules do not provide.
+"""What the pages need on top of the core metric modules: the Overview's KPI cards (values from
+``volume.kpi_summary``, backlog from ``backlog.open_at``, automation from ``automation``), the Service levels
+tables (``sla.evaluate`` / ``sla.attainment_by`` per tier, group and period), drill-down rows, and a few
+small aggregations no core module has (agents by current state, daily counts for sparklines).
 
 Report windows are whole local days in an IANA zone (``[start, end)``, ``end`` exclusive), placed with
 ``dashboard.metrics.sla.in_window`` (the conversation's first inbound post), like the report CLI.
@@ -14,16 +17,30 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from dashboard.kpi import Kpi
-from dashboard.metrics import automation, sla, stats
+from dashboard.metrics import automation, backlog, sla, stats, volume
 from dashboard.metrics.policy import Policy
 from dashboard.schema import TIME
 
 __all__ = [
-    "agent_state_timeline",
+    "DRILL_COLUMNS",
+    "SLA_DIMENSIONS",
+    "OverviewSummary",
+    "agent_names",
     "agent_states_now",
-    "arrivals_heatmap",
+    "attainment_by_group",
+    "backlog_series",
+    "clip_long_tail",
     "daily_counts",
-    "volume_by_day",
+    "evaluate_window",
+    "handle_time_by_agent",
+    "label_hours",
+    "overview_summary",
+    "period_comparison",
+    "rows_behind",
+    "single_target_minutes",
+    "tier_comparison",
+    "tier_headline",
+    "with_agent_names",
 ]
 
 Frame = pl.DataFrame | pl.LazyFrame
@@ -31,16 +48,6 @@ Frame = pl.DataFrame | pl.LazyFrame
 
 def _local(column: str, tz: str) -> pl.Expr:
     return pl.col(column).dt.convert_time_zone(tz)
-
-
-def volume_by_day(frame: Frame, tz: str, *, time_column: str, by: str = "network") -> Frame:
-    """Conversations per local day and ``by`` value. Columns: ``day``, ``by``, ``conversations``."""
-    return (
-        frame.drop_nulls(time_column)
-        .group_by(_local(time_column, tz).dt.date().alias("day"), pl.col(by))
-        .agg(pl.len().cast(pl.Int64).alias("conversations"))
-        .sort("day", by)
-    )
 
 
 def daily_counts(frame: Frame, start: date, end: date, tz: str, *, time_column: str) -> pl.DataFrame:
@@ -54,17 +61,6 @@ def daily_counts(frame: Frame, start: date, end: date, tz: str, *, time_column: 
         .collect()
     )
     return days.join(counts, on="day", how="left").with_columns(pl.col("count").fill_null(0)).sort("day")
-
-
-def arrivals_heatmap(frame: Frame, tz: str, *, time_column: str) -> Frame:
-    """Arrivals by local weekday (1 = Monday) and hour. Columns: ``weekday``, ``hour``, ``conversations``."""
-    local = _local(time_column, tz)
-    return (
-        frame.drop_nulls(time_column)
-        .group_by(local.dt.weekday().cast(pl.Int64).alias("weekday"), local.dt.hour().cast(pl.Int64).alias("hour"))
-        .agg(pl.len().cast(pl.Int64).alias("conversations"))
-        .sort("weekday", "hour")
-    )
 
 
 def agent_states_now(states: Frame, as_of: datetime) -> pl.DataFrame:
@@ -85,27 +81,6 @@ def agent_states_now(states: Frame, as_of: datetime) -> pl.DataFrame:
         current.group_by("state").agg(pl.len().cast(pl.Int64).alias("agents")).sort(["agents", "state"],
                                                                                      descending=[True, False])
         .collect()
-    )
-
-
-def agent_state_timeline(states: Frame, start: datetime, end: datetime) -> Frame:
-    """State intervals overlapping ``[start, end)``, clipped to it (open intervals end at ``end``).
-
-    Columns: ``agent_id``, ``agent_name``, ``state``, ``start_time``, ``end_time``, ``seconds``.
-    """
-    lo, hi = pl.lit(start, TIME), pl.lit(end, TIME)
-    return (
-        states.filter(pl.col("start_time") < hi, pl.col("end_time").is_null() | (pl.col("end_time") > lo))
-        .with_columns(
-            pl.max_horizontal(pl.col("start_time"), lo).alias("start_time"),
-            pl.min_horizontal(pl.col("end_time").fill_null(hi), hi).alias("end_time"),
-        )
-        .with_columns(pl.coalesce(pl.col("agent_name"), pl.col("agent_id")).alias("agent_name"))
-        .select(
-            "agent_id", "agent_name", "state", "start_time", "end_time",
-            ((pl.col("end_time") - pl.col("start_time")).dt.total_milliseconds() / 1000).alias("seconds"),
-        )
-        .sort("agent_name", "start_time")
     )
 
 
@@ -183,9 +158,9 @@ class OverviewSummary:
     kpis: list[Kpi]
     conversations: int
     volume: pl.DataFrame
-    """:func:`volume_by_day` over the window."""
+    """``volume.conversations_by_day`` by network over the window (every day, 0 included)."""
     heatmap: pl.DataFrame
-    """:func:`arrivals_heatmap` over the window."""
+    """``volume.arrivals_heatmap`` over the window (all 168 cells)."""
     automation: pl.DataFrame
     """``automation.health_now`` at ``as_of`` (empty without request records)."""
 
@@ -214,39 +189,40 @@ def overview_summary(
     end: date,
     tz: str,
     as_of: datetime,
-    open_now: Frame | None = None,
     bot_requests: Frame | None = None,
     bot_rule: str = "human",
 ) -> OverviewSummary:
     """Everything the Overview page shows, for conversations whose first inbound post is in ``[start, end)``.
 
-    ``facts`` is ``conversation_facts`` (already filtered by the page's dimensions). ``open_now`` is the open
-    backlog at ``as_of`` (one row per open conversation, from the backlog module); ``bot_requests`` the
-    ``bot_request`` table. KPIs: conversations, median and p90 first response (in the matched target's clock),
-    first-response attainment, backlog now, automation success rate; each with the previous window's value, a
-    daily sparkline and the rows behind it.
+    ``facts`` is ``conversation_facts`` (already filtered by the page's dimensions); ``bot_requests`` the
+    ``bot_request`` table. The headline values and their previous-period values are
+    ``volume.kpi_summary``'s; the backlog is ``backlog.open_at``; sparklines are the same functions per local
+    day. KPIs: conversations, median and p90 first response (in the matched target's clock), first-response
+    attainment, backlog now, automation success rate — each with the rows behind it.
     """
     lazy = facts.lazy()
     prev_start, prev_end = sla.previous_window(start, end)
     current = sla.in_window(lazy, start, end, tz)
-    previous = sla.in_window(lazy, prev_start, prev_end, tz)
+    summary = {r["kpi"]: r for r in volume.kpi_summary(lazy, policy, start=start, end=end, tz=tz, as_of=as_of)
+               .collect().iter_rows(named=True)}
+    # Compare only with a previous window the data covers; before the first arrival "0" would be a false delta.
+    first_arrival = lazy.select(pl.col("first_inbound_time").min()).collect().item()
+    prev_covered = first_arrival is not None and first_arrival <= sla.window_bounds(prev_start, prev_end, tz)[0]
+
+    def value(kpi: str) -> float | None:
+        return summary[kpi]["value"]
+
+    def previous(kpi: str) -> float | None:
+        return summary[kpi]["previous"] if prev_covered else None
+
     evaluated = sla.evaluate(current, policy, "first_response", as_of=as_of)
-    evaluated_prev = sla.evaluate(previous, policy, "first_response", as_of=as_of)
-    total = sla.attainment_by(evaluated).collect()
-    total_prev = sla.attainment_by(evaluated_prev).collect()
     daily = _sla_daily(evaluated, tz)
     days = daily_counts(current, start, end, tz, time_column="first_inbound_time")
-    conversations = int(days.get_column("count").sum())
+    conversations = int(value("conversations") or 0)
     # Sparklines start at the first day with arrivals: days before the data begins are not "zero".
     if conversations:
         first_day = days.filter(pl.col("count") > 0).get_column("day")[0]
         days = days.filter(pl.col("day") >= first_day)
-    # Compare only with a previous window the data covers; before the first arrival "0" would be a false delta.
-    first_arrival = lazy.select(pl.col("first_inbound_time").min()).collect().item()
-    prev_covered = first_arrival is not None and first_arrival <= sla.window_bounds(prev_start, prev_end, tz)[0]
-    conversations_prev = previous.select(pl.len()).collect().item() if prev_covered else None
-    if not prev_covered:
-        total_prev = total_prev.clear()
     window = f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive), {tz}"
     frt_params = {
         "window": window,
@@ -256,54 +232,55 @@ def overview_summary(
         "percentile method": stats.PERCENTILE_METHOD,
         "as of": f"{as_of:%Y-%m-%d %H:%M} UTC",
     }
-    frt_rows = evaluated.filter(pl.col("response_seconds").is_not_null()).select(
-        [c for c in DRILL_COLUMNS if c in evaluated.collect_schema().names()]
-    ).collect()
-    sla_rows = evaluated.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).select(
-        [c for c in DRILL_COLUMNS if c in evaluated.collect_schema().names()]
-    ).collect()
+    drill = [c for c in DRILL_COLUMNS if c in evaluated.collect_schema().names()]
+    frt_rows = evaluated.filter(pl.col("response_seconds").is_not_null()).select(drill).collect()
+    sla_rows = evaluated.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).select(drill).collect()
+    open_now = backlog.open_at(lazy, as_of).select(
+        "conversation_id", "conversation_display_id", "network", "tier", "priority", "work_queue_id", "agent_id",
+        "status", "created_time", "age_seconds",
+    ).sort("age_seconds", descending=True).collect()
     kpis = [
         Kpi(
             key="conversations", label="Conversations", value=float(conversations), unit="count",
             definition="Conversations whose first inbound post is in the window.",
-            previous=None if conversations_prev is None else float(conversations_prev),
+            previous=previous("conversations"),
             sparkline=[float(v) for v in days.get_column("count")],
             parameters={"window": window, "time anchor": "first inbound post"},
             rows=current.select("conversation_id", "conversation_display_id", "first_inbound_time", "network",
                                 "tier", "priority", "work_queue_id", "status").collect(),
         ),
         Kpi(
-            key="frt_median", label="Median FRT", value=_first(total, "median_seconds"),
-            unit="seconds", lower_is_better=True, previous=_first(total_prev, "median_seconds"),
+            key="frt_median", label="Median FRT", value=value("frt_median_seconds"),
+            unit="seconds", lower_is_better=True, previous=previous("frt_median_seconds"),
             definition="Median time from the clock start (first inbound post, or the hand-off for bot-first "
                        "conversations) to the first public human response, over answered conversations.",
             sparkline=_series(days, daily, "median_seconds"), parameters=frt_params, rows=frt_rows,
         ),
         Kpi(
-            key="frt_p90", label="p90 FRT", value=_first(total, "p90_seconds"), unit="seconds",
-            lower_is_better=True, previous=_first(total_prev, "p90_seconds"),
+            key="frt_p90", label="p90 FRT", value=value("frt_p90_seconds"), unit="seconds",
+            lower_is_better=True, previous=previous("frt_p90_seconds"),
             definition="90th percentile (nearest rank) of the first response time, over answered conversations.",
             sparkline=_series(days, daily, "p90_seconds"), parameters=frt_params, rows=frt_rows,
         ),
         Kpi(
-            key="sla_attainment", label="FRT SLA", value=_first(total, "attainment"), unit="ratio",
-            previous=_first(total_prev, "attainment"),
+            key="sla_attainment", label="FRT SLA", value=value("first_response_attainment"), unit="ratio",
+            previous=previous("first_response_attainment"),
             definition="Achieved ÷ (achieved + breached) against the policy's first-response targets; pending "
                        "conversations are not counted.",
             sparkline=_series(days, daily, "attainment"),
             parameters={**frt_params, "policy": policy.source,
-                        "pending now": str(int(_first(total, "pending") or 0))},
+                        "pending now": str(int(value("pending_first_responses") or 0))},
             rows=sla_rows,
         ),
-    ]
-    if open_now is not None:
-        open_frame = open_now.lazy().collect()
-        kpis.append(Kpi(
-            key="backlog_now", label="Backlog now", value=float(open_frame.height), unit="count",
+        Kpi(
+            key="backlog_now", label="Backlog now", value=float(open_now.height), unit="count",
             lower_is_better=True, sparkline=backlog_series(lazy, days.get_column("day").to_list(), tz, as_of),
-            definition="Conversations open (not closed) at the as-of instant, whatever their arrival day.",
-            parameters={"as of": f"{as_of:%Y-%m-%d %H:%M} UTC"}, rows=open_frame,
-        ))
+            definition="Conversations open at the as-of instant (created, not closed, not between a close and a "
+                       "reopen), whatever their arrival day.",
+            parameters={"as of": f"{as_of:%Y-%m-%d %H:%M} UTC", "age": "calendar time since creation"},
+            rows=open_now,
+        ),
+    ]
     health = pl.DataFrame()
     if bot_requests is not None:
         kpi, health = _automation_kpi(bot_requests, start=start, end=end, tz=tz, as_of=as_of, days=days)
@@ -311,24 +288,20 @@ def overview_summary(
     return OverviewSummary(
         kpis=kpis,
         conversations=conversations,
-        volume=volume_by_day(current, tz, time_column="first_inbound_time").collect(),
-        heatmap=arrivals_heatmap(current, tz, time_column="first_inbound_time").collect(),
+        volume=volume.conversations_by_day(lazy, start, end, tz, by="network").collect(),
+        heatmap=volume.arrivals_heatmap(current, tz).collect(),
         automation=health,
     )
 
 
-def backlog_series(open_at: Frame, days: list[date], tz: str, as_of: datetime) -> list[float]:
-    """Open conversations at the end of each local day (or at ``as_of`` for today), from ``open_at``'s
-    ``created_time`` and ``closed_time`` (the facts, or any frame with those columns)."""
+def backlog_series(facts: Frame, days: list[date], tz: str, as_of: datetime) -> list[float]:
+    """Conversations open (``backlog.open_at``) at the end of each local day, or at ``as_of`` for today."""
     zone = ZoneInfo(tz)
-    frame = open_at.lazy()
+    lazy = facts.lazy()
     values = []
     for day in days:
         end_of_day = min(datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC), as_of)
-        at = pl.lit(end_of_day, TIME)
-        values.append(float(frame.filter(pl.col("created_time") <= at,
-                                         pl.col("closed_time").is_null() | (pl.col("closed_time") > at))
-                            .select(pl.len()).collect().item()))
+        values.append(float(backlog.open_at(lazy, end_of_day).select(pl.len()).collect().item()))
     return values
 
 
@@ -422,168 +395,9 @@ def single_target_minutes(rows: pl.DataFrame) -> float | None:
     return float(targets[0]) / 60 if targets.len() == 1 else None
 
 
-def open_backlog(facts: Frame, as_of: datetime) -> pl.DataFrame:
-    """Conversations open at ``as_of``: created by then and not (finally) closed by then.
-
-    Columns: the facts' identifying and dimension columns plus ``age_seconds`` (calendar, since creation).
-    """
-    at = pl.lit(as_of, TIME)
-    return (
-        facts.lazy()
-        .filter(pl.col("created_time") <= at, pl.col("closed_time").is_null() | (pl.col("closed_time") > at))
-        .select(
-            "conversation_id", "conversation_display_id", "network", "tier", "priority", "work_queue_id",
-            "agent_id", "status", "created_time",
-            ((at - pl.col("created_time")).dt.total_milliseconds() / 1000).alias("age_seconds"),
-        )
-        .sort("age_seconds", descending=True)
-        .collect()
-    )
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Live queue
-
-AGE_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("< 1 h", 3600),
-    ("1–4 h", 4 * 3600),
-    ("4–24 h", 24 * 3600),
-    ("1–3 d", 3 * 86400),
-    ("≥ 3 d", float("inf")),
-)
-"""Label and exclusive upper bound (calendar seconds since creation) of each backlog age bucket."""
-
-
-def backlog_by_age(open_now: pl.DataFrame, *, by: str = "work_queue_id") -> pl.DataFrame:
-    """Open conversations per age bucket and ``by`` value. Columns: ``age_bucket``, ``age_order``, ``by``,
-    ``open``. Every bucket appears (with 0) so the axis is stable between refreshes."""
-    bucket: pl.Expr | pl.When | pl.Then = pl
-    order: pl.Expr | pl.When | pl.Then = pl
-    for i, (label, upper) in enumerate(AGE_BUCKETS):
-        bucket = bucket.when(pl.col("age_seconds") < upper).then(pl.lit(label))  # type: ignore[union-attr]
-        order = order.when(pl.col("age_seconds") < upper).then(pl.lit(i, pl.Int64))  # type: ignore[union-attr]
-    counted = (
-        open_now.with_columns(age_bucket=bucket.otherwise(pl.lit(AGE_BUCKETS[-1][0])),  # type: ignore[union-attr]
-                              age_order=order.otherwise(pl.lit(len(AGE_BUCKETS) - 1, pl.Int64)))  # type: ignore[union-attr]
-        .with_columns(pl.col(by).cast(pl.String).fill_null("none"))
-        .group_by("age_bucket", "age_order", by)
-        .agg(pl.len().cast(pl.Int64).alias("open"))
-    )
-    return counted.sort("age_order", by)
-
-
-def at_risk(facts: Frame, policy: Policy, as_of: datetime,
-            metrics: tuple[str, ...] = ("first_response", "resolution")) -> pl.DataFrame:
-    """Open conversations whose SLA clock is still running (pending), ordered by time to breach.
-
-    One row per conversation × metric: ``metric``, ``breach_at``, ``seconds_to_breach`` (calendar, from
-    ``as_of``) and the drill-down columns.
-    """
-    open_ids = open_backlog(facts, as_of).select("conversation_id")
-    live = facts.lazy().join(open_ids.lazy(), on="conversation_id", how="semi")
-    frames = []
-    for metric in metrics:
-        evaluated = sla.evaluate(live, policy, metric, as_of=as_of).filter(pl.col("status") == "pending")
-        frames.append(evaluated.select("metric", *[c for c in DRILL_COLUMNS if c != "stop_time"]).collect())
-    rows = pl.concat(frames, how="vertical_relaxed")
-    return rows.with_columns(
-        ((pl.col("breach_at") - pl.lit(as_of, TIME)).dt.total_milliseconds() / 1000).alias("seconds_to_breach")
-    ).sort("seconds_to_breach", "conversation_id", "metric")  # ties in a stable order
-
-
-def breaches_due(risk: pl.DataFrame, as_of: datetime, *, hours: int = 8, tz: str = "UTC") -> pl.DataFrame:
-    """How many running clocks breach in each of the next ``hours`` hours if nobody acts.
-
-    Hour ``i`` is ``[as_of + i h, as_of + (i + 1) h)``. Columns: ``hour_start``, ``hour_label`` (its local
-    start in ``tz``, "HH:MM"), ``breaches`` (every hour present, 0 included).
-    """
-    start = pl.lit(as_of, TIME)
-    slots = pl.DataFrame({"slot": list(range(hours))}, schema={"slot": pl.Int64})
-    counted = (
-        risk.filter(pl.col("breach_at") >= start)
-        .with_columns(((pl.col("breach_at") - start).dt.total_milliseconds() // 3_600_000).alias("slot"))
-        .filter(pl.col("slot") < hours)
-        .group_by("slot").agg(pl.len().cast(pl.Int64).alias("breaches"))
-    )
-    return (
-        slots.join(counted, on="slot", how="left")
-        .with_columns(
-            pl.col("breaches").fill_null(0),
-            (start + pl.duration(hours=pl.col("slot"))).alias("hour_start"),
-        )
-        .with_columns(pl.col("hour_start").dt.convert_time_zone(tz).dt.strftime("%H:%M").alias("hour_label"))
-        .select("hour_start", "hour_label", "breaches")
-        .sort("hour_start")
-    )
-
-
-# ------------------------------------------------------------------------------------------------------------
-# Agents
-
-
-def agent_leaderboard(facts: Frame, response: Frame, policy: Policy, *, start: date, end: date, tz: str,
-                      as_of: datetime, names: pl.DataFrame | None = None) -> pl.DataFrame:
-    """One row per agent for the window.
-
-    - ``responses``: public agent responses published in the window, in conversations of ``facts``;
-    - ``conversations``, ``first_response_attainment``, ``frt_median_seconds``, ``frt_p90_seconds``: over the
-      conversations assigned to the agent whose first inbound post is in the window (``sla.attainment_by`` of
-      ``first_response`` by ``agent_id``, the matched target's clock, nearest-rank);
-    - ``handle_median_seconds``: median calendar time from first assignment to final close, over those
-      conversations closed by ``as_of``.
-    """
-    current = sla.in_window(facts.lazy(), start, end, tz)
-    evaluated = sla.evaluate(current, policy, "first_response", as_of=as_of)
-    sla_by_agent = sla.attainment_by(evaluated.filter(pl.col("agent_id").is_not_null()), ["agent_id"]).select(
-        "agent_id",
-        pl.col("total").alias("sla_clocks"),
-        pl.col("attainment").alias("first_response_attainment"),
-        pl.col("median_seconds").alias("frt_median_seconds"),
-        pl.col("p90_seconds").alias("frt_p90_seconds"),
-    )
-    at = pl.lit(as_of, TIME)
-    handled = (
-        current.filter(pl.col("agent_id").is_not_null())
-        .group_by("agent_id")
-        .agg(
-            pl.len().cast(pl.Int64).alias("conversations"),
-            stats.nearest_rank(
-                pl.when(pl.col("closed_time") <= at)
-                .then((pl.col("closed_time") - pl.col("first_assigned_time")).dt.total_milliseconds() / 1000),
-                0.5,
-            ).alias("handle_median_seconds"),
-        )
-    )
-    lo, hi = sla.window_bounds(start, end, tz)
-    responses = (
-        # only responses in the conversations the page's filters keep (tier, channel, ... apply here too)
-        response.lazy()
-        .join(facts.lazy().select("conversation_id"), on="conversation_id", how="semi")
-        .filter(
-            pl.col("responder_type").str.to_uppercase() == "AGENT",
-            pl.col("is_public").fill_null(True),
-            pl.col("published_time") >= pl.lit(lo, TIME),
-            pl.col("published_time") < pl.lit(hi, TIME),
-            pl.col("published_time") <= at,
-        )
-        .group_by("agent_id")
-        .agg(pl.len().cast(pl.Int64).alias("responses"))
-    )
-    board = (
-        responses.join(handled, on="agent_id", how="full", coalesce=True)
-        .join(sla_by_agent, on="agent_id", how="left")
-        .filter(pl.col("agent_id").is_not_null())
-        .with_columns(pl.col("responses", "conversations").fill_null(0))
-        .collect()
-    )
-    if names is not None:
-        board = with_agent_names(board, names)
-    else:
-        board = board.with_columns(pl.col("agent_id").alias("agent_name"))
-    return board.select(
-        "agent_name", "responses", "conversations", "sla_clocks", "first_response_attainment",
-        "frt_median_seconds", "frt_p90_seconds", "handle_median_seconds", "agent_id",
-    ).sort(["responses", "agent_name"], descending=[True, False])
+def label_hours(due: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Add ``hour_label``: each ``hour_start`` as the report zone's clock shows it ("HH:MM")."""
+    return due.with_columns(pl.col("hour_start").dt.convert_time_zone(tz).dt.strftime("%H:%M").alias("hour_label"))
 
 
 def clip_long_tail(rows: pl.DataFrame, q: float = 0.95, column: str = "elapsed_seconds"
@@ -595,3 +409,24 @@ def clip_long_tail(rows: pl.DataFrame, q: float = 0.95, column: str = "elapsed_s
         return rows, 0, None
     kept = rows.filter(pl.col(column).is_null() | (pl.col(column) <= limit))
     return kept, rows.height - kept.height, float(limit)
+
+
+def handle_time_by_agent(facts: Frame, *, start: date, end: date, tz: str, as_of: datetime) -> pl.DataFrame:
+    """Median handle time per assigned agent (``agents.agent_leaderboard`` has none): calendar seconds from
+    the first assignment to the final close, over the window's conversations closed by ``as_of`` (nearest
+    rank). Columns: ``agent_id``, ``handled``, ``handle_median_seconds``."""
+    at = pl.lit(as_of, TIME)
+    closed = (
+        sla.in_window(facts.lazy(), start, end, tz)
+        .filter(pl.col("agent_id").is_not_null(), pl.col("first_assigned_time").is_not_null(),
+                pl.col("closed_time") <= at)
+        .with_columns(((pl.col("closed_time") - pl.col("first_assigned_time")).dt.total_milliseconds() / 1000)
+                      .alias("_handle"))
+    )
+    return (
+        closed.group_by("agent_id")
+        .agg(pl.len().cast(pl.Int64).alias("handled"), stats.nearest_rank(pl.col("_handle"), 0.5)
+             .alias("handle_median_seconds"))
+        .sort("agent_id")
+        .collect()
+    )
