@@ -38,6 +38,7 @@ __all__ = [
     "add_arguments",
     "compare_report",
     "format_report",
+    "load_tier_file",
     "run",
     "sla_report",
 ]
@@ -94,6 +95,7 @@ def sla_report(
     bot_rule: str = "human",
     tier_attribute: str = "tier",
     exclude_pending: bool = False,
+    tier_table: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Attainment per group for conversations whose first inbound post is in [start, end) in ``tz``.
 
@@ -105,6 +107,7 @@ def sla_report(
     facts = conversation_facts(
         tables["conversation"], tables["incoming_post"], tables["response"],
         tables["conversation_history_action"], tables["author"], bot_rule=bot_rule, tier_attribute=tier_attribute,
+        tier_table=tier_table,
     )
     facts = in_window(facts, start, end, tz)
     frame = customer_bursts(tables["incoming_post"], tables["response"], facts, bot_rule=bot_rule) if (
@@ -196,6 +199,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
 
 
+def load_tier_file(path: Path) -> pl.LazyFrame:
+    """A CRM tier file (``KHOROS_TIER_FILE``): CSV or Parquet with ``author_id``, ``tier`` and optionally
+    ``updated_time`` (ISO-8601 or epoch ms) -> the ``tier_table`` of ``conversation_facts``."""
+    if not path.is_file():
+        raise ReportError(f"tier file {path} not found (KHOROS_TIER_FILE)")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pl.read_parquet(path)
+        else:
+            frame = pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError) as e:
+        raise ReportError(f"tier file {path}: cannot read it ({str(e).splitlines()[0]})") from None
+    missing = [c for c in ("author_id", "tier") if c not in frame.columns]
+    if missing:
+        raise ReportError(f"tier file {path}: missing column(s) {', '.join(missing)} (has: {', '.join(frame.columns)})")
+    if "updated_time" in frame.columns and frame.schema["updated_time"] == pl.String:
+        text = pl.col("updated_time").str.strip_chars()
+        frame = frame.with_columns(updated_time=pl.coalesce(
+            text.cast(pl.Int64, strict=False).cast(pl.Datetime("ms", "UTC")),
+            text.str.to_datetime(time_unit="ms", time_zone="UTC", strict=False),
+        ))
+    return frame.lazy()
+
+
 def _find_store(settings):  # -> Store
     """The store of the configured tenant. In demo mode the store folder carries the simulated world's end
     (set when the app or a sync ran), so take the newest demo store with the configured seed and size."""
@@ -234,6 +261,7 @@ def run(args: argparse.Namespace) -> int:
             tables, policy, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
             as_of=resolve_as_of(args.as_of), bot_rule=args.bot_rule, tier_attribute=settings.tier_attribute,
             exclude_pending=args.exclude_pending,
+            tier_table=load_tier_file(settings.tier_file) if settings.tier_file else None,
         )
         if args.compare:
             groups = resolve_groups(args.by)

@@ -424,3 +424,25 @@ def test_resolution_with_pending_time_excluded() -> None:
     waits = pending_intervals(tables["conversation_history_action"])
     with pytest.raises(ValueError, match="resolution metric only"):
         evaluate(facts_frame, POLICY, "first_response", pending=waits)
+
+
+def test_tier_from_a_crm_table() -> None:
+    # A CRM file names tiers by author; "nobody" (no author row) becomes Gold; "climber" has a dated change.
+    crm = pl.LazyFrame({
+        "author_id": ["nobody", "climber", "climber"],
+        "tier": ["Gold", "Silver", "Platinum"],
+        "updated_time": [None, ny("2026-01-01 00:00"), ny("2026-11-16 12:30")],
+    }, schema={"author_id": pl.String, "tier": pl.String, "updated_time": pl.Datetime("ms", "UTC")})
+    out = conversation_facts(TABLES["conversation"], TABLES["incoming_post"], TABLES["response"],
+                             TABLES["conversation_history_action"], TABLES["author"], tier_table=crm).collect()
+    tiers = dict(zip(out["conversation_id"], out["tier"], strict=True))
+    assert tiers["untiered"] == "Gold"
+    assert (tiers["climber_before"], tiers["climber_after"]) == ("Silver", "Platinum")
+    assert tiers["holiday"] == "unknown"  # "std" is not in the CRM file
+    with pytest.raises(ValueError, match="needs column"):
+        conversation_facts(TABLES["conversation"], TABLES["incoming_post"], TABLES["response"],
+                           TABLES["conversation_history_action"], TABLES["author"],
+                           tier_table=pl.LazyFrame({"author": ["x"]}))
+    with pytest.raises(ValueError, match="tier attribute 'segment'"):
+        conversation_facts(TABLES["conversation"], TABLES["incoming_post"], TABLES["response"],
+                           TABLES["conversation_history_action"], TABLES["author"], tier_attribute="segment")

@@ -152,3 +152,18 @@ def test_compare_and_exclude_pending_through_the_core(tables) -> None:
     assert net["achieved"] >= full["achieved"]
     with pytest.raises(report.ReportError, match="resolution only"):
         report.sla_report(tables, policy, metric="first_response", exclude_pending=True, **common)
+
+
+def test_tier_file_replaces_the_author_attribute(tables, tmp_path) -> None:
+    authors = tables["author"].select("author_id").unique().collect()["author_id"].to_list()
+    crm = tmp_path / "tiers.csv"
+    crm.write_text("author_id,tier,updated_time\n" + "".join(f"{a},Diamond,\n" for a in authors[: len(authors) // 2]))
+    out = report.sla_report(tables, load_policy(), by=["tier"], start=date(2026, 11, 9), end=date(2026, 11, 19),
+                            tz="UTC", as_of=END, tier_table=report.load_tier_file(crm))
+    assert set(out["tier"]) == {"Diamond", "unknown"}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer,level\nx,Gold\n")
+    with pytest.raises(report.ReportError, match="missing column"):
+        report.load_tier_file(bad)
+    with pytest.raises(report.ReportError, match="not found"):
+        report.load_tier_file(tmp_path / "none.csv")

@@ -14,7 +14,7 @@ Definitions (DESIGN.md "Metric definitions"):
   and no human answer is ``bot_contained`` once closed (``bot_active`` while still open); it has no clock.
   Bot rule ``any``: any public response (bot or agent) stops the clock, which starts at the first inbound.
 - ``tier``: the author's tier as of ``clock_start`` (the latest author version with ``updated_time <=
-  clock_start``); ``unknown`` when there is none.
+  clock_start``; from the author export's tier attribute, or a CRM tier table); ``unknown`` when there is none.
 - ``priority``: the priority as of ``clock_start``: the latest ``PRIORITY_CHANGED`` at or before it, else the
   ``from_value`` of the first later change, else the conversation's (with no change recorded, its priority
   now is its priority then), else the first inbound post's.
@@ -65,15 +65,38 @@ def conversation_facts(
     *,
     bot_rule: str = "human",
     tier_attribute: str = "tier",
+    tier_table: pl.LazyFrame | None = None,
 ) -> pl.LazyFrame:
     """One row per conversation with its first inbound, clock start, first response, tier and priority at
-    start, assignment, closes and pending time (see the module docstring for each definition)."""
+    start, assignment, closes and pending time (see the module docstring for each definition).
+
+    Tiers come from the author export's ``tier_attribute`` column, or, when ``tier_table`` is given (a CRM
+    file: ``author_id``, ``tier`` and optionally ``updated_time``), from that table instead; rows without an
+    ``updated_time`` apply from the beginning of time.
+    """
     _check_bot_rule(bot_rule)
-    author_columns = author.collect_schema().names()
-    if tier_attribute not in author_columns:
-        raise ValueError(
-            f"tier attribute {tier_attribute!r} is not a column of the author export "
-            f"(columns: {', '.join(author_columns)})"
+    if tier_table is not None:
+        crm_columns = tier_table.collect_schema().names()
+        missing = [c for c in ("author_id", "tier") if c not in crm_columns]
+        if missing:
+            raise ValueError(f"the tier table needs column(s) {', '.join(missing)} (has: {', '.join(crm_columns)})")
+        versions = tier_table.select(
+            pl.col("author_id").cast(pl.String),
+            (pl.col("updated_time").cast(TIME) if "updated_time" in crm_columns
+             else pl.lit(0).cast(TIME)).fill_null(pl.lit(0).cast(TIME)).alias("_tier_time"),
+            pl.col("tier").cast(pl.String).alias("_tier"),
+        )
+    else:
+        author_columns = author.collect_schema().names()
+        if tier_attribute not in author_columns:
+            raise ValueError(
+                f"tier attribute {tier_attribute!r} is not a column of the author export "
+                f"(columns: {', '.join(author_columns)})"
+            )
+        versions = author.select(
+            pl.col("author_id"),
+            pl.col("updated_time").alias("_tier_time"),
+            pl.col(tier_attribute).cast(pl.String).alias("_tier"),
         )
     cid = "conversation_id"
     # Performance: one group-by per source table over pre-masked columns (a predicate evaluated inside a
@@ -199,15 +222,7 @@ def conversation_facts(
     )
 
     # Tier as of the clock start (or the first inbound / creation when there is no clock).
-    versions = (
-        author.select(
-            pl.col("author_id"),
-            pl.col("updated_time").alias("_tier_time"),
-            pl.col(tier_attribute).cast(pl.String).alias("_tier"),
-        )
-        .drop_nulls(["author_id", "_tier_time"])
-        .sort("_tier_time")
-    )
+    versions = versions.drop_nulls(["author_id", "_tier_time"]).sort("_tier_time")
     tiers = (
         base.select(cid, "author_id", "_tier_time")
         .drop_nulls("_tier_time")
