@@ -23,19 +23,6 @@ PAGES = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def entrypoint_first(streamlit_server, browser):
-    """Open the entrypoint once before any deep link.
-
-    On a fresh server Streamlit runs a deep link's file from ``pages/`` directly (its v1 multipage mode) until
-    ``st.navigation`` has run once; ``app.py`` builds the sidebar context pages need. See the report.
-    """
-    context = browser.new_context()
-    pg = context.new_page()
-    _open(pg, streamlit_server, "")
-    context.close()
-
-
 def _open(pg, server, path: str, query: str = "") -> None:
     pg.goto(f"{server.url}/{path}{'?' + query if query else ''}")
     wait_for_app_idle(pg)

@@ -40,6 +40,21 @@ def test_sync_now_reports_its_summary(source):
     assert any(s.value.startswith("Sync complete") for s in at.success)
 
 
+def test_a_failed_sync_is_a_message_not_a_traceback(source, monkeypatch):
+    from dashboard.khoros import KhorosError
+    from dashboard.store import sync as sync_module
+
+    def refuse(*args, **kwargs):
+        raise KhorosError("Analytics API answered 401: check KHOROS_USERNAME / KHOROS_PASSWORD")
+
+    monkeypatch.setattr(sync_module, "sync", refuse)
+    at = run_app(PAGE)
+    at.multiselect(key="data_sync_exports").set_value(["conversation"])
+    at.button(key="data_sync").click().run()
+    assert not at.exception
+    assert any("Sync failed" in e.value and "401" in e.value for e in at.error)
+
+
 def test_import_of_an_uploaded_file_quarantines_bad_rows(source, tmp_path):
     # New, closed, long-past conversations: the shared demo store keeps every figure other tests check.
     header = "Conversation ID,Author ID,Network,Status,Created Time,Closed Time\n"
