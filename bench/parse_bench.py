@@ -119,9 +119,12 @@ def parse_notes(p: dict) -> list[str]:
     if not csv_cases:
         return []
     lines = []
-    accepts = "missing_utf8_is_empty_string" in inspect.signature(pl.read_csv).parameters
+    from dashboard import schema
+
+    kwarg = "missing_utf8_is_empty_string"
+    rejected = kwarg in inspect.getsource(schema) and kwarg not in inspect.signature(pl.read_csv).parameters
     slow_or_different = [c for c in csv_cases if not c["agree"] or c["ours_rows_per_s"] < c["pandas_rows_per_s"]]
-    if slow_or_different and not accepts:
+    if slow_or_different and rejected:
         lines.append(
             "- CSV parse: `dashboard.schema.parse_csv_bytes` calls `pl.read_csv(..., "
             "missing_utf8_is_empty_string=False)`; Polars " + pl.__version__ + " no longer accepts that argument, "
