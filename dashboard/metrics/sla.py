@@ -240,7 +240,8 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFra
     """Attainment per group of ``by`` columns (all rows as one group when empty).
 
     Columns: the group columns, ``total`` (achieved + breached + pending), ``achieved``, ``breached``,
-    ``pending``, ``bot_contained``, ``no_target``, ``attainment`` (achieved ÷ (achieved + breached); null
+    ``pending``, ``bot_contained``, ``not_started`` (e.g. still with the bot), ``no_target``, ``attainment``
+    (achieved ÷ (achieved + breached); null
     when that is 0), ``attainment_low`` / ``attainment_high`` (95 % Wilson interval), ``responded``,
     ``median_seconds``, ``p90_seconds`` (nearest-rank), ``mean_seconds``: of ``response_seconds``, i.e. in the
     matched target's clock, over rows whose stopping event happened; null when none did.
@@ -262,6 +263,7 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFra
         count("breached"),
         count("pending"),
         count("bot_contained"),
+        count("not_started"),
         count("no_target"),
         seconds.is_not_null().sum().cast(pl.Int64).alias("responded"),
         nearest_rank(seconds, 0.5).alias("median_seconds"),
@@ -276,7 +278,7 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFra
         attainment_low=low,
         attainment_high=high,
     ).select(
-        *by, "total", "achieved", "breached", "pending", "bot_contained", "no_target", "attainment",
+        *by, "total", "achieved", "breached", "pending", "bot_contained", "not_started", "no_target", "attainment",
         "attainment_low", "attainment_high", "responded", "median_seconds", "p90_seconds", "mean_seconds",
     )
     return result.sort(by, nulls_last=True) if by else result
