@@ -73,10 +73,10 @@ def create_arrivals_heatmap_chart(heat: pl.DataFrame) -> alt.Chart:
         pl.col("weekday").replace_strict(names, default=None, return_dtype=pl.String).alias("weekday_name")
     )
     return (
-        alt.Chart(data, title="Arrivals by hour and weekday (report time zone)")
+        alt.Chart(data, title="Arrivals by hour and weekday")
         .mark_rect()
         .encode(
-            x=alt.X("hour:O", title="Hour"),
+            x=alt.X("hour:O", title="Hour (report time zone)"),
             y=alt.Y("weekday_name:N", sort=WEEKDAYS, title=None),
             color=alt.Color("conversations:Q", scale=alt.Scale(scheme="blues"), title="Conversations"),
             tooltip=["weekday_name:N", "hour:O", "conversations:Q"],

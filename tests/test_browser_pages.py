@@ -29,6 +29,13 @@ def _open(pg, server, path: str, query: str = "") -> None:
     pg.wait_for_selector('[data-testid="stMainBlockContainer"] h1')
 
 
+def _settled(pg) -> None:
+    """Idle, and nothing still drawn as a placeholder (a screenshot shows the finished page)."""
+    wait_for_app_idle(pg)
+    pg.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"], [data-stale=\"true\"]')", timeout=30_000)
+
+
 def _assert_no_exception(pg) -> None:
     boxes = pg.locator('[data-testid="stException"]')
     assert boxes.count() == 0, boxes.first.inner_text()
@@ -46,6 +53,7 @@ def test_page_loads_and_is_screenshotted(name, streamlit_server, page):
     if name in ("overview", "service_levels"):
         page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
     assert page.get_by_text("Demo data — simulated Khoros Care").count() >= 1
+    _settled(page)
     screenshot(page, name)
 
 
@@ -77,6 +85,7 @@ def test_drill_down_and_download_the_rows(streamlit_server, page):
     rows = list(csv.DictReader(io.StringIO(download.path().read_text())))
     assert len(rows) == shown > 0
     assert {r["tier"] for r in rows} == {"Platinum"}
+    _settled(page)
     screenshot(page, "service_levels_drill_down")
 
 

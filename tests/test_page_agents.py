@@ -44,7 +44,7 @@ def test_leaderboard_equals_the_metric_functions(source):
         if want["frt_median_seconds"] is not None:
             assert row["FRT median (min)"] == pytest.approx(want["frt_median_seconds"] / 60, abs=1e-9)
         if want["handle_median_seconds"] is not None:
-            assert row["Handle median (min)"] == pytest.approx(want["handle_median_seconds"] / 60, abs=1e-9)
+            assert row["Handle median (h)"] == pytest.approx(want["handle_median_seconds"] / 3600, abs=1e-9)
     # the team's first-response clocks add up to the report CLI's total for the same window
     overall = h.report(source).row(0, named=True)
     credited = expected.select(pl.col("first_response_achieved", "first_response_breached").sum()).row(0)
