@@ -2,7 +2,8 @@
 
     python -m dashboard report sla --metric first_response --by tier,priority \\
         --start 2026-11-01 --end 2026-11-15 [--tz America/New_York] [--as-of 2026-11-20T12:00Z] \\
-        [--bot-rule human|any] [--policy FILE] [--format table|csv|json] [--exclude-pending] [--compare]
+        [--bot-rule human|any] [--policy FILE] [--format table|csv|json] [--exclude-pending] [--compare] \\
+        [--clock target|business|calendar]
 
 It reads whatever filled the store (a sync, or ``python -m dashboard import`` of files downloaded from the
 Khoros UI), so it needs no network. The numbers come from the same functions as the pages and notebooks
@@ -96,6 +97,7 @@ def sla_report(
     tier_attribute: str = "tier",
     exclude_pending: bool = False,
     tier_table: pl.LazyFrame | None = None,
+    clock: str = "target",
 ) -> pl.DataFrame:
     """Attainment per group for conversations whose first inbound post is in [start, end) in ``tz``.
 
@@ -116,7 +118,7 @@ def sla_report(
         raise ReportError("--exclude-pending applies to --metric resolution only")
     waits = pending_intervals(tables["conversation_history_action"]) if exclude_pending else None
     evaluated = evaluate(frame, policy, metric, as_of=as_of, pending=waits)
-    return attainment_by(evaluated, groups).collect()
+    return attainment_by(evaluated, groups, clock=clock).collect()
 
 
 def compare_report(table: pl.DataFrame, column: str, order: Sequence[str] | None = None) -> pl.DataFrame:
@@ -191,6 +193,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="evaluate as of this instant (ISO-8601 with zone; default now)")
     sla.add_argument("--bot-rule", choices=BOT_RULES, default="human", dest="bot_rule")
     sla.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
+    sla.add_argument("--clock", choices=("target", "business", "calendar"), default="target",
+                     help="clock of the seconds columns: each target's own (default), business or calendar")
     sla.add_argument("--exclude-pending", action="store_true", dest="exclude_pending",
                      help="resolution only: time waiting on the customer (PENDING) does not count")
     sla.add_argument("--compare", action="store_true",
@@ -261,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
             tables, policy, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
             as_of=resolve_as_of(args.as_of), bot_rule=args.bot_rule, tier_attribute=settings.tier_attribute,
             exclude_pending=args.exclude_pending,
-            tier_table=load_tier_file(settings.tier_file) if settings.tier_file else None,
+            tier_table=load_tier_file(settings.tier_file) if settings.tier_file else None, clock=args.clock,
         )
         if args.compare:
             groups = resolve_groups(args.by)

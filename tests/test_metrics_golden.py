@@ -446,3 +446,17 @@ def test_tier_from_a_crm_table() -> None:
     with pytest.raises(ValueError, match="tier attribute 'segment'"):
         conversation_facts(TABLES["conversation"], TABLES["incoming_post"], TABLES["response"],
                            TABLES["conversation_history_action"], TABLES["author"], tier_attribute="segment")
+
+
+def test_seconds_in_either_clock() -> None:
+    # Platinum in the November window: weekend (0 business / 93600 calendar), out_of_hours (30600 / 95400),
+    # climber_after (1800 / 1800); unanswered has no seconds.
+    window = in_window(facts(), date(2026, 11, 1), date(2026, 12, 1), "America/New_York")
+    evaluated_rows = evaluate(window, POLICY, "first_response", as_of=AS_OF).filter(pl.col("tier") == "Platinum")
+    business = attainment_by(evaluated_rows, clock="business").collect().row(0, named=True)
+    calendar = attainment_by(evaluated_rows, clock="calendar").collect().row(0, named=True)
+    assert (business["median_seconds"], business["p90_seconds"]) == (1800, 30600)
+    assert (calendar["median_seconds"], calendar["p90_seconds"]) == (93600, 95400)
+    assert business["attainment"] == calendar["attainment"] == 0.5  # the status does not depend on the view
+    with pytest.raises(ValueError, match="unknown clock"):
+        attainment_by(evaluated_rows, clock="wall")

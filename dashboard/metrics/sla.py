@@ -236,16 +236,20 @@ def _with_pending_excluded(out: pl.LazyFrame, pending: pl.LazyFrame, clock) -> p
         pl.col("_pending_calendar_ms", "_pending_business_ms").fill_null(0))
 
 
-def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFrame:
+def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = (), *, clock: str = "target") -> pl.LazyFrame:
     """Attainment per group of ``by`` columns (all rows as one group when empty).
 
     Columns: the group columns, ``total`` (achieved + breached + pending), ``achieved``, ``breached``,
     ``pending``, ``bot_contained``, ``not_started`` (e.g. still with the bot), ``no_target``, ``attainment``
-    (achieved ÷ (achieved + breached); null
-    when that is 0), ``attainment_low`` / ``attainment_high`` (95 % Wilson interval), ``responded``,
-    ``median_seconds``, ``p90_seconds`` (nearest-rank), ``mean_seconds``: of ``response_seconds``, i.e. in the
-    matched target's clock, over rows whose stopping event happened; null when none did.
+    (achieved ÷ (achieved + breached); null when that is 0), ``attainment_low`` / ``attainment_high`` (95 %
+    Wilson interval), ``responded``, ``median_seconds``, ``p90_seconds`` (nearest-rank), ``mean_seconds`` over
+    rows whose stopping event happened (null when none did), in ``clock``: ``target`` (each row in its matched
+    target's clock), ``business`` or ``calendar``.
     """
+    seconds_by_clock = {"target": "response_seconds", "business": "elapsed_business_seconds",
+                        "calendar": "elapsed_calendar_seconds"}
+    if clock not in seconds_by_clock:
+        raise ValueError(f"unknown clock {clock!r}; use {', '.join(seconds_by_clock)}")
     by = list(by)
     columns = evaluated.collect_schema().names()
     unknown = [c for c in by if c not in columns]
@@ -256,7 +260,7 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFra
     def count(value: str) -> pl.Expr:
         return (status == value).sum().cast(pl.Int64).alias(value)
 
-    seconds = pl.col("response_seconds")
+    seconds = pl.when(pl.col("response_seconds").is_not_null()).then(pl.col(seconds_by_clock[clock]))
     aggregations = [
         status.is_in(["achieved", "breached", "pending"]).sum().cast(pl.Int64).alias("total"),
         count("achieved"),
