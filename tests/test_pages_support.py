@@ -139,3 +139,43 @@ def test_handle_time_is_assignment_to_close_per_agent(world_facts):
     seconds = sorted(((mine["closed_time"] - mine["first_assigned_time"]).dt.total_milliseconds() / 1000).to_list())
     assert agent["handled"] == len(seconds)
     assert agent["handle_median_seconds"] == seconds[(len(seconds) + 1) // 2 - 1]  # nearest rank, by hand
+
+
+def test_period_and_tier_comparisons_are_the_engine_per_window(world_facts):
+    from dashboard.metrics import sla
+
+    world, facts, policy = world_facts
+    start, end, tz = date(2026, 11, 12), date(2026, 11, 19), "America/New_York"
+
+    def engine(metric: str, lo: date, hi: date, by: str) -> dict:
+        evaluated = sla.evaluate(sla.in_window(facts.lazy(), lo, hi, tz), policy, metric, as_of=world.now)
+        return {r[by]: r for r in sla.attainment_by(evaluated, [by]).collect().iter_rows(named=True)}
+
+    periods = ps.period_comparison(facts, policy, "first_response", "priority", start=start, end=end, tz=tz,
+                                   as_of=world.now)
+    assert set(periods.get_column("period")) == {"previous", "current"}
+    for period, (lo, hi) in (("previous", (date(2026, 11, 5), start)), ("current", (start, end))):
+        want = engine("first_response", lo, hi, "priority")
+        got = {r["priority"]: r for r in periods.filter(pl.col("period") == period).iter_rows(named=True)}
+        assert got.keys() == want.keys()
+        assert all(got[k]["attainment"] == want[k]["attainment"] and got[k]["total"] == want[k]["total"]
+                   for k in want)
+
+    comparison = ps.tier_comparison(facts, policy, start=start, end=end, tz=tz, as_of=world.now)
+    for metric in ("first_response", "resolution"):
+        want = engine(metric, start, end, "tier")
+        got = {r["tier"]: r for r in comparison.filter(pl.col("metric") == metric).iter_rows(named=True)}
+        assert {k: v["median_seconds"] for k, v in got.items()} == {k: v["median_seconds"] for k, v in want.items()}
+
+
+def test_rows_behind_a_group_are_its_evaluated_conversations(world_facts):
+    world, facts, policy = world_facts
+    start, end, tz = date(2026, 11, 12), date(2026, 11, 19), "America/New_York"
+    evaluated = ps.evaluate_window(facts, policy, "first_response", start=start, end=end, tz=tz, as_of=world.now)
+    groups = ps.attainment_by_group(evaluated, "network")
+    twitter = groups.filter(pl.col("network") == "twitter").row(0, named=True)
+    rows = ps.rows_behind(evaluated, "network", "twitter")
+    assert set(rows.get_column("network")) == {"twitter"}
+    assert rows.filter(pl.col("status") == "breached").height == twitter["breached"]
+    assert rows.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).height == twitter["total"]
+    assert rows.columns == [c for c in ps.DRILL_COLUMNS if c in rows.columns]
