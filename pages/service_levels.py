@@ -14,7 +14,7 @@ import streamlit as st
 
 from dashboard import charts, ui
 from dashboard.kpi import format_duration
-from dashboard.metrics import load_policy, stats
+from dashboard.metrics import customer_bursts, load_policy, stats
 from dashboard.metrics import pages_support as ps
 
 log = logging.getLogger("dashboard.pages.service_levels")
@@ -26,6 +26,7 @@ def _show_chart(chart, **kwargs):
 
 METRIC_LABELS = {
     "first_response": "First response",
+    "next_response": "Next response",
     "time_to_assign": "Time to assign",
     "resolution": "Resolution",
 }
@@ -88,7 +89,16 @@ group_label = c2.segmented_control("Group by", list(ps.SLA_DIMENSIONS), default=
                                    key="sla_group_by")
 group = "agent_name" if group_label == "agent" else ps.SLA_DIMENSIONS[group_label]
 
-evaluated = ps.evaluate_window(facts, policy, metric, start=ctx.start, end=ctx.end, tz=ctx.tz, as_of=ctx.as_of)
+if metric == "next_response":
+    # Reply level: one clock per customer burst after a reply (counted per reply, not per conversation).
+    frame = ps.with_agent_names(customer_bursts(
+        ui.load_table(ctx.source, "incoming_post").lazy(), ui.load_table(ctx.source, "response").lazy(),
+        facts.lazy(), bot_rule=ctx.bot_rule), names)
+    st.caption("Next response is reply-level: each customer message after a reply starts a clock; counts are "
+               "replies, not conversations.")
+else:
+    frame = facts
+evaluated = ps.evaluate_window(frame, policy, metric, start=ctx.start, end=ctx.end, tz=ctx.tz, as_of=ctx.as_of)
 evaluated = evaluated.collect().lazy()  # evaluated once, read by every chart below
 groups = ps.attainment_by_group(evaluated, group)
 if groups.height == 0:
@@ -116,7 +126,8 @@ picked = st.selectbox(
 value = clicked[0] if clicked and clicked[0] in options else picked
 if value is not None:
     rows = ps.rows_behind(evaluated, group, value)
-    st.markdown(f"**{rows.height:,} conversations** with {group_label} = `{value}` "
+    unit = "replies" if metric == "next_response" else "conversations"
+    st.markdown(f"**{rows.height:,} {unit}** with {group_label} = `{value}` "
                 f"({METRIC_LABELS[metric].lower()}, {rows.filter(pl.col('status') == 'breached').height:,} breached)")
     st.dataframe(rows, hide_index=True, key="sla_rows", height=320)
     ui.render_download(rows, f"{metric}_{group_label.replace(' ', '_')}_{value}", key="sla_rows_download")
@@ -136,7 +147,7 @@ else:
 
 # --- period comparison ---------------------------------------------------------------------------------------
 st.subheader("This period vs the previous one")
-periods = ps.period_comparison(facts, policy, metric, group, start=ctx.start, end=ctx.end, tz=ctx.tz,
+periods = ps.period_comparison(frame, policy, metric, group, start=ctx.start, end=ctx.end, tz=ctx.tz,
                                as_of=ctx.as_of)
 prev_start, prev_end = ctx.previous_window()
 if periods.filter(pl.col("period") == "previous").get_column("total").sum() == 0:

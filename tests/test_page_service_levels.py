@@ -66,6 +66,23 @@ def test_group_by_priority_and_drill_into_one_group(source):
     assert {b.label for b in at.get("download_button")} >= {"Download CSV", "Download Parquet"}
 
 
+def test_next_response_is_reply_level_and_equals_the_report_cli(source):
+    at = run_app(PAGE)
+    at.segmented_control(key="sla_metric").set_value("next_response").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    report = h.report(source, metric="next_response", by=("tier",)).filter(pl.col("total") > 0)
+    options = at.selectbox(key="sla_pick").options
+    assert sorted(options) == sorted(report.get_column("tier").to_list())
+    busiest = report.sort("total", descending=True).row(0, named=True)
+    at.selectbox(key="sla_pick").set_value(busiest["tier"]).run()
+    assert not at.exception and not at.error
+    rows = h.frame_with(at, "burst_index", "breach_at")
+    decided = rows.filter(pl.col("status").is_in(["achieved", "breached", "pending"]))
+    assert decided.height == busiest["total"]
+    assert rows.filter(pl.col("status") == "breached").height == busiest["breached"]
+    assert any(f"{rows.height:,} replies" in m.value for m in at.markdown)
+
+
 def test_a_filter_that_matches_nothing_says_so(source):
     at = run_app(PAGE, query=h.empty_filter(h.facts(source)))
     assert not at.exception and not at.error

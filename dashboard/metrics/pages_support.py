@@ -142,9 +142,9 @@ def rows_behind(evaluated: Frame, by: str, value: object) -> pl.DataFrame:
 
 
 DRILL_COLUMNS = (
-    "conversation_id", "conversation_display_id", "tier", "priority", "network", "work_queue_id", "agent_id",
-    "status", "target_name", "target_seconds", "clock", "start_time", "stop_time", "breach_at", "elapsed_seconds",
-    "breach_severity_seconds",
+    "conversation_id", "conversation_display_id", "burst_index", "tier", "priority", "network", "work_queue_id",
+    "agent_id", "status", "target_name", "target_seconds", "clock", "start_time", "stop_time", "breach_at",
+    "elapsed_seconds", "breach_severity_seconds",
 )
 """Columns of the drill-down (the rows behind a bar), in order."""
 
