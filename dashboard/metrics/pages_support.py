@@ -336,7 +336,8 @@ def _automation_kpi(bot_requests: Frame, *, start: date, end: date, tz: str, as_
         unit="ratio", previous=success_rate(outcomes(prev_start, prev_end)) if prev_covered else None,
         definition="Share of automation requests (Bot API v3 request records with an outcome) that succeeded "
                    f"in the window. Right now {healthy} of {health.height} bot scopes (app id × origin) are "
-                   "HEALTHY by Khoros' rolling 2-minute rule; the rows below list their states.",
+                   "HEALTHY by Khoros' rolling 2-minute rule; the rows below list their states. The sidebar's "
+                   "filters do not apply: request records carry no tier, queue or agent.",
         sparkline=_series(days, per_day, "success_rate"),
         parameters={"window": f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive), {tz}",
                     "time anchor": "request created time", "health window": "2 minutes",
