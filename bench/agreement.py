@@ -98,10 +98,11 @@ def compare_at_risk(ours, other) -> list[str]:
 
 
 def compare_backlog(ours, other) -> list[str]:
+    """Open conversations per (age bucket, work queue); buckets with none may be listed (as 0) or left out."""
     ours, other = to_polars(ours), to_polars(other)
 
     def norm(f: pl.DataFrame) -> pl.DataFrame:
-        return f.select(
+        return f.filter(pl.col("open") > 0).select(
             pl.col("age_order").cast(pl.Int64),
             pl.col("work_queue_id").cast(pl.String).fill_null("none"),
             pl.col("open").cast(pl.Int64),

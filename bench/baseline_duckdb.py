@@ -240,15 +240,25 @@ def sla_by_tier_priority(con: duckdb.DuckDBPyConnection, policy: Policy, as_of_m
 
 
 def at_risk(con: duckdb.DuckDBPyConnection, policy: Policy, as_of_ms: int) -> pl.DataFrame:
-    sql = _with(con, policy, as_of_ms) + f"""
+    sql = _with(con, policy, as_of_ms) + f""", {_CLOSES}
     SELECT f.conversation_id, f.breach_at, f.tier, f.priority
-    FROM first_response f JOIN conversation c USING (conversation_id)
+    FROM first_response f JOIN conversation c USING (conversation_id) LEFT JOIN closes k USING (conversation_id)
     WHERE f.status = 'pending' AND {_OPEN.format(at=int(as_of_ms))}
     ORDER BY f.breach_at, f.conversation_id"""
     return pl.from_arrow(con.sql(sql).to_arrow_table())
 
 
-_OPEN = "epoch_ms(c.created_time) <= {at} AND (c.closed_time IS NULL OR epoch_ms(c.closed_time) > {at})"
+# Open at an instant: created by then, not finally closed by then, and not between the first close and the
+# last reopen (``closes`` gives both per conversation).
+_CLOSES = """closes AS (
+    SELECT conversation_id,
+           min(action_time) FILTER (WHERE upper(action) = 'CLOSED'
+               OR (upper(action) = 'STATUS_CHANGED' AND upper(to_value) = 'CLOSED')) AS first_closed,
+           max(action_time) FILTER (WHERE upper(action) = 'REOPENED') AS last_reopened
+    FROM conversation_history_action GROUP BY conversation_id)"""
+_OPEN = ("epoch_ms(c.created_time) <= {at} AND (c.closed_time IS NULL OR epoch_ms(c.closed_time) > {at}) "
+         "AND NOT coalesce(epoch_ms(k.first_closed) <= {at} "
+         "AND (k.last_reopened IS NULL OR epoch_ms(k.last_reopened) > {at}), FALSE)")
 
 
 def backlog(con: duckdb.DuckDBPyConnection, at_ms: int) -> pl.DataFrame:
@@ -258,9 +268,10 @@ def backlog(con: duckdb.DuckDBPyConnection, at_ms: int) -> pl.DataFrame:
     bucket = "CASE " + " ".join(f"WHEN age_s < {b} THEN {i}" for i, b in enumerate(bounds)) + \
         f" ELSE {len(bounds)} END"
     sql = f"""
-    WITH open_now AS (
+    WITH {_CLOSES},
+    open_now AS (
         SELECT c.work_queue_id, ({at} - epoch_ms(c.created_time)) / 1000.0 AS age_s
-        FROM conversation c WHERE {_OPEN.format(at=at)})
+        FROM conversation c LEFT JOIN closes k USING (conversation_id) WHERE {_OPEN.format(at=at)})
     SELECT {bucket} AS age_order, work_queue_id, count(*) AS open
     FROM open_now GROUP BY ALL ORDER BY age_order, work_queue_id NULLS LAST"""
     return pl.from_arrow(con.sql(sql).to_arrow_table())

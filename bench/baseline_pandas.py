@@ -212,17 +212,28 @@ def sla_by_tier_priority(t: dict[str, pd.DataFrame], policy: Policy, as_of_ms: i
     return out
 
 
-def _open_at(conv: pd.DataFrame, at_ms: int) -> np.ndarray:
-    """Open at an instant: created by then and not finally closed by then."""
+def _open_at(t: dict[str, pd.DataFrame], at_ms: int) -> np.ndarray:
+    """Open at an instant: created by then, not finally closed by then, and not closed at its first close
+    without a (last) reopen by then."""
+    conv = t["conversation"]
+    acts = t["conversation_history_action"]
+    kind = acts["action"].str.upper()
+    is_close = (kind == "CLOSED") | ((kind == "STATUS_CHANGED") & (acts["to_value"].str.upper() == "CLOSED"))
+    first_close = acts[is_close].groupby(CID)["action_time"].min()
+    last_reopen = acts[kind == "REOPENED"].groupby(CID)["action_time"].max()
+    first_close_ms = _ms(conv[CID].map(first_close))
+    last_reopen_ms = _ms(conv[CID].map(last_reopen))
     closed = _ms(conv["closed_time"])
-    return (_ms(conv["created_time"]) <= at_ms) & ((closed == NULL_MS) | (closed > at_ms))
+    between = (first_close_ms != NULL_MS) & (first_close_ms <= at_ms) & (
+        (last_reopen_ms == NULL_MS) | (last_reopen_ms > at_ms))
+    return (_ms(conv["created_time"]) <= at_ms) & ((closed == NULL_MS) | (closed > at_ms)) & ~between
 
 
 def at_risk(t: dict[str, pd.DataFrame], policy: Policy, as_of_ms: int) -> pd.DataFrame:
     """Open conversations still within their first-response target, soonest breach first."""
     ev = first_response(t, policy, as_of_ms)
     conv = t["conversation"]
-    open_ids = conv.loc[_open_at(conv, as_of_ms), CID]
+    open_ids = conv.loc[_open_at(t, as_of_ms), CID]
     pending = ev[(ev["status"] == "pending") & ev.index.isin(open_ids)].reset_index()
     return pending.sort_values(["breach_at", CID])[[CID, "breach_at", "tier", "priority"]].reset_index(drop=True)
 
@@ -230,7 +241,7 @@ def at_risk(t: dict[str, pd.DataFrame], policy: Policy, as_of_ms: int) -> pd.Dat
 def backlog(t: dict[str, pd.DataFrame], at_ms: int) -> pd.DataFrame:
     """Conversations open at ``at_ms`` per age bucket (index into AGE_BUCKET_UPPER) and work queue."""
     conv = t["conversation"]
-    open_now = conv[_open_at(conv, at_ms)]
+    open_now = conv[_open_at(t, at_ms)]
     age = (at_ms - _ms(open_now["created_time"])) / 1000.0
     bucket = np.searchsorted(np.asarray(AGE_BUCKET_UPPER), age, side="right")
     counts = (

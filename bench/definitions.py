@@ -25,9 +25,11 @@ from dashboard.metrics.policy import Policy
 
 __all__ = ["AGE_BUCKET_UPPER", "IntervalTable", "Rule", "first_response_rules", "interval_table"]
 
-# Backlog age buckets (calendar seconds since creation): exclusive upper bounds, the last one open-ended.
+# Backlog (open at an instant): created by then, not finally closed by then, and not between its first close
+# and its last reopen. Age buckets (calendar seconds since creation): exclusive upper bounds, the last one
+# open-ended.
 # Compared with the engine by bucket index (0 = youngest), not by label.
-AGE_BUCKET_UPPER: tuple[float, ...] = (3600, 4 * 3600, 24 * 3600, 3 * 86400, float("inf"))
+AGE_BUCKET_UPPER: tuple[float, ...] = (3600, 4 * 3600, 24 * 3600, 3 * 86400, 7 * 86400, float("inf"))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from dashboard.metrics import attainment_by, conversation_facts, evaluate, pages_support
+from dashboard.metrics import attainment_by, conversation_facts, evaluate
+from dashboard.metrics import backlog as backlog_metrics
 from dashboard.metrics.policy import Policy
 
 __all__ = ["at_risk", "backlog", "first_response", "load_tables", "scan_tables", "sla_by_tier_priority"]
@@ -53,15 +54,16 @@ def _facts(t: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
 
 
 def at_risk(t: dict[str, pl.LazyFrame], policy: Policy, as_of_ms: int) -> pl.DataFrame:
-    """The Live queue page's at-risk list for first response (open, pending, soonest breach first)."""
-    # Facts are materialised once, as the pages' cached loader holds them (a lazy frame would be computed
-    # twice: once for the open set, once for the evaluation).
-    rows = pages_support.at_risk(_facts(t).collect(), policy, _as_of(as_of_ms), metrics=("first_response",))
-    return rows.select("conversation_id", pl.col("breach_at").dt.epoch("ms"), "tier", "priority")
+    """The at-risk list for first response (open, pending, soonest breach first), as the Live queue shows it."""
+    # Facts are materialised once, as the pages' cached loader holds them.
+    facts = _facts(t).collect().lazy()
+    rows = backlog_metrics.at_risk(facts, policy, _as_of(as_of_ms), metrics=("first_response",))
+    return rows.select("conversation_id", pl.col("breach_at").dt.epoch("ms"), "tier", "priority").collect()
 
 
 def backlog(t: dict[str, pl.LazyFrame], at_ms: int) -> pl.DataFrame:
-    """The Live queue page's backlog: open at an instant, per age bucket and work queue."""
-    open_now = pages_support.open_backlog(_facts(t).collect(), _as_of(at_ms))
-    counted = pages_support.backlog_by_age(open_now, by="work_queue_id")
-    return counted.select("age_order", "work_queue_id", "open")
+    """Open at an instant, per age bucket and work queue."""
+    facts = _facts(t).collect().lazy()
+    open_now = backlog_metrics.open_at(facts, _as_of(at_ms))
+    counted = backlog_metrics.backlog_by_age(open_now, by=["work_queue_id"])
+    return counted.select("age_order", "work_queue_id", "open").collect()
