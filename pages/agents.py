@@ -52,61 +52,70 @@ except Exception as exc:  # a clear message, never a stack trace
     st.error(f"Could not compute the agent figures: {exc}")
     st.stop()
 
-st.subheader("Leaderboard")
-if board.height == 0:
-    ui.render_empty("No agent activity in this window for these filters. Widen the date range or clear a filter.")
-else:
-    sort_label = st.selectbox("Sort by", list(SORTS), key="agents_sort")
-    column, descending = SORTS[sort_label]
-    ranked = board.sort([column, "agent_name"], descending=[descending, False], nulls_last=True)
-    shown = ranked.select(
-        pl.col("agent_name").alias("Agent"),
-        pl.col("responses").alias("Responses"),
-        pl.col("first_responses").alias("First responses"),
-        pl.col("conversations").alias("Conversations"),
-        (pl.col("first_response_attainment") * 100).alias("First response SLA %"),
-        (pl.col("frt_median_seconds") / 60).alias("FRT median (min)"),
-        (pl.col("frt_p90_seconds") / 60).alias("FRT p90 (min)"),
-        (pl.col("handle_median_seconds") / 3600).alias("Handle median (h)"),
-        (pl.col("available_seconds") / 3600).alias("Available (h)"),
-        pl.col("responses_per_available_hour").alias("Responses / available h"),
-        pl.col("agent_id").alias("Agent id"),
-    )
-    st.dataframe(
-        shown, hide_index=True, key="agents_board",
-        column_config={
-            "First response SLA %": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
-            "FRT median (min)": st.column_config.NumberColumn(format="%.1f"),
-            "FRT p90 (min)": st.column_config.NumberColumn(format="%.1f"),
-            "Handle median (h)": st.column_config.NumberColumn(format="%.1f"),
-            "Available (h)": st.column_config.NumberColumn(format="%.1f"),
-            "Responses / available h": st.column_config.NumberColumn(format="%.2f"),
-        },
-    )
-    st.caption("Window: conversations whose first inbound post is in it. First-response figures are credited to "
-               "the agent who answered (the assigned agent while unanswered), in the matched target's clock; "
-               "conversations = assigned to the agent; handle time = calendar time from first assignment to final "
-               "close. Click a column header to sort in place.")
-    ui.render_download(ranked, "agent_leaderboard", key="agents_board_download")
+def _render() -> None:
+    """The page below the data loading: a function so one guard turns any failure into a message."""
+    st.subheader("Leaderboard")
+    if board.height == 0:
+        ui.render_empty("No agent activity in this window for these filters. Widen the date range or clear a filter.")
+    else:
+        sort_label = st.selectbox("Sort by", list(SORTS), key="agents_sort")
+        column, descending = SORTS[sort_label]
+        ranked = board.sort([column, "agent_name"], descending=[descending, False], nulls_last=True)
+        shown = ranked.select(
+            pl.col("agent_name").alias("Agent"),
+            pl.col("responses").alias("Responses"),
+            pl.col("first_responses").alias("First responses"),
+            pl.col("conversations").alias("Conversations"),
+            (pl.col("first_response_attainment") * 100).alias("First response SLA %"),
+            (pl.col("frt_median_seconds") / 60).alias("FRT median (min)"),
+            (pl.col("frt_p90_seconds") / 60).alias("FRT p90 (min)"),
+            (pl.col("handle_median_seconds") / 3600).alias("Handle median (h)"),
+            (pl.col("available_seconds") / 3600).alias("Available (h)"),
+            pl.col("responses_per_available_hour").alias("Responses / available h"),
+            pl.col("agent_id").alias("Agent id"),
+        )
+        st.dataframe(
+            shown, hide_index=True, key="agents_board",
+            column_config={
+                "First response SLA %": st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+                "FRT median (min)": st.column_config.NumberColumn(format="%.1f"),
+                "FRT p90 (min)": st.column_config.NumberColumn(format="%.1f"),
+                "Handle median (h)": st.column_config.NumberColumn(format="%.1f"),
+                "Available (h)": st.column_config.NumberColumn(format="%.1f"),
+                "Responses / available h": st.column_config.NumberColumn(format="%.2f"),
+            },
+        )
+        st.caption("Window: conversations whose first inbound post is in it. First-response figures are credited to "
+                   "the agent who answered (the assigned agent while unanswered), in the matched target's clock; "
+                   "conversations = assigned to the agent; handle time = calendar time from first assignment to final "
+                   "close. Click a column header to sort in place.")
+        ui.render_download(ranked, "agent_leaderboard", key="agents_board_download")
 
-st.subheader("State timeline")
-lo, hi = sla.window_bounds(ctx.start, ctx.end, ctx.tz)
-hi = min(hi, ctx.as_of)
-agent_options = names.sort("agent_name").get_column("agent_name").to_list()
-chosen = st.multiselect("Agents", agent_options, default=agent_options[:8], key="agents_timeline_pick",
-                        placeholder="Pick agents")
-longest = min(14, ctx.days)
-days = st.slider("Last days", min_value=1, max_value=longest, value=min(2, longest),
-                 key="agents_timeline_days") if longest > 1 else 1
-timeline = agents.agent_state_timeline(
-    states.lazy().join(names.lazy().filter(pl.col("agent_name").is_in(chosen)).select("agent_id"), on="agent_id",
-                       how="semi"),
-    max(lo, hi - timedelta(days=days)), hi,
-).collect()
-if timeline.height == 0:
-    ui.render_empty("No agent states in this period for the chosen agents.")
-else:
-    _show_chart(charts.create_agent_timeline_chart(timeline), key="agents_timeline")
-    totals = timeline.group_by("agent_name", "state").agg((pl.col("seconds").sum() / 3600).round(2).alias("hours"))
-    st.dataframe(totals.pivot("state", index="agent_name", values="hours").sort("agent_name"), hide_index=True,
-                 key="agents_state_hours")
+    st.subheader("State timeline")
+    lo, hi = sla.window_bounds(ctx.start, ctx.end, ctx.tz)
+    hi = min(hi, ctx.as_of)
+    agent_options = names.sort("agent_name").get_column("agent_name").to_list()
+    chosen = st.multiselect("Agents", agent_options, default=agent_options[:8], key="agents_timeline_pick",
+                            placeholder="Pick agents")
+    longest = min(14, ctx.days)
+    days = st.slider("Last days", min_value=1, max_value=longest, value=min(2, longest),
+                     key="agents_timeline_days") if longest > 1 else 1
+    timeline = agents.agent_state_timeline(
+        states.lazy().join(names.lazy().filter(pl.col("agent_name").is_in(chosen)).select("agent_id"), on="agent_id",
+                           how="semi"),
+        max(lo, hi - timedelta(days=days)), hi,
+    ).collect()
+    if timeline.height == 0:
+        ui.render_empty("No agent states in this period for the chosen agents.")
+    else:
+        _show_chart(charts.create_agent_timeline_chart(timeline), key="agents_timeline")
+        totals = timeline.group_by("agent_name", "state").agg((pl.col("seconds").sum() / 3600).round(2).alias("hours"))
+        st.dataframe(totals.pivot("state", index="agent_name", values="hours").sort("agent_name"), hide_index=True,
+                     key="agents_state_hours")
+
+
+try:
+    _render()
+except Exception as exc:  # a clear message, never a stack trace (st.stop() is not an Exception)
+    log.exception("agents page failed")
+    st.error(f"Could not show the agent figures: {exc}")

@@ -87,3 +87,15 @@ def test_a_filter_that_matches_nothing_says_so(source):
     at = run_app(PAGE, query=h.empty_filter(h.facts(source)))
     assert not at.exception and not at.error
     assert any("No conversations with a service-level clock" in w.value for w in at.warning)
+
+
+def test_a_failure_below_the_headline_is_a_message_not_a_traceback(source, monkeypatch):
+    from dashboard.metrics import pages_support
+
+    def broken(*args, **kwargs):
+        raise ValueError("period comparison exploded")
+
+    monkeypatch.setattr(pages_support, "period_comparison", broken)
+    at = run_app(PAGE)
+    assert not at.exception
+    assert any("Could not show service levels: period comparison exploded" in e.value for e in at.error)
