@@ -460,3 +460,24 @@ def test_seconds_in_either_clock() -> None:
     assert business["attainment"] == calendar["attainment"] == 0.5  # the status does not depend on the view
     with pytest.raises(ValueError, match="unknown clock"):
         attainment_by(evaluated_rows, clock="wall")
+
+
+def test_customer_bursts_group_messages_and_count_per_reply() -> None:
+    # in 10:00, agent 10:10; customer 10:20 and 10:21 (one burst), agent 10:30; customer 11:00 (unanswered).
+    # A bot message at 10:25 is not a human reply: under the human rule it neither ends nor splits the burst.
+    tables = _build({"chatty": dict(
+        author="gold", posts=["2026-11-16 10:00", "2026-11-16 10:20", "2026-11-16 10:21", "2026-11-16 11:00"],
+        responses=[("2026-11-16 10:10", "AGENT", True), ("2026-11-16 10:25", "BOT", True),
+                   ("2026-11-16 10:30", "AGENT", True)],
+    )})
+    f = conversation_facts(tables["conversation"], tables["incoming_post"], tables["response"],
+                           tables["conversation_history_action"], tables["author"])
+    bursts = customer_bursts(tables["incoming_post"], tables["response"], f).sort("burst_index").collect()
+    assert bursts["burst_index"].to_list() == [1, 2]
+    assert bursts["burst_time"].to_list() == [ny("2026-11-16 10:20"), ny("2026-11-16 11:00")]
+    assert bursts["response_time"].to_list() == [ny("2026-11-16 10:30"), None]
+    out = evaluate(bursts.lazy(), POLICY, "next_response", as_of=ny("2026-11-16 11:30")).collect()
+    assert out["status"].to_list() == ["achieved", "pending"]  # 600 s; the 11:00 one is due at 12:00
+    # bot rule "any": the bot's 10:25 message answers the 10:20 burst; 10:30 answers nothing new
+    any_rule = customer_bursts(tables["incoming_post"], tables["response"], f, bot_rule="any").collect()
+    assert any_rule.sort("burst_index")["response_time"].to_list() == [ny("2026-11-16 10:25"), None]
