@@ -211,7 +211,7 @@ def create_breaches_due_chart(due: pl.DataFrame) -> alt.Chart:
         x = alt.X("hour_start:T", title=None, axis=alt.Axis(format="%H:%M"))
         tooltip = [alt.Tooltip("hour_start:T", format="%a %H:%M"), "breaches:Q"]
     return (
-        alt.Chart(due, title="Breaches due in the next 8 hours (if nobody answers)")
+        alt.Chart(due, title="Breaches due, next 8 hours")
         .mark_bar(color="#c62828")
         .encode(x=x, y=alt.Y("breaches:Q", title="Conversations", axis=alt.Axis(tickMinStep=1)), tooltip=tooltip)
         .properties(height=220)
