@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 8501
 
-.PHONY: run test test-fast lint bench chromium clean lock
+.PHONY: run test test-fast lint bench chromium clean lock notebooks
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: $(STAMP)
 	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+# JupyterLab for analysts (not needed by the tests, which execute the notebooks with nbclient).
+notebooks: $(STAMP)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev,notebooks]'
+	$(PY) -m jupyter lab notebooks/
 
 chromium:
 	@bash scripts/ensure-chromium.sh
