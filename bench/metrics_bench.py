@@ -99,6 +99,7 @@ def run_metrics(cache_dir: Path, plan: MetricsPlan, log: Callable[[str], None] =
             entry = {"ok": run.ok, "wall_s": run.wall_s, "max_rss_mb": run.max_rss_mb}
             if run.ok:
                 entry.update(run.result)
+                entry["max_rss_mb"] = run.result.get("peak_mb") or run.max_rss_mb
                 for m, fig in run.result["metrics"].items():
                     log(f"    {m:15s} {min(fig['times_s']):8.3f} s  peak {fig['peak_mb'] or 0:8.0f} MB")
             else:

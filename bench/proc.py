@@ -1,8 +1,8 @@
-"""Run a bench worker in a child process and measure it: wall time and the child's own peak RSS.
+"""Run a bench worker in a child process and measure it: wall time, and ``ru_maxrss`` as a fallback.
 
-``os.wait4`` returns the resource usage of exactly the child waited for (``ru_maxrss`` in KiB on Linux), so
-concurrent or earlier children never blur the figure (``RUSAGE_CHILDREN`` would give the maximum over all
-of them).
+Peak memory figures come from the child itself (``VmHWM`` of its own address space, see ``bench.worker``):
+Linux carries ``ru_maxrss`` across ``fork`` + ``exec``, so the ``os.wait4`` figure of a child includes the
+parent's resident set at the fork and overstates a small child forked from a large parent.
 """
 
 from __future__ import annotations

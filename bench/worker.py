@@ -115,7 +115,32 @@ def _run_metrics(spec: dict) -> dict:
         _write_answer(answer, results_dir / f"{engine}_{name}.parquet")
         out["metrics"][name] = {"times_s": times, "peak_mb": max((p for p in peaks if p is not None), default=None),
                                 "rows": len(answer)}
-    out["peak_mb"] = peak_rss_mb()
+    # The process's peak: the high-water mark is reset before each metric, so take the largest of the marks
+    # read after loading and after each metric (all from this process's own address space).
+    marks = [out["peak_after_load_mb"], *(m["peak_mb"] for m in out["metrics"].values()), peak_rss_mb()]
+    out["peak_mb"] = max((m for m in marks if m is not None), default=None)
+    if engine == "ours":
+        out["from_cached_facts"] = _from_cached_facts(ctx, policy, as_of_ms, backlog_ms, spec["metrics"])
+    return out
+
+
+def _from_cached_facts(tables, policy, as_of_ms: int, backlog_ms: int, metrics: list[str]) -> dict:
+    """Backlog and at-risk list computed from conversation facts already in memory, as the pages compute
+    them (their loader caches the facts): the cost of a rerun, where the timed metrics include the facts."""
+    from bench import engine_ours
+    from dashboard.metrics import backlog as backlog_metrics
+
+    facts = engine_ours._facts(tables).collect().lazy()
+    out = {}
+    if "backlog" in metrics:
+        start = time.perf_counter()
+        open_now = backlog_metrics.open_at(facts, engine_ours._as_of(backlog_ms))
+        backlog_metrics.backlog_by_age(open_now, by=["work_queue_id"]).collect()
+        out["backlog"] = time.perf_counter() - start
+    if "at_risk" in metrics:
+        start = time.perf_counter()
+        backlog_metrics.at_risk(facts, policy, engine_ours._as_of(as_of_ms), metrics=("first_response",)).collect()
+        out["at_risk"] = time.perf_counter() - start
     return out
 
 
