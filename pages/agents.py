@@ -109,9 +109,10 @@ def _render() -> None:
         ui.render_empty("No agent states in this period for the chosen agents.")
     else:
         _show_chart(charts.create_agent_timeline_chart(timeline), key="agents_timeline")
-        totals = timeline.group_by("agent_name", "state").agg((pl.col("seconds").sum() / 3600).round(2).alias("hours"))
+        totals = agents.agent_state_hours(timeline.lazy()).collect()
         st.dataframe(totals.pivot("state", index="agent_name", values="hours").sort("agent_name"), hide_index=True,
-                     key="agents_state_hours")
+                     key="agents_state_hours", column_config={s: st.column_config.NumberColumn(s, format="%.2f h")
+                                                               for s in totals.get_column("state").unique()})
 
 
 try:

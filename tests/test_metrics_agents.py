@@ -122,3 +122,21 @@ def test_leaderboard_on_simulated_world_adds_up() -> None:
     assert board["available_seconds"].drop_nulls().sum() > 0
     assert (board["first_response_achieved"] + board["first_response_breached"]
             + board["first_response_pending"]).sum() > 0
+
+
+def test_agent_state_hours_sums_clipped_seconds_per_agent_and_state():
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from dashboard.metrics.agents import agent_state_hours, agent_state_timeline
+
+    t = lambda h, m=0: datetime(2026, 11, 2, h, m, tzinfo=UTC)  # noqa: E731
+    states = pl.LazyFrame({
+        "agent_id": ["a", "a", "a", "b"], "agent_name": ["Ann", "Ann", "Ann", "Bo"], "team_id": [1, 1, 1, 1],
+        "state": ["AVAILABLE", "LUNCH", "AVAILABLE", "AVAILABLE"],
+        "start_time": [t(8), t(12), t(13), t(9)], "end_time": [t(12), t(13), None, t(9, 30)],
+    })
+    # Window 09:00-15:00: Ann available 09-12 and 13-15 (open interval clipped) = 5 h, lunch 1 h; Bo 0.5 h.
+    hours = agent_state_hours(agent_state_timeline(states, t(9), t(15))).collect()
+    assert hours.rows() == [("Ann", "AVAILABLE", 5.0), ("Ann", "LUNCH", 1.0), ("Bo", "AVAILABLE", 0.5)]

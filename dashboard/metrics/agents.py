@@ -171,3 +171,15 @@ def agent_leaderboard(
         )
         .sort([*sort_by, "agent_name"], descending=[True] * len(sort_by) + [False], nulls_last=True)
     )
+
+
+def agent_state_hours(timeline: pl.LazyFrame) -> pl.LazyFrame:
+    """Hours per agent and state over a clipped timeline (the output of :func:`agent_state_timeline`).
+
+    Columns: ``agent_name``, ``state``, ``hours``; one row per agent and state, sorted.
+    """
+    return (
+        timeline.group_by("agent_name", "state")
+        .agg((pl.col("seconds").sum() / 3600).alias("hours"))
+        .sort("agent_name", "state")
+    )
