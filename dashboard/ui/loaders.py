@@ -46,6 +46,8 @@ def get_source() -> DataSource:
         source = _SOURCES.get(settings)
         if source is None:
             source = _open_with_progress(settings)
+            for previous in _SOURCES.values():  # settings changed: stop what the old source started
+                previous.close()
             _SOURCES.clear()
             _SOURCES[settings] = source
         return source
