@@ -140,7 +140,7 @@ def create_error_group_trend_chart(trend: pl.DataFrame, *, top: int = 6) -> alt.
         .encode(
             x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b")),
             y=alt.Y("sum(count):Q", title="Errors"),
-            color=alt.Color("group:N", title="Error group", legend=alt.Legend(orient="bottom", columns=1)),
+            color=alt.Color("group:N", title="Error group", legend=alt.Legend(orient="right", labelLimit=320)),
             tooltip=["group:N", alt.Tooltip("bucket:T", format="%a %d %b %H:%M"), "sum(count):Q"],
         )
         .properties(height=240)

@@ -17,9 +17,16 @@ import streamlit as st
 
 from dashboard import alerts, ui
 from dashboard import charts_automation as charts
+from dashboard.charts import display_height
 from dashboard.kpi import format_duration
 from dashboard.metrics import automation
 from dashboard.schema import TIME
+
+
+def _show(chart, *, key: str) -> None:
+    # Streamlit fits title, axes and legend into the element's height; give the plot its own height on top.
+    st.altair_chart(chart, key=key, height=display_height(chart))
+
 
 log = logging.getLogger("dashboard.pages.automation")
 
@@ -203,19 +210,19 @@ def automation_monitor() -> None:
     else:
         st.caption("No incident in this window.")
     if timeline.height:
-        st.altair_chart(charts.create_health_timeline_chart(timeline), key="automation_timeline")
+        _show(charts.create_health_timeline_chart(timeline), key="automation_timeline")
 
     # ---- error rate, latency, pending ------------------------------------------------------------------
     left, right = st.columns(2)
     with left:
         if series.height:
-            st.altair_chart(charts.create_error_rate_chart(series), key="automation_error_rate")
+            _show(charts.create_error_rate_chart(series), key="automation_error_rate")
     with right:
         if series.height:
-            st.altair_chart(charts.create_latency_chart(series), key="automation_latency")
+            _show(charts.create_latency_chart(series), key="automation_latency")
     st.subheader("Pending requests")
     if pending.height:
-        st.altair_chart(charts.create_pending_age_chart(pending), key="automation_pending")
+        _show(charts.create_pending_age_chart(pending), key="automation_pending")
     else:
         st.caption("Nothing pending right now.")
 
@@ -232,7 +239,7 @@ def automation_monitor() -> None:
                            "message": st.column_config.TextColumn("Normalised message", width="large")},
         )  # fmt: skip
         if trend.height:
-            st.altair_chart(charts.create_error_group_trend_chart(trend), key="automation_error_trend")
+            _show(charts.create_error_group_trend_chart(trend), key="automation_error_trend")
         labels = {g: f"{g} — {m[:90]}" for g, m in zip(groups["group_id"], groups["message"], strict=True)}
         picked = st.selectbox("Sample record of group", list(labels), format_func=labels.__getitem__,
                               key="automation_group_pick")
