@@ -60,9 +60,12 @@ class DataSource:
 
     def data_version(self) -> str:
         """Changes whenever the store changes (a sync, an import): the key of every cached load."""
+        # Every data write ends with its export's manifest write, so the manifests (and the quarantine files an
+        # import adds) say when the store last changed; a page rerun stats a handful of files, not the store.
         root = Path(self.store.root)
-        newest = max((p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()), default=0)
-        return f"{self.settings.tenant}:{newest}"
+        marks = [*root.glob("export=*/_manifest.json"), *root.glob("_quarantine/export=*/*.parquet")]
+        newest = max((p.stat().st_mtime_ns for p in marks), default=0)
+        return f"{self.settings.tenant}:{newest}:{len(marks)}"
 
     def scan(self, export_id: str) -> pl.LazyFrame:
         return self.store.scan(export_id)
