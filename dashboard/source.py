@@ -13,7 +13,7 @@ import atexit
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +163,3 @@ def open_source(
     )
     return source
 
-
-def demo_window(source: DataSource, days: int = 28) -> tuple[date, date]:
-    """The default report window: the last ``days`` whole days before now (end exclusive = today)."""
-    today = source.now().date()
-    return today - timedelta(days=days), today
