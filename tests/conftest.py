@@ -18,8 +18,16 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests draw the same examples on every run by default, so a red run can be repeated exactly (and CI is
+# never red by luck). ``HYPOTHESIS_PROFILE=explore`` searches with fresh random draws and ten times the examples;
+# a failure it finds prints its @reproduce_failure blob, and the fix lands as an @example.
+hypothesis_settings.register_profile("deterministic", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", max_examples=1000, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
