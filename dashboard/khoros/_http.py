@@ -30,7 +30,8 @@ import httpx
 
 from dashboard.khoros.ratelimit import SharedRateLimiter
 
-__all__ = ["HttpAnswer", "HttpSession", "RetryPolicy", "SessionStats", "family_of", "redact_url"]
+__all__ = ["HttpAnswer", "HttpSession", "InProcessASGITransport", "RetryPolicy", "SessionStats", "family_of",
+           "redact_url"]
 
 
 def family_of(path: str) -> str | None:
@@ -249,6 +250,44 @@ class RetryTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+class InProcessASGITransport(httpx.BaseTransport):
+    """A synchronous transport that calls an ASGI app in this process: no port, no server thread, no sockets.
+
+    httpx ships only an async ASGI transport; this one runs it on an event loop in a helper thread (an anyio
+    blocking portal, as Starlette's own test client does), so the synchronous client, its rate limiter and its
+    retries talk to the simulator exactly as over HTTP. An app that raises ``ConnectionError`` is a dropped
+    connection (``httpx.RemoteProtocolError``), as a real server closing the socket would be; any other
+    exception is the app's bug and propagates.
+    """
+
+    def __init__(self, app: Any) -> None:
+        from anyio.from_thread import start_blocking_portal
+
+        self._asgi = httpx.ASGITransport(app=app)
+        self._portal_cm = start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+
+        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            inner = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            try:
+                response = await self._asgi.handle_async_request(inner)
+            except ConnectionError as exc:
+                raise httpx.RemoteProtocolError(f"server disconnected: {exc}", request=request) from None
+            content = b"".join([chunk async for chunk in response.aiter_raw()])
+            return response.status_code, response.headers.raw, content
+
+        status, headers, content = self._portal.call(call)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    def close(self) -> None:
+        if self._portal_cm is not None:
+            self._portal_cm.__exit__(None, None, None)
+            self._portal_cm = None
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ __all__ = ["FAULT_KINDS", "RateLimiter", "SimulatorMiddleware", "error_envelope"
 FAULT_KINDS = ("error_500", "error_503", "slow", "drop", "truncate", "expired_link", "failed_job")
 
 
-class DroppedConnection(Exception):
-    """Raised on purpose after a partial body: the ASGI server then drops the connection."""
+class DroppedConnection(ConnectionError):
+    """Raised on purpose after a partial body: the ASGI server then drops the connection (and the in-process
+    transport reports it as the network error a dropped socket would be)."""
 
 
 def family_of(path: str) -> str | None:

@@ -1,0 +1,35 @@
+"""The one base of every error the dashboard raises on purpose, and where each kind is defined.
+
+A page, the CLI or a notebook catches :class:`DashboardError` and shows its message as it is: every message
+says what failed and where (a setting's name, a file and line, an API method and redacted URL) and never holds
+a secret or customer text. Anything else that escapes is a bug: pages log it as an internal error and show no
+raw text; the CLI exits with a one-line message.
+
+    DashboardError                       (this module)
+    ├── SettingsError                    a setting is missing or invalid; names the setting (this module)
+    ├── StoreError                       the store cannot be read or written; names the file (this module)
+    ├── KhorosError                      the Khoros APIs (or the simulator): method, redacted URL, status
+    │                                    (dashboard.khoros.errors, which draws its own subtree)
+    ├── SchemaError                      an export file lacks a required column (dashboard.schema)
+    ├── PolicyError                      an SLA policy file is wrong; line and reason (dashboard.metrics.policy)
+    ├── ReportError                      bad report arguments or an empty store (dashboard.report)
+    └── InvalidPayload                   an iFrame payload is not valid (dashboard.embed)
+
+Subclasses that were ``ValueError`` before keep that base too, so existing ``except ValueError`` still works.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DashboardError", "SettingsError", "StoreError"]
+
+
+class DashboardError(Exception):
+    """Base of every error the dashboard raises on purpose; its message is safe to show as it is."""
+
+
+class SettingsError(DashboardError, ValueError):
+    """A setting is missing or has a value that cannot be used; the message names the setting."""
+
+
+class StoreError(DashboardError, ValueError):
+    """The store cannot be read or written as asked; the message names the file or the day."""
