@@ -92,30 +92,40 @@ def test_data_is_text_in_the_email() -> None:
 
 def test_data_is_text_in_slack_and_teams() -> None:
     chat = digest_chat(_content(tier_name=HOSTILE), link="https://care.example.com/")
-    slack = json.dumps(slack_payload(chat))
-    assert "<script>" not in slack and "&lt;script&gt;" in slack
-    assert "[link](https://evil.example)" in slack  # not a Slack link (those are <url|label>), so inert text
+    payload = slack_payload(chat)
+    assert "<script>" not in payload["text"] and "&lt;script&gt;" in payload["text"]  # mrkdwn: escaped
+    data_blocks = [b for b in payload["blocks"] if b["type"] == "section"]
+    kinds = {f["type"] for b in data_blocks for f in b.get("fields", [])} | {
+        b["text"]["type"] for b in data_blocks if "text" in b}
+    assert kinds == {"plain_text"}  # never parsed for *bold* or <links>
+    assert HOSTILE in json.dumps(data_blocks, ensure_ascii=False)
     teams = teams_payload(chat)
     card = teams["attachments"][0]["content"]
     assert teams["type"] == "message" and card["type"] == "AdaptiveCard"
     texts = json.dumps(card)
-    assert "\\\\*bold\\\\*" in texts and "\\\\[link\\\\]\\\\(https://evil.example\\\\)" in texts
+    assert "\\\\*bold\\\\*" in texts and "\\\\[link\\\\](https://evil.example)" in texts
     assert card["actions"][0] == {"type": "Action.OpenUrl", "title": "Open in the dashboard",
                                   "url": "https://care.example.com/"}
 
 
 def test_chat_carries_the_kpis_as_text_and_the_link() -> None:
     chat = digest_chat(_content(), link="https://care.example.com/x")
-    assert chat.facts[0] == ("Conversations", "42 (+2 (+5%))")
+    assert chat.facts[0] == ("Conversations", "42, +2 (+5%) vs previous")
     assert chat.facts[1][0] == "First response SLA" and chat.facts[1][1].startswith("78.4%")
     slack = slack_payload(chat)
     assert slack["blocks"][0]["text"]["text"] == chat.title
     fields = slack["blocks"][2]["fields"]
-    assert fields[0]["text"] == "*Conversations*\n42 (+2 (+5%))"
+    assert fields[0] == {"type": "plain_text", "text": "Conversations\n42, +2 (+5%) vs previous", "emoji": False}
     assert slack["blocks"][-1]["elements"][0]["url"] == "https://care.example.com/x"
     assert "<https://care.example.com/x|Open in the dashboard>" in slack["text"]
     facts = teams_payload(chat)["attachments"][0]["content"]["body"][2]["facts"]
-    assert facts[0] == {"title": "Conversations", "value": "42 \\(\\+2 \\(\\+5%\\)\\)"}
+    assert facts[0] == {"title": "Conversations", "value": "42, +2 (+5%) vs previous"}
+
+
+def test_teams_escapes_signs_that_start_markdown() -> None:
+    card = teams_payload(ChatMessage("t", lines=("- not a list", "1. not numbered", "a_b *c* [d]")))
+    texts = [b["text"] for b in card["attachments"][0]["content"]["body"][1:]]
+    assert texts == ["\\- not a list", "\\1. not numbered", "a\\_b \\*c\\* \\[d\\]"]
 
 
 def test_slack_sections_hold_at_most_ten_fields() -> None:

@@ -110,6 +110,7 @@ def _sla_rows(frame: pl.DataFrame, column: str) -> list[list[str]]:
 
 SLA_HEADERS = ["", "Attainment", "95 % interval", "Achieved / decided", "Pending", "Median", "p90"]
 INCIDENT_HEADERS = ["App id", "Origin", "Start", "End", "Failures", "HTTP", "Top error"]
+INCIDENT_TEXT_COLUMNS = (0, 1, 2, 3, 6)
 
 
 def _incident_rows(frame: pl.DataFrame, tz: str) -> list[list[str]]:
@@ -206,21 +207,22 @@ _TD = 'style="padding:4px 10px;border-bottom:1px solid #e3e8f0"'
 _TDN = 'style="padding:4px 10px;border-bottom:1px solid #e3e8f0;text-align:right"'
 
 
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: Sequence[int] = (0,)) -> str:
+    """A table with inline styles (mail clients drop style sheets); ``text_columns`` left-aligned, figures right."""
     e = html.escape
     head = "".join(f"<th {_TH}>{e(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td {_TD if i == 0 else _TDN}>{e(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+        "<tr>" + "".join(f"<td {_TD if i in text_columns else _TDN}>{e(c)}</td>" for i, c in enumerate(row)) + "</tr>"
         for row in rows
     )
     return f"<table {_TABLE}><tr>{head}</tr>{body}</table>"
 
 
-def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def _text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], text_columns: Sequence[int] = (0,)) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-              .rstrip() for r in rows]
+    lines += ["  ".join(c.ljust(w) if i in text_columns else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip() for r in rows]
     return "\n".join(lines)
 
 
@@ -300,8 +302,8 @@ def digest_email(content: DigestContent, *, link: str | None, charts: bool = Tru
             text_parts += ["None in this window.", ""]
         else:
             rows = _incident_rows(content.incidents, content.tz)
-            html_parts.append(_html_table(INCIDENT_HEADERS, rows))
-            text_parts += [_text_table(INCIDENT_HEADERS, rows), ""]
+            html_parts.append(_html_table(INCIDENT_HEADERS, rows, INCIDENT_TEXT_COLUMNS))
+            text_parts += [_text_table(INCIDENT_HEADERS, rows, INCIDENT_TEXT_COLUMNS), ""]
     for note in notes:
         html_parts.append(_p(note, muted=True))
         text_parts.append(note)
@@ -354,7 +356,7 @@ class ChatMessage:
 
 def digest_chat(content: DigestContent, *, link: str | None) -> ChatMessage:
     """The digest for chat: KPIs as text (value and change), tier attainment in one line each, and the link."""
-    facts = tuple((k.label, k.text + (f" ({k.delta})" if k.delta else "")) for k in content.kpis)
+    facts = tuple((k.label, k.text + (f", {k.delta} vs previous" if k.delta else "")) for k in content.kpis)
     lines: list[str] = []
     if content.tiers is not None:
         lines += [f"First response SLA, tier {'unknown' if r['tier'] is None else r['tier']}: "
@@ -372,30 +374,35 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-_TEAMS_SPECIAL = re.compile(r"([\\*_~\[\]()#>`!|{}+\-])")
+_TEAMS_INLINE = re.compile(r"([\\*_~`\[\]])")
+_TEAMS_LINE_START = re.compile(r"^(\s*)([-+#>]|\d+\.)", re.MULTILINE)
 
 
 def _teams_escape(text: str) -> str:
-    # Adaptive Cards run Markdown over TextBlock and FactSet text; a backslash makes each sign literal.
-    return _TEAMS_SPECIAL.sub(r"\\\1", text)
+    # Adaptive Cards run a small Markdown (emphasis, links, lists) over TextBlock and FactSet text: a backslash
+    # makes the signs that can start one literal; other punctuation is left alone (some Teams clients show
+    # every backslash).
+    return _TEAMS_LINE_START.sub(r"\1\\\2", _TEAMS_INLINE.sub(r"\\\1", text))
 
 
 def slack_payload(message: ChatMessage) -> dict[str, Any]:
-    """A Slack incoming-webhook payload (Block Kit, with ``text`` as the notification and fallback)."""
+    """A Slack incoming-webhook payload (Block Kit, with ``text`` as the notification and fallback, where ``& < >``
+    are escaped so no data becomes a link or a mention)."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": message.title[:150], "emoji": False}},
     ]
     if message.subtitle:
         blocks.append({"type": "context", "elements": [{"type": "plain_text", "text": message.subtitle[:3000],
                                                          "emoji": False}]})
+    # plain_text everywhere: Slack formats *, _, ~ and ` in mrkdwn and has no escape for them, and data is text.
     for start in range(0, len(message.facts), 10):  # Slack allows ten fields per section
         blocks.append({"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*{_slack_escape(k)}*\n{_slack_escape(v)}"}
+            {"type": "plain_text", "text": f"{k}\n{v}"[:2000], "emoji": False}
             for k, v in message.facts[start:start + 10]
         ]})
     if message.lines:
-        text = "\n".join(f"• {_slack_escape(line)}" for line in message.lines)
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
+        text = "\n".join(f"• {line}" for line in message.lines)
+        blocks.append({"type": "section", "text": {"type": "plain_text", "text": text[:3000], "emoji": False}})
     if message.link:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "text": {"type": "plain_text", "text": message.link_label}, "url": message.link,
