@@ -27,7 +27,7 @@ import pytest
 from dashboard import report
 from dashboard.metrics import load_policy
 from dashboard.metrics.backlog import at_risk
-from dashboard.notify import Channels, DeliveryPolicy, Notifier, parse_rules, read_state, state_folder
+from dashboard.notify import Channels, DeliveryPolicy, Notifier, parse_rules, read_state, rule_status, state_folder
 from dashboard.notify.data import FramesData
 
 pytestmark = pytest.mark.integration
@@ -314,8 +314,8 @@ def test_an_smtp_failure_is_retried_with_backoff_recorded_and_blocks_no_other_ru
     smtp_server.recorder.clear()
     rules = RULES + """
 [[digests]]
-name = "weekly-chat"
-schedule = "0 8 * * 2"
+name = "chat-only"
+schedule = "0 8 * * 2,3"
 timezone = "America/New_York"
 window = "last_week"
 webhooks = ["care-leads"]
@@ -337,15 +337,23 @@ sections = ["kpis"]
     smtp_server.recorder.fail_data = 99
     setup.sleeps.clear()
     result = setup.notifier.run(at_local(18, 8, 0))
-    daily, weekly = result.outcomes
-    assert daily.status == "partial" and weekly.status == "skipped"  # the weekly one is not due on Wednesday
+    daily, chat_only = result.outcomes
+    assert daily.status == "partial" and chat_only.status == "sent"  # the other rule is not held up
     email_delivery = daily.deliveries[0]
     assert not email_delivery.ok and email_delivery.attempts == 3 and setup.sleeps == [2.0, 4.0]
     assert "451" in email_delivery.reason and "after 3 attempts" in email_delivery.reason
     assert all(d.ok for d in daily.deliveries[1:]) and result.failed
-    failures = read_state(state_folder(tmp_path / "store")).failures
-    assert failures[-1]["rule"] == "daily-care" and failures[-1]["channel"] == "email"
-    assert "451" in failures[-1]["reason"]
+    state = read_state(state_folder(tmp_path / "store"))
+    assert state.failures[-1]["rule"] == "daily-care" and state.failures[-1]["channel"] == "email"
+    assert "451" in state.failures[-1]["reason"]
+    # what the Data page lists: each rule, its last run and send, its failures
+    rows = {r.name: r for r in rule_status(setup.notifier.rules, state, at_local(18, 9, 0))}
+    assert rows["daily-care"].last_status == "partial" and rows["daily-care"].failures == 1
+    assert rows["daily-care"].last_run == at_local(18, 8, 0) == rows["daily-care"].last_sent
+    assert "email: server answered 451" in rows["daily-care"].last_failure
+    assert rows["daily-care"].recipients == "lead@example.com, ops@example.com, webhook care-leads, webhook teams-leads"
+    assert rows["daily-care"].next_slot == at_local(19, 8, 0)
+    assert rows["chat-only"].last_status == "sent" and rows["chat-only"].failures == 0
 
     # the next run tries the failed channel again (and only it): the server is back
     posted = len(hooks.received)
@@ -370,6 +378,41 @@ def test_an_unreachable_server_and_failing_webhooks_are_recorded_while_the_rest_
     assert flaky.ok and flaky.attempts == 3  # 503, then 429 (Retry-After: 1), then delivered
     assert setup.sleeps == [2.0, 4.0, 2.0, 1.0]  # e-mail back-off; webhook back-off, then the server's Retry-After
     assert len(hooks.at("/flaky")) == 1
+
+
+class BrokenForBotRuleAny(FramesData):
+    """Data whose facts for the bot rule "any" cannot be built (a damaged export, say)."""
+
+    def facts(self, bot_rule: str = "human") -> pl.LazyFrame:
+        if bot_rule == "any":
+            raise pl.exceptions.ComputeError("damaged export file day=2026-11-16")
+        return super().facts(bot_rule)
+
+
+def test_a_rule_that_cannot_be_evaluated_is_recorded_and_the_others_still_run(
+        hooks: WebhookReceiver, data: FramesData, tmp_path: Path) -> None:
+    rules = """
+[[digests]]
+name = "any-reply"
+schedule = "0 8 * * *"
+window = "yesterday"
+bot_rule = "any"
+webhooks = ["care-leads"]
+
+[[digests]]
+name = "human-reply"
+schedule = "0 8 * * *"
+window = "yesterday"
+webhooks = ["care-leads"]
+"""
+    broken = BrokenForBotRuleAny(data.tables, data.policy)
+    setup = make_notifier(rules, broken, tmp_path / "store", hook_env(hooks, care_leads="/h"))
+    result = setup.notifier.run(at_local(17, 8, 0))
+    assert [o.status for o in result.outcomes] == ["error", "sent"] and result.failed
+    assert "ComputeError: damaged export file day=2026-11-16" in result.outcomes[0].detail
+    assert len(hooks.at("/h")) == 1
+    failure = read_state(state_folder(tmp_path / "store")).failures[-1]
+    assert (failure["rule"], failure["what"]) == ("any-reply", "digest evaluation")
 
 
 def test_starttls_and_auth_are_used_and_a_wrong_password_fails_once_without_leaking(

@@ -185,3 +185,14 @@ def test_load_rules_names_a_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "rules.toml"
     path.write_text(EXAMPLE, encoding="utf-8")
     assert load_rules(path).source == str(path)
+
+
+def test_the_shipped_example_file_parses() -> None:
+    from dashboard.notify import rules as rules_module
+
+    example = Path(rules_module.__file__).with_name("example-notify.toml")
+    rules = load_rules(example)
+    assert [r.name for r in rules.digests] == ["daily-care", "weekly-care"]
+    assert [r.kind for r in rules.sla_alerts] == ["breach_soon", "attainment_below"]
+    assert rules.digests[1].timezone == "America/New_York"  # the file's default zone
+    assert "notify run" in example.read_text(encoding="utf-8")

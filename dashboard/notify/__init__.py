@@ -28,7 +28,7 @@ from dashboard.notify.episodes import Condition, Transition
 from dashboard.notify.errors import DeliveryError, NotifyBusy, NotifyConfigError, NotifyError, RulesError
 from dashboard.notify.render import ChatMessage, dashboard_link, digest_chat, digest_email, render_png
 from dashboard.notify.rules import DigestRule, NotifyRules, QuietHours, SlaAlertRule, load_rules, parse_rules
-from dashboard.notify.runner import Channels, Delivery, Notifier, Outcome, Preview, RunReport
+from dashboard.notify.runner import Channels, Delivery, Notifier, Outcome, Preview, RuleStatus, RunReport, rule_status
 from dashboard.notify.schedule import digest_window, due_slot, latest_slot, next_slot
 from dashboard.notify.sla_alerts import SlaEvaluation, evaluate_sla_alert
 from dashboard.notify.state import NotifyState, read_state, state_folder
@@ -51,6 +51,7 @@ __all__ = [
     "Outcome",
     "Preview",
     "QuietHours",
+    "RuleStatus",
     "RulesError",
     "RunReport",
     "Secrets",
@@ -74,6 +75,7 @@ __all__ = [
     "post_webhook",
     "read_state",
     "render_png",
+    "rule_status",
     "send_email",
     "state_folder",
 ]

@@ -140,11 +140,16 @@ def _check(settings, sources, rules) -> int:
     return 2 if problems else 0
 
 
-def _status(settings) -> int:
+def _status(settings, rules) -> int:
+    from dashboard.notify.runner import rule_status
     from dashboard.notify.state import read_state, state_folder
     from dashboard.report import _find_store
 
     state = read_state(state_folder(_find_store(settings).root))
+    for row in rule_status(rules, state, datetime.now(UTC)):
+        when = f"{row.last_run:%Y-%m-%d %H:%M} UTC ({row.last_status})" if row.last_run else "never"
+        print(f"{row.kind} {row.name}: {row.describes}; to {row.recipients}; last run {when}; "
+              f"{row.failures} failure(s) recorded")
     for run in state.runs[-10:]:
         print(f"run {run.get('at')} ({run.get('trigger')}): {run.get('sent', 0)} sent, {run.get('failed', 0)} "
               f"failed, {run.get('errors', 0)} rule error(s)")
@@ -162,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "check":
             return _check(settings, sources, rules)
         if args.action == "status":
-            return _status(settings)
+            return _status(settings, rules)
         notifier = _notifier(args, settings, sources, rules)
         at = args.at or datetime.now(UTC)
         if args.action == "run":

@@ -58,7 +58,18 @@ from dashboard.notify.schedule import digest_window, due_slot, next_slot, slot_k
 from dashboard.notify.sla_alerts import SlaEvaluation, evaluate_sla_alert
 from dashboard.notify.state import NotifyState, iso, locked_state, read_state, state_folder
 
-__all__ = ["MAX_RUNS_PER_SLOT", "Channels", "Delivery", "Notifier", "NotifyData", "Outcome", "Preview", "RunReport"]
+__all__ = [
+    "MAX_RUNS_PER_SLOT",
+    "Channels",
+    "Delivery",
+    "Notifier",
+    "NotifyData",
+    "Outcome",
+    "Preview",
+    "RuleStatus",
+    "RunReport",
+    "rule_status",
+]
 
 log = logging.getLogger("dashboard.notify")
 
@@ -214,6 +225,8 @@ class Notifier:
                 outcomes.append(self._guarded(digest, state, at, lambda r=digest: self._run_digest(r, state, at)))
             for alert in self.rules.sla_alerts:
                 outcomes.append(self._guarded(alert, state, at, lambda r=alert: self._run_alert(r, state, at)))
+            for outcome in outcomes:
+                state.record_outcome(outcome.rule, at=at, status=outcome.status, detail=outcome.line())
             state.record_run({"at": iso(at), "trigger": "run", "sent": sum(1 for o in outcomes for d in o.deliveries
                                                                            if d.ok),
                               "failed": sum(1 for o in outcomes for d in o.deliveries if not d.ok),
@@ -239,6 +252,7 @@ class Notifier:
                 message = self._alert_test_message(rule, evaluation)
                 deliveries = self._deliver_message(rule, message, state, at, what="test")
                 outcome = _outcome(rule, "sla_alert", deliveries, f"test: {evaluation.summary}")
+            state.record_outcome(rule.name, at=at, status=outcome.status, detail=outcome.line())
             state.record_run({"at": iso(at), "trigger": f"send {rule.name}",
                               "sent": sum(1 for d in deliveries if d.ok),
                               "failed": sum(1 for d in deliveries if not d.ok), "errors": 0})
@@ -483,6 +497,48 @@ class Notifier:
                              what=f"{kind} evaluation")
         state.save()
         return Outcome(rule.name, kind, "error", reason)
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """One rule as the Data page lists it: what it does, where it sends, when it last ran and sent, what failed."""
+
+    name: str
+    kind: str
+    """``digest`` or ``sla_alert``."""
+    describes: str
+    recipients: str
+    """E-mail addresses and webhook names (never URLs)."""
+    next_slot: datetime | None
+    last_run: datetime | None
+    last_status: str | None
+    last_sent: datetime | None
+    failures: int
+    """Failures recorded for this rule (of the state's latest :data:`~dashboard.notify.state.KEEP_FAILURES`)."""
+    last_failure: str | None
+
+
+def rule_status(rules: NotifyRules, state: NotifyState, at: datetime) -> list[RuleStatus]:
+    """Every rule with its schedule, its last run and send, and its recorded failures, for pages and ``status``."""
+    from dashboard.notify.state import parse_iso
+
+    rows = []
+    for rule in (*rules.digests, *rules.sla_alerts):
+        digest = isinstance(rule, DigestRule)
+        describes = (f"{rule.window} digest, cron '{rule.schedule}' ({rule.timezone})" if isinstance(rule, DigestRule)
+                     else rule.describe())
+        last = state.last.get(rule.name, {})
+        failures = [f for f in state.failures if f.get("rule") == rule.name]
+        rows.append(RuleStatus(
+            name=rule.name, kind="digest" if digest else "sla_alert", describes=describes,
+            recipients=", ".join([*rule.email, *(f"webhook {w}" for w in rule.webhooks)]),
+            next_slot=next_slot(rule.schedule, rule.timezone, at) if isinstance(rule, DigestRule) else None,
+            last_run=parse_iso(last.get("at")), last_status=last.get("status"), last_sent=state.last_sent(rule.name),
+            failures=len(failures),
+            last_failure=f"{failures[-1]['at']} {failures[-1]['channel']}: {failures[-1]['reason']}" if failures
+            else None,
+        ))
+    return rows
 
 
 def _outcome(rule: DigestRule | SlaAlertRule, kind: str, deliveries: tuple[Delivery, ...], detail: str) -> Outcome:

@@ -7,6 +7,7 @@
 - ``alerts``: per SLA alert rule, the episode state of each key (see :mod:`dashboard.notify.episodes`);
 - ``failures``: the latest delivery failures (rule, channel, reason — never a URL or a password), for the Data
   page;
+- ``last``: per rule, when it was last evaluated and what came of it;
 - ``runs``: the latest runs with what they sent.
 
 Every write goes to a temporary file in the same folder, is flushed to disk and renamed over the old one
@@ -63,6 +64,7 @@ class NotifyState:
     alerts: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    last: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ---- digests ------------------------------------------------------------------------------------------
 
@@ -89,6 +91,9 @@ class NotifyState:
                               "attempts": attempts, "transient": transient})
         del self.failures[:-KEEP_FAILURES]
 
+    def record_outcome(self, rule: str, *, at: datetime, status: str, detail: str) -> None:
+        self.last[rule] = {"at": iso(at), "status": status, "detail": detail}
+
     def record_run(self, run: dict[str, Any]) -> None:
         self.runs.append(run)
         del self.runs[:-KEEP_RUNS]
@@ -105,7 +110,7 @@ class NotifyState:
 
     def to_json(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "digests": self.digests, "alerts": self.alerts,
-                "failures": self.failures, "runs": self.runs}
+                "failures": self.failures, "runs": self.runs, "last": self.last}
 
     def prune(self, now: datetime) -> None:
         cutoff = now - KEEP_SLOTS_FOR
@@ -145,7 +150,8 @@ def _load(path: Path) -> NotifyState:
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
         raise NotifyError(f"{path}: not a notification state of version {STATE_VERSION}")
     return NotifyState(path, digests=dict(data.get("digests", {})), alerts=dict(data.get("alerts", {})),
-                       failures=list(data.get("failures", [])), runs=list(data.get("runs", [])))
+                       failures=list(data.get("failures", [])), runs=list(data.get("runs", [])),
+                       last=dict(data.get("last", {})))
 
 
 def read_state(folder: str | os.PathLike[str]) -> NotifyState:
