@@ -643,3 +643,31 @@ def test_cli_preview_check_status_and_errors(smtp_server: SmtpServer, cli_env: d
     rules.write_text(RULES.replace('window = "yesterday"', 'window = "fortnight"'), encoding="utf-8")
     out, err = (p := _cli(["run"], env, tmp_path)).communicate(timeout=120)
     assert p.returncode == 2 and f"{rules} line 12: digests[1] 'daily-care': 'window' must be one of" in err
+
+
+def test_an_alert_can_be_previewed_and_sent_as_a_test_without_touching_its_episode(
+        hooks: WebhookReceiver, tmp_path: Path) -> None:
+    from tests.test_notify_sla_alerts import POLICY, ROLLING, t
+
+    rules = """
+[[sla_alerts]]
+name = "frt"
+kind = "attainment_below"
+threshold_pct = 80
+window = "6h"
+min_decided = 5
+webhooks = ["care-leads"]
+"""
+    setup = make_notifier(rules, FactsOnly(POLICY, ROLLING), tmp_path / "store", hook_env(hooks, care_leads="/a"))
+    preview = setup.notifier.preview("frt", t("16:00"), tmp_path / "pv")
+    assert preview.subject.startswith("[test] frt: first response attainment 66.7 %")
+    eml = email.message_from_bytes((tmp_path / "pv" / "frt.eml").read_bytes(), policy=email.policy.default)
+    assert eml["Subject"] == preview.subject and "right now it holds" in eml.get_body(("plain",)).get_content()
+    assert preview.payloads["slack"]["blocks"][0]["text"]["text"] == preview.subject
+    assert hooks.received == []  # a preview sends nothing
+
+    outcome = setup.notifier.send_now("frt", t("16:00"))
+    assert outcome.status == "sent" and len(hooks.at("/a")) == 1
+    assert read_state(state_folder(tmp_path / "store")).alerts == {}  # the test left the episodes alone
+    # the scheduled run still announces the episode
+    assert setup.notifier.run(t("16:00")).outcomes[0].status == "sent" and len(hooks.at("/a")) == 2
