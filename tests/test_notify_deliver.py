@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.notify.deliver import DeliveryPolicy, Secrets, SmtpSettings, resolve_webhook
+from dashboard.notify.deliver import Channels, DeliveryPolicy, Secrets, SmtpSettings, resolve_webhook
 from dashboard.notify.errors import NotifyBusy, NotifyConfigError, NotifyError
-from dashboard.notify.runner import Channels
 from dashboard.notify.state import locked_state, read_state
 
 PASSWORD = "p%40ss:w0rd-secret"

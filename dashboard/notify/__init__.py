@@ -8,8 +8,9 @@ slot of its cron schedule and each SLA alert as its episode says, and records wh
 (:mod:`dashboard.notify.sla_alerts`). SMTP and webhook URLs come from the environment or the secrets file only
 and never appear in a message, a log line or the state (:mod:`dashboard.notify.deliver`).
 
-Modules, in the order data flows: ``rules`` → ``schedule`` → ``data`` → ``content`` / ``sla_alerts`` +
-``episodes`` → ``render`` → ``deliver`` → ``state``; ``runner`` ties them together; ``cli`` is the command.
+Modules, in the order data flows: ``rules`` (+ ``_values``) → ``schedule`` → ``data`` → ``content`` /
+``sla_alerts`` + ``episodes`` → ``render`` / ``alert_messages`` → ``deliver`` → ``state``; ``runner`` ties them
+together, ``status`` lists the rules for the Data page, ``cli`` is the command.
 
 Errors (all :class:`dashboard.errors.DashboardError`)::
 
@@ -23,15 +24,24 @@ Errors (all :class:`dashboard.errors.DashboardError`)::
 from __future__ import annotations
 
 from dashboard.notify.content import DigestContent, build_digest, create_digest_charts
-from dashboard.notify.deliver import DeliveryPolicy, Secrets, SmtpSettings, Webhook, post_webhook, send_email
+from dashboard.notify.deliver import (
+    Channels,
+    DeliveryPolicy,
+    Secrets,
+    SmtpSettings,
+    Webhook,
+    post_webhook,
+    send_email,
+)
 from dashboard.notify.episodes import Condition, Transition
 from dashboard.notify.errors import DeliveryError, NotifyBusy, NotifyConfigError, NotifyError, RulesError
 from dashboard.notify.render import ChatMessage, dashboard_link, digest_chat, digest_email, render_png
 from dashboard.notify.rules import DigestRule, NotifyRules, QuietHours, SlaAlertRule, load_rules, parse_rules
-from dashboard.notify.runner import Channels, Delivery, Notifier, Outcome, Preview, RuleStatus, RunReport, rule_status
+from dashboard.notify.runner import Delivery, Notifier, Outcome, Preview, RunReport
 from dashboard.notify.schedule import digest_window, due_slot, latest_slot, next_slot
 from dashboard.notify.sla_alerts import SlaEvaluation, evaluate_sla_alert
 from dashboard.notify.state import NotifyState, read_state, state_folder
+from dashboard.notify.status import RuleStatus, rule_status
 
 __all__ = [
     "Channels",

@@ -102,7 +102,8 @@ def _context(args: argparse.Namespace):  # -> (settings, sources, rules)
 
 def _notifier(args: argparse.Namespace, settings, sources, rules):
     from dashboard.notify.data import open_store_data
-    from dashboard.notify.runner import Channels, Notifier
+    from dashboard.notify.deliver import Channels
+    from dashboard.notify.runner import Notifier
 
     data = open_store_data(settings)
     channels = Channels.from_sources(sources, formats=rules.webhook_formats)
@@ -111,7 +112,7 @@ def _notifier(args: argparse.Namespace, settings, sources, rules):
 
 
 def _check(settings, sources, rules) -> int:
-    from dashboard.notify.runner import Channels
+    from dashboard.notify.deliver import Channels
     from dashboard.notify.schedule import next_slot
 
     channels = Channels.from_sources(sources, formats=rules.webhook_formats)
@@ -141,8 +142,8 @@ def _check(settings, sources, rules) -> int:
 
 
 def _status(settings, rules) -> int:
-    from dashboard.notify.runner import rule_status
     from dashboard.notify.state import read_state, state_folder
+    from dashboard.notify.status import rule_status
     from dashboard.report import _find_store
 
     state = read_state(state_folder(_find_store(settings).root))

@@ -24,6 +24,7 @@ or password ever reaches a message, a log line or the state file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import smtplib
 import socket
@@ -43,6 +44,7 @@ from dashboard.notify.rules import WEBHOOK_FORMATS, webhook_env_name
 
 __all__ = [
     "SMTP_ENV",
+    "Channels",
     "DeliveryPolicy",
     "Secrets",
     "SmtpSettings",
@@ -342,3 +344,48 @@ def post_webhook(hook: Webhook, payload: Mapping[str, Any], *, policy: DeliveryP
             response.read()
 
     return _with_retries(hook.channel, attempt_once, _classify_http, policy, sleep, secrets)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Channels
+
+
+@dataclass
+class Channels:
+    """Where messages go: the SMTP server and the named webhooks, from the environment and the secrets file.
+
+    ``sources`` maps setting names to values (the secrets file over the environment). Every secret value in it
+    is registered with :attr:`secrets` at once, so no message can carry one.
+    """
+
+    sources: Mapping[str, Any]
+    formats: Mapping[str, str] = field(default_factory=dict)
+    secrets: Secrets = field(default_factory=Secrets)
+
+    def __post_init__(self) -> None:
+        for name, value in self.sources.items():
+            if name == SMTP_ENV or name.startswith("CARE_DASHBOARD_WEBHOOK_"):
+                self.secrets.add(str(value))
+                if name == SMTP_ENV:
+                    with contextlib.suppress(NotifyConfigError):  # a bad URL is reported when it is used
+                        smtp = SmtpSettings.from_url(str(value))
+                        self.secrets.add(smtp.password, smtp.username)
+                else:
+                    parts = urlsplit(str(value))
+                    self.secrets.add(parts.path if len(parts.path) > 8 else None, parts.query or None)
+
+    @classmethod
+    def from_sources(cls, env: Mapping[str, str], secrets: Mapping[str, Any] | None = None,
+                     formats: Mapping[str, str] | None = None) -> Channels:
+        merged: dict[str, Any] = dict(env)
+        merged.update({k: v for k, v in (secrets or {}).items() if isinstance(v, str)})
+        return cls(merged, dict(formats or {}))
+
+    def smtp(self) -> SmtpSettings:
+        url = str(self.sources.get(SMTP_ENV) or "").strip()
+        if not url:
+            raise NotifyConfigError(f"{SMTP_ENV} is not set (environment or secrets file)")
+        return SmtpSettings.from_url(url)
+
+    def webhook(self, name: str) -> Webhook:
+        return resolve_webhook(name, self.sources, self.formats)

@@ -50,22 +50,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
-from email.headerregistry import Address
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from cronsim import CronSim, CronSimError
-
-from dashboard.filters import FILTER_COLUMNS
 from dashboard.metrics.conversations import BOT_RULES
-from dashboard.metrics.policy import METRICS, parse_duration
+from dashboard.metrics.policy import METRICS
+from dashboard.notify import _values as v
 from dashboard.notify.errors import RulesError
 
 __all__ = [
@@ -98,8 +92,6 @@ DEFAULT_BACKOFF = timedelta(minutes=30)
 DEFAULT_MIN_DECIDED = 10
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_WEBHOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _TOP_KEYS = {"dashboard_url", "email_from", "timezone", "catch_up", "webhooks", "digests", "sla_alerts"}
 _RECIPIENT_KEYS = {"email", "webhooks"}
 _DIGEST_KEYS = {"name", "schedule", "timezone", "window", "filters", "sections", "bot_rule", *_RECIPIENT_KEYS}
@@ -109,10 +101,6 @@ _ALERT_KEYS = {
     "breach_soon": {"within", "metrics", "once"},
     "attainment_below": {"metric", "threshold_pct", "window", "min_decided"},
 }
-_SECRET_HINT = re.compile(r"url|password|passwd|secret|token|smtp|credential|key", re.IGNORECASE)
-_WHERE_SECRETS_GO = (
-    "SMTP and webhook URLs and credentials are secrets: set them in the environment or the secrets "
-    "file (CARE_DASHBOARD_SMTP_URL, CARE_DASHBOARD_WEBHOOK_<NAME>), not in the rules file")
 
 
 def webhook_env_name(name: str) -> str:
@@ -210,177 +198,6 @@ class NotifyRules:
         return tuple(sorted(names))
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Finding lines
-
-
-class _Locator:
-    """The line of an array-of-tables entry, a table or a key in the TOML text, to name it in errors."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-        self.headers: list[tuple[str, int, int]] = []  # (dotted path, occurrence, line)
-        counts: dict[str, int] = {}
-        for number, line in enumerate(self.lines, start=1):
-            match = self._HEADER.match(line)
-            if match:
-                path = re.sub(r"\s*\.\s*", ".", match.group(2)).replace('"', "").replace("'", "")
-                index = counts.get(path, 0)
-                counts[path] = index + 1
-                self.headers.append((path, index, number))
-
-    def table(self, path: str, index: int = 0) -> int | None:
-        return next((n for p, i, n in self.headers if p == path and i == index), None)
-
-    def key(self, path: str | None, index: int, key: str) -> int | None:
-        """The line of ``key = ...`` inside the table (top level when ``path`` is None); else the table's line."""
-        start = 0 if path is None else self.table(path, index)
-        if start is None:
-            return None
-        # The table runs to the next header that is not one of its own sub-tables ([digests.filters]).
-        own = f"{path}." if path else None
-        following = [n for p, _, n in self.headers if n > start and not (own and p.startswith(own))]
-        if path is None:
-            following = [n for _, _, n in self.headers]
-        end = min(following) if following else len(self.lines) + 1
-        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for number in range(start + 1, end):
-            if pattern.match(self.lines[number - 1]):
-                return number
-        sub = self.table(f"{path}.{key}" if path else key, index if path else 0)
-        return sub if sub is not None else (start or None)
-
-
-def _shown(value: Any) -> str:
-    """A value quoted in an error, unless it may be a secret (a URL or something with credentials in it)."""
-    text = str(value)
-    if "://" in text or re.search(r"[^@\s]+:[^@\s]+@", text):
-        return "a URL (not shown)"
-    return repr(value) if len(text) <= 80 else repr(text[:77] + "...")
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Values
-
-
-def _string(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"'{key}' must be a non-empty string, got {_shown(value)}")
-    return value.strip()
-
-
-def _zone(value: Any, key: str = "timezone") -> str:
-    name = _string(value, key)
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"'{key}' {name!r} is not an IANA time zone (like 'America/New_York')") from None
-    return name
-
-
-def _string_list(value: Any, key: str) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else [value]
-    out = tuple(_string(v, key) for v in items)
-    if len(set(out)) != len(out):
-        raise ValueError(f"'{key}' lists a value twice")
-    return out
-
-
-def _emails(value: Any) -> tuple[str, ...]:
-    out = []
-    for item in value if isinstance(value, list) else [value]:
-        text = _string(item, "email")
-        _, address = parseaddr(text)
-        if "\r" in text or "\n" in text or address.count("@") != 1 or not address.split("@")[0] or (
-                "." not in address.split("@")[1]):
-            raise ValueError(f"'email': {_shown(text)} is not an e-mail address")
-        try:
-            Address(addr_spec=address)
-        except (ValueError, IndexError):
-            raise ValueError(f"'email': {_shown(text)} is not an e-mail address") from None
-        out.append(address)
-    if len(set(out)) != len(out):
-        raise ValueError("'email' lists an address twice")
-    return tuple(out)
-
-
-def _webhook_names(value: Any) -> tuple[str, ...]:
-    names = []
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, str) and "://" in item:
-            raise ValueError(f"'webhooks' holds a URL: name the webhook instead (e.g. \"care-leads\") and "
-                             f"{_WHERE_SECRETS_GO}")
-        name = _string(item, "webhooks")
-        if not _WEBHOOK_NAME.match(name):
-            raise ValueError(f"'webhooks': {_shown(name)} is not a webhook name (letters, digits, '-' and '_'; "
-                             "its URL is read from CARE_DASHBOARD_WEBHOOK_<NAME>)")
-        names.append(name)
-    if len(set(names)) != len(names):
-        raise ValueError("'webhooks' lists a name twice")
-    return tuple(names)
-
-
-def _filters(value: Any) -> dict[str, tuple]:
-    if not isinstance(value, dict):
-        raise ValueError("'filters' must be a table, e.g. filters = { tier = [\"Platinum\"] }")
-    out: dict[str, tuple] = {}
-    for dimension, chosen in value.items():
-        if dimension not in FILTER_COLUMNS:
-            raise ValueError(f"unknown filter {dimension!r} (known: {', '.join(FILTER_COLUMNS)})")
-        items = chosen if isinstance(chosen, list) else [chosen]
-        if not items:
-            raise ValueError(f"filter {dimension!r}: empty list (leave the filter out to match everything)")
-        if dimension == "priority":
-            priorities = []
-            for item in items:
-                if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= 5:
-                    raise ValueError(f"filter 'priority': {_shown(item)} is not a priority (an integer 0-5)")
-                priorities.append(item)
-            out[dimension] = tuple(priorities)
-        else:
-            out[dimension] = _string_list(items, f"filters.{dimension}")
-    return out
-
-
-def _duration(value: Any, key: str) -> timedelta:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        raise ValueError(f"'{key}': {exc}") from None
-    if seconds <= 0:
-        raise ValueError(f"'{key}' must be longer than zero")
-    return timedelta(seconds=seconds)
-
-
-def _clock_time(value: Any, key: str) -> time:
-    text = _string(value, key)
-    match = _HHMM.match(text)
-    if not match:
-        raise ValueError(f"'{key}' must be a local time HH:MM (00:00-23:59), got {text!r}")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def _cron(value: Any) -> str:
-    text = _string(value, "schedule")
-    fields = text.split()
-    if len(fields) != 5:
-        raise ValueError(f"'schedule' {text!r} must have five fields: minute hour day-of-month month day-of-week")
-    try:
-        CronSim(" ".join(fields), datetime(2026, 1, 1))
-    except CronSimError as exc:
-        raise ValueError(f"'schedule' {text!r} is not a cron expression: {exc}") from None
-    return " ".join(fields)
-
-
-def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"'{key}' must be one of {', '.join(choices)}, got {_shown(value)}")
-    return value
-
-
-# --------------------------------------------------------------------------------------------------------------
 # Rules
 
 
@@ -401,14 +218,14 @@ def _keyed(key: str, parse, *args):
 
 def _check_keys(entry: Mapping[str, Any], allowed: set[str], what: str) -> None:
     for key in sorted(set(entry) - allowed):
-        if _SECRET_HINT.search(key):
-            raise _Fail(key, f"{what}: key {key!r} is not allowed here: {_WHERE_SECRETS_GO}")
+        if v.SECRET_HINT.search(key):
+            raise _Fail(key, f"{what}: key {key!r} is not allowed here: {v.WHERE_SECRETS_GO}")
         raise _Fail(key, f"{what}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
 
 
 def _recipients(entry: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    email = _keyed("email", _emails, entry["email"]) if "email" in entry else ()
-    webhooks = _keyed("webhooks", _webhook_names, entry["webhooks"]) if "webhooks" in entry else ()
+    email = _keyed("email", v.emails, entry["email"]) if "email" in entry else ()
+    webhooks = _keyed("webhooks", v.webhook_names, entry["webhooks"]) if "webhooks" in entry else ()
     if not email and not webhooks:
         raise _Fail(None, "needs at least one recipient: email = [...] or webhooks = [...]")
     return email, webhooks
@@ -417,7 +234,7 @@ def _recipients(entry: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, .
 def _name(entry: Mapping[str, Any]) -> str:
     if "name" not in entry:
         raise _Fail(None, "'name' is required")
-    name = _keyed("name", _string, entry["name"], "name")
+    name = _keyed("name", v.string, entry["name"], "name")
     if not _NAME.match(name):
         raise _Fail("name", f"'name' {name!r} may hold letters, digits, '.', '-' and '_' (it names the rule on "
                             "the command line)")
@@ -431,20 +248,20 @@ def _parse_digest(entry: Mapping[str, Any], default_tz: str) -> DigestRule:
         if required not in entry:
             raise _Fail(None, f"'{required}' is required")
     email, webhooks = _recipients(entry)
-    sections = _keyed("sections", _string_list, entry["sections"], "sections") if "sections" in entry else SECTIONS
+    sections = _keyed("sections", v.string_list, entry["sections"], "sections") if "sections" in entry else SECTIONS
     for section in sections:
         if section not in SECTIONS:
             raise _Fail("sections", f"unknown section {section!r} (known: {', '.join(SECTIONS)})")
     return DigestRule(
         name=name,
-        schedule=_keyed("schedule", _cron, entry["schedule"]),
-        timezone=_keyed("timezone", _zone, entry["timezone"]) if "timezone" in entry else default_tz,
-        window=_keyed("window", _choice, entry["window"], "window", WINDOWS),
+        schedule=_keyed("schedule", v.cron, entry["schedule"]),
+        timezone=_keyed("timezone", v.zone, entry["timezone"]) if "timezone" in entry else default_tz,
+        window=_keyed("window", v.choice, entry["window"], "window", WINDOWS),
         email=email,
         webhooks=webhooks,
-        filters=_keyed("filters", _filters, entry["filters"]) if "filters" in entry else {},
+        filters=_keyed("filters", v.filters, entry["filters"]) if "filters" in entry else {},
         sections=tuple(s for s in SECTIONS if s in sections),
-        bot_rule=_keyed("bot_rule", _choice, entry.get("bot_rule", "human"), "bot_rule", BOT_RULES),
+        bot_rule=_keyed("bot_rule", v.choice, entry.get("bot_rule", "human"), "bot_rule", BOT_RULES),
     )
 
 
@@ -456,10 +273,10 @@ def _quiet_hours(value: Any, zone: str) -> QuietHours:
         raise ValueError(f"'quiet_hours': unknown key {unknown[0]!r} (known: start, end, timezone)")
     if "start" not in value or "end" not in value:
         raise ValueError("'quiet_hours' needs start and end (local times HH:MM)")
-    start, end = _clock_time(value["start"], "quiet_hours.start"), _clock_time(value["end"], "quiet_hours.end")
+    start, end = v.clock_time(value["start"], "quiet_hours.start"), v.clock_time(value["end"], "quiet_hours.end")
     if start == end:
         raise ValueError("'quiet_hours': start and end are the same time")
-    return QuietHours(start, end, _zone(value["timezone"], "quiet_hours.timezone") if "timezone" in value else zone)
+    return QuietHours(start, end, v.zone(value["timezone"], "quiet_hours.timezone") if "timezone" in value else zone)
 
 
 def _parse_alert(entry: Mapping[str, Any], default_tz: str) -> SlaAlertRule:
@@ -467,97 +284,68 @@ def _parse_alert(entry: Mapping[str, Any], default_tz: str) -> SlaAlertRule:
     kind = entry.get("kind")
     if kind not in ALERT_KINDS:
         raise _Fail("kind" if "kind" in entry else None,
-                    f"'kind' must be one of {', '.join(ALERT_KINDS)}, got {_shown(kind)}")
+                    f"'kind' must be one of {', '.join(ALERT_KINDS)}, got {v.shown(kind)}")
     _check_keys(entry, _ALERT_COMMON | _ALERT_KEYS[kind], f"sla alert of kind {kind}")
     email, webhooks = _recipients(entry)
-    zone = _keyed("timezone", _zone, entry["timezone"]) if "timezone" in entry else default_tz
+    zone = _keyed("timezone", v.zone, entry["timezone"]) if "timezone" in entry else default_tz
     common: dict[str, Any] = {
         "name": name,
         "kind": kind,
         "timezone": zone,
         "email": email,
         "webhooks": webhooks,
-        "filters": _keyed("filters", _filters, entry["filters"]) if "filters" in entry else {},
+        "filters": _keyed("filters", v.filters, entry["filters"]) if "filters" in entry else {},
         "quiet_hours": _keyed("quiet_hours", _quiet_hours, entry["quiet_hours"], zone)
         if "quiet_hours" in entry else None,
-        "severity": _keyed("severity", _choice, entry.get("severity", "warning"), "severity", SEVERITIES),
-        "bot_rule": _keyed("bot_rule", _choice, entry.get("bot_rule", "human"), "bot_rule", BOT_RULES),
+        "severity": _keyed("severity", v.choice, entry.get("severity", "warning"), "severity", SEVERITIES),
+        "bot_rule": _keyed("bot_rule", v.choice, entry.get("bot_rule", "human"), "bot_rule", BOT_RULES),
     }
-    backoff = _keyed("backoff", _duration, entry["backoff"], "backoff") if "backoff" in entry else DEFAULT_BACKOFF
+    backoff = _keyed("backoff", v.duration, entry["backoff"], "backoff") if "backoff" in entry else DEFAULT_BACKOFF
     if kind == "breach_soon":
         if "within" not in entry:
             raise _Fail(None, "'within' is required (e.g. within = \"30m\")")
-        metrics = _keyed("metrics", _string_list, entry["metrics"], "metrics") if "metrics" in entry else RISK_METRICS
+        metrics = _keyed("metrics", v.string_list, entry["metrics"], "metrics") if "metrics" in entry else RISK_METRICS
         for metric in metrics:
             if metric not in RISK_METRICS:
                 raise _Fail("metrics", f"'metrics': {metric!r} has no running clock per conversation (use "
                                        f"{', '.join(RISK_METRICS)})")
-        once = _keyed("once", _choice, entry.get("once", "conversation"), "once", ONCE)
+        once = _keyed("once", v.choice, entry.get("once", "conversation"), "once", ONCE)
         if once == "conversation" and "backoff" in entry:
             raise _Fail("backoff", "'backoff' applies to once = \"episode\"; a conversation is told about once")
         return SlaAlertRule(**common, once=once, backoff=None if once == "conversation" else backoff,
-                            within=_keyed("within", _duration, entry["within"], "within"), metrics=metrics)
+                            within=_keyed("within", v.duration, entry["within"], "within"), metrics=metrics)
     for required in ("threshold_pct", "window"):
         if required not in entry:
             raise _Fail(None, f"'{required}' is required")
     threshold = entry["threshold_pct"]
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold <= 100:
-        raise _Fail("threshold_pct", f"'threshold_pct' is a percentage (0-100], got {_shown(threshold)}")
+        raise _Fail("threshold_pct", f"'threshold_pct' is a percentage (0-100], got {v.shown(threshold)}")
     min_decided = entry.get("min_decided", DEFAULT_MIN_DECIDED)
     if isinstance(min_decided, bool) or not isinstance(min_decided, int) or min_decided < 1:
-        raise _Fail("min_decided", f"'min_decided' must be a whole number of at least 1, got {_shown(min_decided)}")
+        raise _Fail("min_decided", f"'min_decided' must be a whole number of at least 1, got {v.shown(min_decided)}")
     return SlaAlertRule(
         **common, once="episode", backoff=backoff,
-        metric=_keyed("metric", _choice, entry.get("metric", "first_response"), "metric", METRICS),
-        threshold_pct=float(threshold), window=_keyed("window", _duration, entry["window"], "window"),
+        metric=_keyed("metric", v.choice, entry.get("metric", "first_response"), "metric", METRICS),
+        threshold_pct=float(threshold), window=_keyed("window", v.duration, entry["window"], "window"),
         min_decided=min_decided,
     )
 
 
-def _decode(text: str, source: str) -> dict[str, Any]:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # Python 3.11 puts the position only in the message: "... (at line 7, column 12)"
-        found = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = getattr(exc, "lineno", None) or (int(found.group(1)) if found else None)
-        reason = getattr(exc, "msg", None) or (str(exc)[: found.start()].strip() if found else str(exc))
-        raise RulesError(source, line, f"not valid TOML: {reason}") from None
-
-
-def _dashboard_url(value: Any) -> str:
-    text = _string(value, "dashboard_url")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("'dashboard_url' must be an http(s) URL like https://care.example.com")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError("'dashboard_url' must not hold credentials, a query or a fragment")
-    return text.rstrip("/")
-
-
-def _email_from(value: Any) -> str:
-    text = _string(value, "email_from")
-    _, address = parseaddr(text)
-    if "\r" in text or "\n" in text or address.count("@") != 1:
-        raise ValueError(f"'email_from' {_shown(text)} is not an address like 'Care <care@example.com>'")
-    return text
-
-
 def parse_rules(text: str, source: str = "<rules>", *, default_timezone: str = "UTC") -> NotifyRules:
     """Parse a rules file's text; raise :class:`RulesError` naming the line and the reason."""
-    data = _decode(text, source)
-    loc = _Locator(text)
+    data = v.decode(text, source)
+    loc = v.Locator(text)
 
     def top_fail(key: str, reason: str) -> RulesError:
         return RulesError(source, loc.key(None, 0, key), reason)
 
     for key in sorted(set(data) - _TOP_KEYS):
-        if _SECRET_HINT.search(key):
-            raise top_fail(key, f"key {key!r} is not allowed here: {_WHERE_SECRETS_GO}")
+        if v.SECRET_HINT.search(key):
+            raise top_fail(key, f"key {key!r} is not allowed here: {v.WHERE_SECRETS_GO}")
         raise top_fail(key, f"unknown top-level key {key!r} (known: {', '.join(sorted(_TOP_KEYS))})")
     settings: dict[str, Any] = {}
-    for key, parse in (("dashboard_url", _dashboard_url), ("email_from", _email_from), ("timezone", _zone),
-                       ("catch_up", lambda v: _duration(v, "catch_up"))):
+    for key, parse in (("dashboard_url", v.dashboard_url), ("email_from", v.email_from), ("timezone", v.zone),
+                       ("catch_up", lambda value: v.duration(value, "catch_up"))):
         if key in data:
             try:
                 settings[key] = parse(data[key])
@@ -571,17 +359,17 @@ def parse_rules(text: str, source: str = "<rules>", *, default_timezone: str = "
         raise top_fail("webhooks", "'webhooks' must be tables: [webhooks.NAME] with format = \"slack\" or \"teams\"")
     for name, table in raw_webhooks.items():
         line = loc.table(f"webhooks.{name}") or loc.table("webhooks")
-        if not _WEBHOOK_NAME.match(name):
+        if not v.WEBHOOK_NAME.match(name):
             raise RulesError(source, line, f"[webhooks.{name}]: not a webhook name (letters, digits, '-', '_')")
         if not isinstance(table, dict):
             raise RulesError(source, line, f"[webhooks.{name}] must be a table with format = \"slack\" or \"teams\"")
         for key in sorted(set(table) - {"format"}):
-            reason = _WHERE_SECRETS_GO if _SECRET_HINT.search(key) else "the only key is format"
+            reason = v.WHERE_SECRETS_GO if v.SECRET_HINT.search(key) else "the only key is format"
             raise RulesError(source, loc.key(f"webhooks.{name}", 0, key) or line,
                              f"[webhooks.{name}]: key {key!r} is not allowed: {reason}")
         if table.get("format") not in WEBHOOK_FORMATS:
             raise RulesError(source, loc.key(f"webhooks.{name}", 0, "format") or line,
-                             f"[webhooks.{name}]: format must be slack or teams, got {_shown(table.get('format'))}")
+                             f"[webhooks.{name}]: format must be slack or teams, got {v.shown(table.get('format'))}")
         formats[name] = table["format"]
 
     def entries(kind: str, parse) -> list:

@@ -15,11 +15,10 @@ the next run.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,23 +26,13 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from dashboard.kpi import format_duration
 from dashboard.metrics.policy import Policy
+from dashboard.notify.alert_messages import alert_footer, alert_message, alert_test_message
 from dashboard.notify.content import DigestContent, build_digest
-from dashboard.notify.deliver import (
-    SMTP_ENV,
-    DeliveryPolicy,
-    Secrets,
-    SmtpSettings,
-    Webhook,
-    post_webhook,
-    resolve_webhook,
-    send_email,
-)
-from dashboard.notify.episodes import Transition, commit, plan
+from dashboard.notify.deliver import Channels, DeliveryPolicy, SmtpSettings, post_webhook, send_email
+from dashboard.notify.episodes import commit, plan
 from dashboard.notify.errors import DeliveryError, NotifyConfigError, NotifyError
 from dashboard.notify.render import (
-    ALERT_PAGE,
     DIGEST_PAGE,
     ChatMessage,
     RenderedEmail,
@@ -58,25 +47,12 @@ from dashboard.notify.schedule import digest_window, due_slot, next_slot, slot_k
 from dashboard.notify.sla_alerts import SlaEvaluation, evaluate_sla_alert
 from dashboard.notify.state import NotifyState, iso, locked_state, read_state, state_folder
 
-__all__ = [
-    "MAX_RUNS_PER_SLOT",
-    "Channels",
-    "Delivery",
-    "Notifier",
-    "NotifyData",
-    "Outcome",
-    "Preview",
-    "RuleStatus",
-    "RunReport",
-    "rule_status",
-]
+__all__ = ["MAX_RUNS_PER_SLOT", "Delivery", "Notifier", "NotifyData", "Outcome", "Preview", "RunReport"]
 
 log = logging.getLogger("dashboard.notify")
 
 MAX_RUNS_PER_SLOT = 3
 """Runs that try a failed digest channel for one slot (each with its own retries) before it is left failed."""
-MAX_LISTED = 20
-"""Conversations listed in one alert message; the rest are counted."""
 
 
 class NotifyData(Protocol):
@@ -85,55 +61,6 @@ class NotifyData(Protocol):
     def facts(self, bot_rule: str = "human") -> pl.LazyFrame: ...
 
     def bot_requests(self) -> pl.LazyFrame | None: ...
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Channels
-
-
-@dataclass
-class Channels:
-    """Where messages go: the SMTP server and the named webhooks, from the environment and the secrets file.
-
-    ``sources`` maps setting names to values (the secrets file over the environment). Every secret value in it
-    is registered with :attr:`secrets` at once, so no message can carry one.
-    """
-
-    sources: Mapping[str, Any]
-    formats: Mapping[str, str] = field(default_factory=dict)
-    secrets: Secrets = field(default_factory=Secrets)
-
-    def __post_init__(self) -> None:
-        for name, value in self.sources.items():
-            if name == SMTP_ENV or name.startswith("CARE_DASHBOARD_WEBHOOK_"):
-                self.secrets.add(str(value))
-                if name == SMTP_ENV:
-                    try:
-                        smtp = SmtpSettings.from_url(str(value))
-                        self.secrets.add(smtp.password, smtp.username)
-                    except NotifyConfigError:
-                        pass
-                else:
-                    from urllib.parse import urlsplit
-
-                    parts = urlsplit(str(value))
-                    self.secrets.add(parts.path if len(parts.path) > 8 else None, parts.query or None)
-
-    @classmethod
-    def from_sources(cls, env: Mapping[str, str], secrets: Mapping[str, Any] | None = None,
-                     formats: Mapping[str, str] | None = None) -> Channels:
-        merged: dict[str, Any] = dict(env)
-        merged.update({k: v for k, v in (secrets or {}).items() if isinstance(v, str)})
-        return cls(merged, dict(formats or {}))
-
-    def smtp(self) -> SmtpSettings:
-        url = str(self.sources.get(SMTP_ENV) or "").strip()
-        if not url:
-            raise NotifyConfigError(f"{SMTP_ENV} is not set (environment or secrets file)")
-        return SmtpSettings.from_url(url)
-
-    def webhook(self, name: str) -> Webhook:
-        return resolve_webhook(name, self.sources, self.formats)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -249,7 +176,7 @@ class Notifier:
                 outcome = _outcome(rule, "digest", deliveries, f"sent on demand for {content.window_label}")
             else:
                 evaluation = self._evaluate(rule, at)
-                message = self._alert_test_message(rule, evaluation)
+                message = alert_test_message(rule, evaluation, self.rules.dashboard_url)
                 deliveries = self._deliver_message(rule, message, state, at, what="test")
                 outcome = _outcome(rule, "sla_alert", deliveries, f"test: {evaluation.summary}")
             state.record_outcome(rule.name, at=at, status=outcome.status, detail=outcome.line())
@@ -271,8 +198,8 @@ class Notifier:
             headers = {"X-Care-Dashboard-Rule": rule.name, "X-Care-Dashboard-Slot": "preview"}
         else:
             evaluation = self._evaluate(rule, at)
-            chat = self._alert_test_message(rule, evaluation)
-            email = simple_email(chat, footer=_alert_footer(rule))
+            chat = alert_test_message(rule, evaluation, self.rules.dashboard_url)
+            email = simple_email(chat, footer=alert_footer(rule))
             headers = {"X-Care-Dashboard-Rule": rule.name}
         eml_path = html_path = None
         if out_dir is not None:
@@ -364,7 +291,7 @@ class Notifier:
         announced = [t for t in transitions if t.announced]
         deliveries: tuple[Delivery, ...] = ()
         if announced:
-            message = self._alert_message(rule, evaluation, announced, rule_state)
+            message = alert_message(rule, evaluation, announced, self.rules.dashboard_url)
             deliveries = self._deliver_message(rule, message, state, at, what=f"alert ({announced[0].kind})")
         delivered = any(d.ok for d in deliveries)
         commit(rule_state, evaluation.conditions, transitions, at, delivered=delivered, again_after_close=episodic)
@@ -374,66 +301,12 @@ class Notifier:
             return Outcome(rule.name, "sla_alert", "skipped", f"nothing new to announce{held}: {evaluation.summary}")
         return _outcome(rule, "sla_alert", deliveries, f"{announced[0].kind}: {evaluation.summary}")
 
-    def _alert_link(self, rule: SlaAlertRule) -> str | None:
-        return dashboard_link(self.rules.dashboard_url, ALERT_PAGE, tz=rule.timezone, filters=rule.filters)
-
-    def _alert_facts(self, rule: SlaAlertRule, evaluation: SlaEvaluation) -> tuple[tuple[str, str], ...]:
-        facts = [("Rule", rule.describe()), ("As of", _local(evaluation.as_of, rule.timezone))]
-        if rule.filters:
-            facts.append(("Filters", "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in rule.filters.items())))
-        return tuple(facts)
-
-    def _risk_lines(self, evaluation: SlaEvaluation, keys: set[str] | None = None) -> tuple[str, ...]:
-        from dashboard.notify.sla_alerts import _risk_line
-
-        if evaluation.rule.kind != "breach_soon":
-            return ()
-        rows = [r for r in evaluation.rows.iter_rows(named=True)
-                if keys is None or f"{r['conversation_id']}|{r['metric']}" in keys]
-        lines = [_risk_line(r) for r in rows[:MAX_LISTED]]
-        if len(rows) > MAX_LISTED:
-            lines.append(f"… and {len(rows) - MAX_LISTED} more")
-        return tuple(lines)
-
-    def _alert_message(self, rule: SlaAlertRule, evaluation: SlaEvaluation, announced: list[Transition],
-                       rule_state: Mapping[str, Any]) -> ChatMessage:
-        tag = f"[{rule.severity}]"
-        kinds = {t.kind for t in announced}
-        facts = self._alert_facts(rule, evaluation)
-        link = self._alert_link(rule)
-        if rule.once == "conversation":
-            keys = {t.key for t in announced}
-            title = f"{tag} {rule.name}: {len(keys)} conversation clock(s) will breach within " \
-                    f"{format_duration(rule.within.total_seconds() if rule.within else 0)}"
-            return ChatMessage(title, rule.describe(), facts, self._risk_lines(evaluation, keys), link,
-                               "Open the live queue", rule.severity)
-        transition = announced[0]
-        since = _local(transition.since, rule.timezone) if transition.since else "—"
-        if "firing" in kinds:
-            title = f"{tag} {rule.name}: {evaluation.summary}"
-        elif "reminder" in kinds:
-            title = f"{tag} still firing since {since}: {rule.name}: {evaluation.summary}"
-        else:
-            lasted = format_duration((evaluation.as_of - transition.since).total_seconds()) if transition.since else "—"
-            title = f"[resolved] {rule.name}: {evaluation.summary}"
-            facts = (*facts, ("Began", since), ("Lasted", lasted))
-            return ChatMessage(title, "The condition no longer holds.", facts, (), link, "Open the live queue", "info")
-        return ChatMessage(title, rule.describe(), facts, self._risk_lines(evaluation), link, "Open the live queue",
-                           rule.severity)
-
-    def _alert_test_message(self, rule: SlaAlertRule, evaluation: SlaEvaluation) -> ChatMessage:
-        holds = "holds" if evaluation.conditions else ("cannot be judged" if not evaluation.decidable
-                                                       else "does not hold")
-        return ChatMessage(f"[test] {rule.name}: {evaluation.summary}", f"A test of this alert rule; right now it "
-                           f"{holds}.", self._alert_facts(rule, evaluation), self._risk_lines(evaluation),
-                           self._alert_link(rule), "Open the live queue", "info")
-
     def _deliver_message(self, rule: SlaAlertRule, message: ChatMessage, state: NotifyState, at: datetime, *,
                          what: str) -> tuple[Delivery, ...]:
         deliveries = []
         for channel in self._digest_channels(rule):
             if channel == "email":
-                delivery = self._send_email(rule, lambda: simple_email(message, footer=_alert_footer(rule)),
+                delivery = self._send_email(rule, lambda: simple_email(message, footer=alert_footer(rule)),
                                             {"X-Care-Dashboard-Rule": rule.name})
             else:
                 delivery = self._send_chat(channel.split(":", 1)[1], message)
@@ -499,57 +372,10 @@ class Notifier:
         return Outcome(rule.name, kind, "error", reason)
 
 
-@dataclass(frozen=True)
-class RuleStatus:
-    """One rule as the Data page lists it: what it does, where it sends, when it last ran and sent, what failed."""
-
-    name: str
-    kind: str
-    """``digest`` or ``sla_alert``."""
-    describes: str
-    recipients: str
-    """E-mail addresses and webhook names (never URLs)."""
-    next_slot: datetime | None
-    last_run: datetime | None
-    last_status: str | None
-    last_sent: datetime | None
-    failures: int
-    """Failures recorded for this rule (of the state's latest :data:`~dashboard.notify.state.KEEP_FAILURES`)."""
-    last_failure: str | None
-
-
-def rule_status(rules: NotifyRules, state: NotifyState, at: datetime) -> list[RuleStatus]:
-    """Every rule with its schedule, its last run and send, and its recorded failures, for pages and ``status``."""
-    from dashboard.notify.state import parse_iso
-
-    rows = []
-    for rule in (*rules.digests, *rules.sla_alerts):
-        digest = isinstance(rule, DigestRule)
-        describes = (f"{rule.window} digest, cron '{rule.schedule}' ({rule.timezone})" if isinstance(rule, DigestRule)
-                     else rule.describe())
-        last = state.last.get(rule.name, {})
-        failures = [f for f in state.failures if f.get("rule") == rule.name]
-        rows.append(RuleStatus(
-            name=rule.name, kind="digest" if digest else "sla_alert", describes=describes,
-            recipients=", ".join([*rule.email, *(f"webhook {w}" for w in rule.webhooks)]),
-            next_slot=next_slot(rule.schedule, rule.timezone, at) if isinstance(rule, DigestRule) else None,
-            last_run=parse_iso(last.get("at")), last_status=last.get("status"), last_sent=state.last_sent(rule.name),
-            failures=len(failures),
-            last_failure=f"{failures[-1]['at']} {failures[-1]['channel']}: {failures[-1]['reason']}" if failures
-            else None,
-        ))
-    return rows
-
-
 def _outcome(rule: DigestRule | SlaAlertRule, kind: str, deliveries: tuple[Delivery, ...], detail: str) -> Outcome:
     ok = sum(1 for d in deliveries if d.ok)
     status = "sent" if ok == len(deliveries) else ("failed" if ok == 0 else "partial")
     return Outcome(rule.name, kind, status, detail, deliveries)
-
-
-def _alert_footer(rule: SlaAlertRule) -> str:
-    quiet = f" Quiet hours {rule.quiet_hours.describe()}." if rule.quiet_hours else ""
-    return f"Alert rule {rule.name} of the Khoros Care Dashboard.{quiet}"
 
 
 def _utc(at: datetime) -> datetime:
@@ -562,8 +388,3 @@ def _local(t: datetime | None, tz: str) -> str:
     if t is None:
         return "—"
     return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def payload_json(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, indent=2, ensure_ascii=False)
-

@@ -29,7 +29,7 @@ from dashboard.metrics.sla import attainment_by, evaluate, in_window, resolve_as
 from dashboard.notify.episodes import Condition
 from dashboard.notify.rules import SlaAlertRule
 
-__all__ = ["SlaEvaluation", "evaluate_sla_alert"]
+__all__ = ["SlaEvaluation", "evaluate_sla_alert", "risk_line"]
 
 RISK_SHOWN = ("conversation_id", "conversation_display_id", "metric", "target_name", "tier", "priority",
               "work_queue_id", "network", "breach_at", "seconds_to_breach")
@@ -73,7 +73,7 @@ def _breach_soon(rule: SlaAlertRule, facts: pl.LazyFrame, policy: Policy, as_of:
         conditions = tuple(
             Condition(
                 key=f"{row['conversation_id']}|{row['metric']}",
-                message=_risk_line(row),
+                message=risk_line(row),
                 since=as_of,
                 value=row["seconds_to_breach"],
                 detail=row,
@@ -89,7 +89,7 @@ def _breach_soon(rule: SlaAlertRule, facts: pl.LazyFrame, policy: Policy, as_of:
     return SlaEvaluation(rule, as_of, conditions, True, rows, summary)
 
 
-def _risk_line(row: dict) -> str:
+def risk_line(row: dict) -> str:
     """One at-risk clock as plain text (values are data, shown as text by every renderer)."""
     return (f"{row['conversation_display_id'] or row['conversation_id']}: {row['metric'].replace('_', ' ')} "
             f"breaches in {format_duration(row['seconds_to_breach'])} "
