@@ -28,7 +28,7 @@ import altair as alt
 import polars as pl
 
 from dashboard.filters import FILTER_COLUMNS
-from dashboard.kpi import format_duration
+from dashboard.kpi import Kpi, format_duration, format_value
 from dashboard.notify.content import DigestContent, create_digest_charts
 
 __all__ = [
@@ -125,9 +125,7 @@ def _kpi_rows(content: DigestContent) -> list[list[str]]:
     return [[k.label, k.text, "—" if k.previous is None else _previous_text(k), k.delta or "—"] for k in content.kpis]
 
 
-def _previous_text(kpi) -> str:
-    from dashboard.kpi import format_value
-
+def _previous_text(kpi: Kpi) -> str:
     return format_value(kpi.previous, kpi.unit)
 
 
