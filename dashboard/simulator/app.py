@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.schema import EXPORTS
+from dashboard.simulator.auth import basic_auth_ok
 from dashboard.simulator.exports import (
     ANALYTICS_EXPORTS,
     MAX_RANGE_MS,
@@ -150,19 +151,6 @@ def analytics_fail(message: str, status_code: int = 400) -> JSONResponse:
 
 def care_fail(message: str, status_code: int) -> JSONResponse:
     return JSONResponse({"status": "fail", "message": message}, status_code=status_code)
-
-
-def basic_auth_ok(request: Request, options: SimulatorOptions) -> bool:
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("basic "):
-        return False
-    try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return hmac.compare_digest(user.encode(), options.username.encode()) & hmac.compare_digest(
-        password.encode(), options.password.encode()
-    )
 
 
 def _state(request: Request) -> SimulatorState:

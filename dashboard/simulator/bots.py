@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.schema import TIME
-from dashboard.simulator.care import issue_token, verify_token
+from dashboard.simulator.auth import claims_app, issue_token, verify_token
 
 __all__ = ["health_of", "record_payload", "routes"]
 
@@ -255,22 +255,11 @@ async def token_invalidate(request: Request) -> Response:
     with sim.lock:
         current = sim.extra.get("tokens", {}).pop(app_id, None)
         grace = sim.extra.get("token_grace", {})
-        for token in [t for t in grace if _claims_app(t) == app_id]:
+        for token in [t for t in grace if claims_app(t) == app_id]:
             grace.pop(token)
         if current:
             grace.pop(current["token"], None)
     return JSONResponse({}, headers={"x-amzn-RequestId": _request_id(request)})
-
-
-def _claims_app(token: str) -> str | None:
-    import base64
-    import json
-
-    try:
-        part = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).get("appId")
-    except (IndexError, ValueError, UnicodeDecodeError):
-        return None
 
 
 def routes() -> list[Route]:

@@ -10,11 +10,7 @@ All timestamps are epoch ms. Windows (``/changed``, an author's conversations) a
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import time
 import uuid
 from typing import Any
 
@@ -24,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.schema import TIME
+from dashboard.simulator.auth import basic_auth_ok, issue_token
 
 __all__ = ["author_payload", "conversation_payload", "routes"]
 
@@ -49,8 +46,6 @@ def _sim(request: Request):
 
 
 def _guard(request: Request) -> JSONResponse | None:
-    from dashboard.simulator.app import basic_auth_ok
-
     if not basic_auth_ok(request, _sim(request).options):
         return _fail("Unauthorized", 401)
     return None
@@ -464,60 +459,6 @@ async def agent_states(request: Request) -> Response:
 
 
 # ---- tokens (Basic auth here; refreshed and invalidated through Bot v3) ----------------------------------------
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def issue_token(sim, app_id: str) -> dict[str, Any]:
-    """A new HS512 JWT for ``app_id`` (valid ``token_ttl_s``), recorded as the app's current token."""
-    options = sim.options
-    ttl = options.token_ttl_s
-    with sim.lock:
-        serial = sim.extra.setdefault("token_serial", 0) + 1
-        sim.extra["token_serial"] = serial
-    exp = int(time.time()) + int(ttl)
-    header = _b64(json.dumps({"alg": "HS512"}).encode())
-    claims = _b64(json.dumps({"companyKey": options.company_key, "userName": options.username,
-                              "awsRegion": "us-east-1", "appId": app_id, "exp": exp, "jti": serial}).encode())
-    signature = _b64(hmac.new(_token_key(sim), f"{header}.{claims}".encode(), hashlib.sha512).digest())
-    token = f"{header}.{claims}.{signature}"
-    record = {"token": token, "expiresAtMillis": exp * 1000}
-    with sim.lock:
-        tokens = sim.extra.setdefault("tokens", {})
-        previous = tokens.get(app_id)
-        tokens[app_id] = record
-        if previous:  # the old token stays valid for a grace period after a refresh
-            grace = sim.extra.setdefault("token_grace", {})
-            grace[previous["token"]] = time.time() + options.token_grace_s
-    return record
-
-
-def _token_key(sim) -> bytes:
-    return hashlib.sha256(f"khoros-sim-jwt/{sim.options.seed}/{sim.options.password}".encode()).digest()
-
-
-def verify_token(sim, token: str) -> dict[str, Any] | str:
-    """Claims of a valid token, else the reason it is not valid."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return "Unauthorized"
-    expected = _b64(hmac.new(_token_key(sim), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha512).digest())
-    if not hmac.compare_digest(expected, parts[2]):
-        return "Unauthorized"
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return "Unauthorized"
-    if claims.get("exp", 0) <= time.time():
-        return "Unauthorized: token expired"
-    current = sim.extra.get("tokens", {}).get(claims.get("appId"))
-    if current and current["token"] == token:
-        return claims
-    grace_until = sim.extra.get("token_grace", {}).get(token)
-    if grace_until and grace_until > time.time():
-        return claims
-    return "Unauthorized: token was refreshed or invalidated"
 
 
 def _known_app(sim, app_id: str) -> bool:
