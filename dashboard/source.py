@@ -142,7 +142,8 @@ def open_source(
 
     # The simulator's default credentials are not secrets; they let the client authenticate as with Khoros.
     settings = settings.with_overrides(
-        username=options.username, password=options.password, company_key=options.company_key
+        username=options.username, password=options.password, company_key=options.company_key,
+        export_time_format=world.config.company_time_format,  # the simulated company's setting, as a tenant's
     )
     source.settings = settings
     store = open_store(settings)

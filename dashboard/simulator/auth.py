@@ -3,7 +3,7 @@
 Every route module asks here, so none imports another for its guard (the app imports the route modules;
 they import only this). Tokens follow Khoros' lifecycle (``khoros-care-api.md`` §7.1): HS512, one current
 token per app id, valid ``token_ttl_s`` (90 days), a refreshed token's predecessor valid for
-``token_grace_s`` (10 minutes); expiry and grace use the real clock, not the world's frozen one.
+``token_grace_s`` (10 minutes); expiry and grace use the real clock (plus ``clock_skew_s``), not the world's frozen one.
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ def basic_auth_ok(request: Request, options: Any) -> bool:
     )
 
 
+def _clock(sim: Any) -> float:
+    """The simulator's clock: the real one, plus ``clock_skew_s``."""
+    return time.time() + sim.options.clock_skew_s
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -49,7 +54,7 @@ def issue_token(sim: Any, app_id: str) -> dict[str, Any]:
     with sim.lock:
         serial = sim.extra.setdefault("token_serial", 0) + 1
         sim.extra["token_serial"] = serial
-    exp = int(time.time()) + int(ttl)
+    exp = int(_clock(sim)) + int(ttl)
     header = _b64(json.dumps({"alg": "HS512"}).encode())
     claims = _b64(json.dumps({"companyKey": options.company_key, "userName": options.username,
                               "awsRegion": "us-east-1", "appId": app_id, "exp": exp, "jti": serial}).encode())
@@ -62,7 +67,7 @@ def issue_token(sim: Any, app_id: str) -> dict[str, Any]:
         tokens[app_id] = record
         if previous:  # the old token stays valid for a grace period after a refresh
             grace = sim.extra.setdefault("token_grace", {})
-            grace[previous["token"]] = time.time() + options.token_grace_s
+            grace[previous["token"]] = _clock(sim) + options.token_grace_s
     return record
 
 
@@ -78,13 +83,13 @@ def verify_token(sim: Any, token: str) -> dict[str, Any] | str:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (ValueError, UnicodeDecodeError):
         return "Unauthorized"
-    if claims.get("exp", 0) <= time.time():
+    if claims.get("exp", 0) <= _clock(sim):
         return "Unauthorized: token expired"
     current = sim.extra.get("tokens", {}).get(claims.get("appId"))
     if current and current["token"] == token:
         return claims
     grace_until = sim.extra.get("token_grace", {}).get(token)
-    if grace_until and grace_until > time.time():
+    if grace_until and grace_until > _clock(sim):
         return claims
     return "Unauthorized: token was refreshed or invalidated"
 

@@ -6,7 +6,9 @@ is frozen at ``world.now``, so ``from`` windows and the health window end there.
 both optional and ignored by Khoros: ``before=<epoch ms>`` on the request list pages back in time (the
 documented list is unpaged and the simulator caps it, newest first, at ``bot_list_cap`` records, saying so in
 the ``X-Simulator-Truncated`` header), and ``at=<epoch ms>`` on health evaluates the 2-minute window ending
-then. Request records carry ``eventType`` and ``conversationId`` besides the documented fields.
+then. Request records carry the documented fields only: what happened is in ``payload`` (a JSON string:
+``operation`` CREATED / CLOSED / AGENT_RESPONSE and ``conversation.conversationUuid`` / ``displayId`` for
+conversation events, ``type`` message / update / control / resolve otherwise).
 """
 
 from __future__ import annotations
@@ -94,8 +96,6 @@ def record_payload(sim, row: dict[str, Any]) -> dict[str, Any]:
         "state": row["state"],
         "details": details,
         "payload": row["payload"],
-        "eventType": row["event_type"],
-        "conversationId": row["conversation_id"],
         "createdEpochMillis": _ms(row["created_time"]),
         "completedEpochMillis": _ms(row["completed_time"]),
         "lastUpdatedEpochMillis": _ms(row["last_updated_time"]),

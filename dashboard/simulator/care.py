@@ -4,7 +4,11 @@ Shapes follow ``khoros-care-api.md`` §3-§6 and §7.1. Where the reference leav
 chooses and the client relies on exactly this (see the module's functions):
 - an author's CRM attributes (``tier``, ``region``, ``lifetime_value``, ``crm_id``) are under ``attributes``
   (current values; ``PUT /authors/{id}`` overlays them); the author's network id is ``handles.<net>[0].id``;
-- ``GET /conversations/{id}`` answers ``data`` as one object; by display id and by source document as arrays.
+- ``GET /conversations/{id}`` answers ``data`` as one object; by display id and by source document as arrays;
+- a display-id lookup processes at most 20 ids; the others, and ids not found, are listed in
+  ``_meta`` = ``{"message": "Some conversations could not be processed.", "displayIds": [...]}`` (Khoros
+  documents the message and the cap, not the shape);
+- smart views carry the filters ``currentTAR`` applies for them (``SMART_VIEWS``).
 All timestamps are epoch ms. Windows (``/changed``, an author's conversations) are at most 24 hours.
 """
 
@@ -25,6 +29,12 @@ from dashboard.simulator.auth import basic_auth_ok, issue_token
 __all__ = ["author_payload", "conversation_payload", "routes"]
 
 PAGE_SIZE = 30
+DISPLAY_IDS_PER_CALL = 20
+SMART_VIEWS = (
+    {"id": 501, "name": "Premier open", "description": "Open conversations of top-tier customers",
+     "workqueueIds": (10,), "priorities": ()},
+    {"id": 502, "name": "Urgent", "description": "Priority 4 and 5", "workqueueIds": (), "priorities": (4, 5)},
+)
 DAY_MS = 86_400_000
 HANDLE_CLASS = {
     "twitter": "TwitterSpecificAuthorData",
@@ -360,10 +370,17 @@ async def conversation_by_display_id(request: Request) -> Response:
             numbers.append(int(part))
         except ValueError:
             return _fail(f"display id {part!r} is not a number", 400)
-    rows = sim.world.tables["conversation"].filter(pl.col("conversation_display_id").is_in(numbers))
-    if rows.is_empty():
+    asked, beyond = numbers[:DISPLAY_IDS_PER_CALL], numbers[DISPLAY_IDS_PER_CALL:]
+    rows = sim.world.tables["conversation"].filter(pl.col("conversation_display_id").is_in(asked))
+    if rows.is_empty() and not beyond:
         return _fail(f"No conversation found with display id {raw}", 404)
-    return _ok([conversation_payload(sim, r) for r in rows.iter_rows(named=True)])
+    found = set(rows["conversation_display_id"].to_list())
+    unprocessed = [n for n in asked if n not in found] + beyond
+    body: dict[str, Any] = {"status": "success",
+                            "data": [conversation_payload(sim, r) for r in rows.iter_rows(named=True)]}
+    if unprocessed:
+        body["_meta"] = {"message": "Some conversations could not be processed.", "displayIds": unprocessed}
+    return JSONResponse(body)
 
 
 async def conversations_by_author(request: Request) -> Response:
@@ -419,8 +436,7 @@ async def smart_views(request: Request) -> Response:
     denied = _guard(request)
     if denied:
         return denied
-    data = [{"description": "Open conversations of top-tier customers", "id": 501, "name": "Premier open"},
-            {"description": "Conversations handed off by bots", "id": 502, "name": "Bot hand-offs"}]
+    data = [{"description": v["description"], "id": v["id"], "name": v["name"]} for v in SMART_VIEWS]
     return JSONResponse({"data": data, "status": "success"})
 
 

@@ -173,5 +173,6 @@ def _start_simulator(settings: Any, out: TextIO) -> tuple[Any, Any, datetime]:
           f"(world seed {settings.simulator_seed}, {settings.simulator_days} days to {end:%Y-%m-%d %H:%M} UTC)",
           file=out)
     settings = settings.with_overrides(simulator_end=end, username=options.username, password=options.password,
-                                       company_key=options.company_key)
+                                       company_key=options.company_key,
+                                       export_time_format=world.config.company_time_format)
     return simulator, settings, end

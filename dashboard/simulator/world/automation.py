@@ -12,13 +12,14 @@ import polars as pl
 from dashboard.schema import EXPORTS, TIME
 from dashboard.simulator.world.reference import (
     BOTS,
+    CONVERSATION_EVENTS,
     CUSTOMER_TEXTS,
-    EVENT_TYPES,
     INCIDENT_SPECS,
     MINUTE,
     MS,
     NETWORKS,
     ORIGIN_OF_EVENT,
+    RECORD_EVENT_TYPES,
     REQUEST_KINDS,
 )
 from dashboard.simulator.world.vectors import Events, Ids, as_times, hex_ids, lognormal, pick_names, take, uuids
@@ -153,7 +154,12 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
     app_ids = [b["app_id"] for b in BOTS]
     # Texts are built per kind on just the rows of that kind (a when/then chain would build every branch for
     # every row), with only the columns that kind needs: the largest worlds have millions of records.
-    payload_kind = np.where(etype == 1, 0, np.where(origin == "BOT", 1, 2))
+    # Payloads as documented (khoros-care-api.md §7, §12): a message delivered to the bot; the bot's own call
+    # (its /respond, /control or /resolve body); a conversation update with its operation and conversation; a
+    # bare update (typing, read) that names no conversation.
+    conversation_event = np.isin(etype, CONVERSATION_EVENTS) & has_conv
+    payload_kind = np.where((etype == 1) & has_conv, 0,
+                            np.where(origin == "BOT", 1, np.where(conversation_event, 2, 3)))
 
     def subset(mask: np.ndarray, needed: tuple[str, ...]) -> pl.DataFrame:
         """The rows of ``mask`` with just the ``needed`` helper columns (built only when asked for)."""
@@ -168,7 +174,8 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
                                         post[rows] >= 0),
             "author_id": lambda: take(ids.author, author[rows]),
             "author_name": lambda: take(author_names, author[rows]),
-            "event_type": lambda: pick_names(EVENT_TYPES, etype[rows]),
+            "event_type": lambda: pick_names(RECORD_EVENT_TYPES, etype[rows]),
+            "conversation_uuid": lambda: take(ids.conv, conv[rows]),
             "display_id": lambda: display[rows],
             "kind": lambda: pick_names(REQUEST_KINDS, kind[rows]),
             "latency": lambda: latency[rows],
@@ -182,8 +189,10 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
     coordinate_cols = ("network_key", "external_id", "message_id")
     needs = (
         (*coordinate_cols, "author_id", "author_name", "text", "created_ms", "secret"),
-        (*coordinate_cols, "author_name", "secret"),
-        (*coordinate_cols, "event_type", "display_id", "app_id"),
+        (*coordinate_cols, "event_type", "author_name", "secret"),
+        (*coordinate_cols, "event_type", "author_id", "author_name", "display_id", "conversation_uuid", "app_id",
+         "created_ms"),
+        (*coordinate_cols, "event_type", "app_id"),
     )
     iso = pl.col("created_ms").cast(TIME).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
     error_message = (
@@ -226,13 +235,23 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
             pl.lit(',"properties":{"sessionToken":"sk_live_'), pl.col("secret"), pl.lit('"}}'),
         ),
         pl.concat_str(  # the bot's own call, with the bearer token it sent
-            pl.lit('{"coordinate":'), coordinate, pl.lit(',"text":"Thanks '), pl.col("author_name").fill_null("there"),
+            pl.lit('{"type":"'), pl.col("event_type"), pl.lit('","coordinate":'), coordinate,
+            pl.lit(',"text":"Thanks '), pl.col("author_name").fill_null("there"),
             pl.lit(', let me look into that.","authorization":"Bearer eyJhbGciOiJIUzUxMiJ9.'), pl.col("secret"),
             pl.lit('"}'),
         ),
-        pl.concat_str(  # a conversation update delivered to the bot
-            pl.lit('{"type":"update","event":"'), pl.col("event_type"), pl.lit('","coordinate":'), coordinate,
-            pl.lit(',"conversationDisplayId":'), pl.col("display_id").cast(pl.String),
+        pl.concat_str(  # a conversation event delivered to the bot
+            pl.lit('{"type":"update","operation":"'), pl.col("event_type"), pl.lit('","coordinate":'), coordinate,
+            pl.lit(',"author":{"id":"'), pl.col("author_id"), pl.lit('","fullName":"'), pl.col("author_name"),
+            pl.lit('"},"conversation":{"displayId":'), pl.col("display_id").cast(pl.String),
+            pl.lit(',"conversationUuid":"'), pl.col("conversation_uuid"), pl.lit('"}'),
+            pl.when(pl.col("event_type") == "AGENT_RESPONSE").then(pl.concat_str(
+                pl.lit(',"agentResponse":{"publishDate":'), pl.col("created_ms").cast(pl.String),
+                pl.lit(',"text":"(agent response)"}'))).otherwise(pl.lit("")),
+            pl.lit(',"owner":{"type":"BOT","appId":"'), pl.col("app_id"), pl.lit('"}}'),
+        ),
+        pl.concat_str(  # an update or a delivery retry that names no conversation (typing, read receipts)
+            pl.lit('{"type":"'), pl.col("event_type"), pl.lit('","coordinate":'), coordinate,
             pl.lit(',"owner":{"type":"BOT","appId":"'), pl.col("app_id"), pl.lit('"}}'),
         ),
     )
@@ -256,10 +275,10 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
         "http_code": pl.Series(code).to_frame("c").select(pl.when(pl.lit(done)).then("c")).to_series(),
         "message": pl.DataFrame({"m": message, "ok": pick_names(("Accepted", "OK"), accepted), "s": state}).select(
             pl.when(pl.col("s") == 0).then("ok").otherwise("m")).to_series(),
-        "event_type": pick_names(EVENT_TYPES, etype),
+        "event_type": pick_names(RECORD_EVENT_TYPES, etype),
         "network_key": pick_names(NETWORKS, net),
         "external_id": pick_names([b["external_id"] for b in BOTS], rec_app),
-        "conversation_id": take(ids.conv, conv),
+        "conversation_id": take(ids.conv, np.where(conversation_event, conv, -1)),
         "payload": payload,
         "created_time": as_times(t),
         "completed_time": as_times(completed).to_frame("c").select(pl.when(pl.lit(done)).then("c")).to_series(),

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from dashboard.schema import EXPORTS
+from dashboard.schema import EXPORTS, TIME
 from dashboard.simulator.calendar import build_calendar
 from dashboard.simulator.world.agents import agent_states_table, agents_frame, team_performance_table
 from dashboard.simulator.world.arrivals import arrivals, place_incidents
@@ -47,6 +47,10 @@ from dashboard.simulator.world.truth import truth_frame
 from dashboard.simulator.world.vectors import Ids, cut_events, pick_names, stable_uuid
 
 __all__ = ["generate_world"]
+
+
+def _seconds(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.truncate("1s")
 
 
 def generate_world(config: WorldConfig | None = None) -> World:
@@ -110,13 +114,18 @@ def generate_world(config: WorldConfig | None = None) -> World:
         first_name + " " + last_name,
     )
     truth = truth_frame(d, ids, resp_f, tables["conversation"])
-    # Every table: exactly the schema's columns and dtypes (author: plus its CRM attribute columns).
+    # Every table: exactly the schema's columns and dtypes (author: plus its CRM attribute columns). Khoros'
+    # exports write times to the second, so export times (and the truth) are whole seconds: what a client
+    # reads back is exactly the world. Bot API v3 records keep their milliseconds (they are epoch ms).
     for export_id, frame in tables.items():
         schema = EXPORTS[export_id].polars_schema
         extra = [c for c in frame.columns if c not in schema] if EXPORTS[export_id].extra_attributes else []
+        whole = export_id != "bot_request"
         tables[export_id] = frame.select(
-            [pl.col(c).cast(dt) for c, dt in schema.items()] + [pl.col(c).cast(pl.String) for c in extra]
+            [_seconds(pl.col(c).cast(dt)) if whole and dt == TIME else pl.col(c).cast(dt) for c, dt in schema.items()]
+            + [pl.col(c).cast(pl.String) for c in extra]
         )
+    truth = truth.with_columns(_seconds(pl.col(c)) for c, dt in truth.schema.items() if dt == TIME)
 
     return World(
         config=cfg,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from dashboard.simulator.calendar import BusinessCalendar
+from dashboard.simulator.world.reference import COMPANY_TIME_FORMATS
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,10 @@ class WorldConfig:
     end: datetime | None = None
     """The world's "now" (UTC); None = the current time floored to the minute."""
     timezone: str = "America/New_York"
+    """The company's zone: its business hours, and the zone its exports write times in by default."""
+    company_time_format: str = "MM/dd/yyyy HH:mm:ss"
+    """The company's time format setting in Khoros: how its exports write times (one of
+    ``COMPANY_TIME_FORMATS``). en_US's usual format by default, so every test reads slash dates."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -35,6 +40,9 @@ class WorldConfig:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"WorldConfig.timezone {self.timezone!r} is not an IANA time zone name") from None
+        if self.company_time_format not in COMPANY_TIME_FORMATS:
+            raise ValueError(f"WorldConfig.company_time_format {self.company_time_format!r} is not one of "
+                             f"{', '.join(COMPANY_TIME_FORMATS)}")
 
     def resolved_end(self) -> datetime:
         end = self.end or datetime.now(UTC).replace(second=0, microsecond=0)
@@ -74,6 +82,7 @@ class World:
             "days": self.config.days,
             "conversations_per_day": self.config.conversations_per_day,
             "timezone": self.config.timezone,
+            "company_time_format": self.config.company_time_format,
             "start": self.start.isoformat(),
             "now": self.now.isoformat(),
             "rows": {k: v.height for k, v in self.tables.items()},

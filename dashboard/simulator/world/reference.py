@@ -117,5 +117,28 @@ INCIDENT_SPECS = {
 
 EVENT_TYPES = np.asarray(["CREATED", "message", "respond", "control", "resolve", "AGENT_RESPONSE", "CLOSED",
                           "update"])
+"""What each request record is (the generator's codes): deliveries to the bot (KHOROS) and the bot's calls."""
+RECORD_EVENT_TYPES = np.asarray(["CREATED", "message", "message", "control", "resolve", "AGENT_RESPONSE", "CLOSED",
+                                 "update"])
+"""What a client reads as the record's event from its documented ``payload``: ``operation`` of a conversation
+update (CREATED, CLOSED, AGENT_RESPONSE), else ``type`` (a bot's /respond body is a ``message``)."""
+CONVERSATION_EVENTS = (0, 5, 6)
+"""Codes whose payload names the conversation (``conversation.conversationUuid``)."""
 REQUEST_KINDS = ("", *INCIDENT_KINDS, "bg_500", "bg_429", "bg_408")
 ORIGIN_OF_EVENT = np.asarray(["KHOROS", "KHOROS", "BOT", "BOT", "BOT", "KHOROS", "KHOROS", "KHOROS"])
+
+# How the company writes times in its exports (its Khoros setting), as Khoros shows it -> strftime. The
+# simulator's own table: the client reads these with its own parser, never with this.
+COMPANY_TIME_FORMATS = {
+    "MM/dd/yyyy HH:mm:ss": "%m/%d/%Y %H:%M:%S",
+    "dd/MM/yyyy HH:mm:ss": "%d/%m/%Y %H:%M:%S",
+    "MM/dd/yyyy hh:mm:ss a": "%m/%d/%Y %I:%M:%S %p",
+    "dd.MM.yyyy HH:mm:ss": "%d.%m.%Y %H:%M:%S",
+    "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S",
+}
+# The export ``locale`` parameter (en, es, fr, de, tr; one example passes en_US) picks the format instead.
+LOCALE_TIME_FORMATS = {
+    "en": "MM/dd/yyyy HH:mm:ss", "en_us": "MM/dd/yyyy HH:mm:ss", "en_gb": "dd/MM/yyyy HH:mm:ss",
+    "es": "dd/MM/yyyy HH:mm:ss", "fr": "dd/MM/yyyy HH:mm:ss", "tr": "dd.MM.yyyy HH:mm:ss",
+    "de": "dd.MM.yyyy HH:mm:ss",
+}

@@ -133,7 +133,7 @@ def draw_authors(d: Draft) -> None:
     a_first = created[first_conv]  # conversations are sorted by time, so the first index is the first post
     changes = (rng.random(n_auth) < 0.10) & (a_first < now_ms - 2 * DAY)
     a_change = np.where(changes, a_first + HOUR + (rng.random(n_auth) * (now_ms - a_first - 2 * HOUR)), never)
-    a_change = a_change.astype(np.int64)
+    a_change = a_change.astype(np.int64) // MS * MS  # whole seconds, like every time an export carries
     step = np.where(rng.random(n_auth) < 0.6, -1, 1)  # upgrades (towards Platinum = 0) are the commoner change
     a_tier1 = np.clip(a_tier0 + step, 0, len(TIERS) - 1)
     a_tier1 = np.where(a_tier1 == a_tier0, np.clip(a_tier0 - step, 0, len(TIERS) - 1), a_tier1)
