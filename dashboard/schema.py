@@ -18,10 +18,10 @@ What Khoros does document, and how it is read here (``khoros-care-api.md`` §12)
   zone). ISO-8601 with an offset and epoch milliseconds are always read. Any other time text is read with a
   :class:`TimeReading`: a format (``KHOROS_EXPORT_TIME_FORMAT``, ``import --time-format``; strftime or
   Khoros' ``MM/dd/yyyy`` style) and the zone it was written in (``KHOROS_EXPORT_TIMEZONE``, ``import
-  --time-zone``). **A date is never guessed**: without a format, one is taken only when the file's own
-  values leave a single reading (a day above 12 somewhere tells ``MM/dd`` from ``dd/MM``); when two
-  readings remain, or a time without a zone has no zone configured, parsing stops with a
-  :class:`TimeFormatError` that names the setting and the option, and nothing of the file is read. In the
+  --time-zone``). **A date is never guessed**: without a format, a value that reads two ways
+  (``05/01/2026``: 1 May or 5 January) stops the parse — even when other values of the file would settle it —
+  as does a local time with no zone configured; the :class:`TimeFormatError` names the setting and the
+  option, and nothing of the file is read. Text that reads one way only (``11/23/2026``) is read. In the
   hour a daylight-saving change repeats (01:00-02:00 on the fall-back night), a local time is read as its
   first occurrence and a notice counts such values (a sync avoids them: it asks Khoros for UTC).
 - **Keys Khoros may not export are derived, never required**: an author row without ``updated_time`` applies
@@ -476,20 +476,18 @@ def detect_time_format(values: pl.Series | Iterable[str | None], *, sample: int 
         readable = readable | series_f.is_not_null()
     found.unreadable = other.filter(~readable).head(3).to_list()
     found.candidates = [f for f, series_f in parsed.items() if series_f.filter(readable).null_count() == 0]
-    if len(found.candidates) > 1:
-        base = parsed[found.candidates[0]].filter(readable)
-        for f in found.candidates[1:]:
-            differs = (parsed[f].filter(readable) != base).fill_null(False)
-            if differs.any():
-                i = int(differs.arg_max() or 0)
-                value = other.filter(readable)[i]
-                readings = {g: parsed[g].filter(readable)[i] for g in found.candidates}
-                found.conflict = (value, {g: r for g, r in readings.items() if r is not None})
-                break
-    if not found.candidates and readable.any():
+    if parsed:
+        # A value that two formats read as different instants is ambiguous on its own ("05/01/2026"), whatever
+        # the rest of the file says: the date is never guessed, not even from its neighbours.
+        readings = pl.DataFrame(parsed)
+        spread = readings.select(lo=pl.min_horizontal(pl.all()), hi=pl.max_horizontal(pl.all()))
+        differs = (spread["lo"] != spread["hi"]).fill_null(False)
+        if differs.any():
+            i = int(differs.arg_max() or 0)
+            found.conflict = (other[i], {f: r for f, r in readings.row(i, named=True).items() if r is not None})
+    if found.conflict is None and not found.candidates and readable.any():
         # Values in several formats: no single one reads them all.
-        some = other.filter(readable).head(2).to_list()
-        found.conflict = (some[0], {})
+        found.conflict = (other.filter(readable)[0], {})
     return found
 
 
@@ -527,8 +525,8 @@ def _plan_times(export_id: str, source: str, columns: dict[str, pl.Series], read
                                 f"set {FORMAT_HINT}")
         elif found.format is not None:
             text_format = found.format
-            notices.append(f"time format read from the values: {_human(text_format)} (only reading they allow; set "
-                           f"{FORMAT_HINT} to be sure)")
+            notices.append(f"time format read from the values: {_human(text_format)} (no value reads another way; "
+                           f"set {FORMAT_HINT} so that every file is read the same)")
     for name, series in columns.items():
         # Times without a zone: naive ISO-8601, and the text the format reads (unreadable text is quarantined).
         values = series.cast(pl.String).str.strip_chars()

@@ -49,12 +49,20 @@ def test_with_the_format_every_row_is_read_right_in_the_configured_zone():
     assert day_first == [datetime(2026, 1, 5, 9, 32, 15, tzinfo=UTC)]
 
 
-def test_a_date_the_file_itself_leaves_one_reading_for_is_read_and_said_so():
-    result = schema.parse_csv_bytes("conversation", conversations("05/01/2026 10:32:15", "11/23/2026 10:32:15"),
+def test_a_value_that_reads_two_ways_stops_even_when_the_rest_of_the_file_would_settle_it():
+    # "11/23/2026" can only be November 23rd, but that is no reason to read "05/01/2026" as May 1st.
+    with pytest.raises(TimeFormatError, match="'05/01/2026 10:32:15' reads more than one way"):
+        schema.parse_csv_bytes("conversation", conversations("05/01/2026 10:32:15", "11/23/2026 10:32:15"),
+                               times=TimeReading(zone="UTC"))
+    # Values that read one way only are read, and the notice says how.
+    result = schema.parse_csv_bytes("conversation", conversations("11/23/2026 10:32:15", "12/13/2026 08:00:00"),
                                     times=TimeReading(zone="UTC"))
-    assert result.frame["created_time"].to_list() == [datetime(2026, 5, 1, 10, 32, 15, tzinfo=UTC),
-                                                      datetime(2026, 11, 23, 10, 32, 15, tzinfo=UTC)]
+    assert result.frame["created_time"].to_list() == [datetime(2026, 11, 23, 10, 32, 15, tzinfo=UTC),
+                                                      datetime(2026, 12, 13, 8, 0, tzinfo=UTC)]
     assert any("time format read from the values: MM/dd/yyyy" in n for n in result.notices)
+    # A value the day and the month agree on reads one way too.
+    assert created(conversations("11/11/2026 10:00:00"), TimeReading(zone="UTC")) == [
+        datetime(2026, 11, 11, 10, tzinfo=UTC)]
     # Two formats in one file: no single reading, so nothing is read.
     with pytest.raises(TimeFormatError, match="more than one format"):
         schema.parse_csv_bytes("conversation", conversations("11/23/2026 10:32:15", "23/11/2026 10:32:15"),
