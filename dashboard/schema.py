@@ -53,23 +53,29 @@ from dashboard.errors import DashboardError
 __all__ = [
     "BEGINNING_OF_TIME",
     "EXPORTS",
+    "FORMAT_HINT",
     "QUARANTINE_SCHEMA",
     "TIME",
     "TIME_FORMAT_CANDIDATES",
+    "ZONE_HINT",
     "Column",
+    "ColumnMatch",
     "ExportSchema",
     "ParseResult",
     "SchemaError",
     "TimeDetection",
     "TimeFormatError",
     "TimeReading",
+    "describe_time_format",
     "detect_time_format",
     "empty_frame",
     "export_schema",
+    "match_columns",
     "parse_csv_bytes",
     "parse_export_bytes",
     "parse_json_bytes",
     "parse_rows",
+    "read_times",
     "to_strftime",
 ]
 
@@ -401,8 +407,8 @@ _ISO_SPACE = r"^(\d{4}-\d{2}-\d{2}) "
 _SANE_YEARS = (1990, 2200)
 
 
-def _human(fmt: str) -> str:
-    """A strftime format the way Khoros writes it (for messages)."""
+def describe_time_format(fmt: str) -> str:
+    """A strftime format the way Khoros writes it (``MM/dd/yyyy HH:mm:ss``), for messages."""
     out = fmt
     for directive, token in (("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%I", "hh"), ("%M", "mm"),
                              ("%S", "ss"), ("%.f", "[.SSS]"), ("%p", "a")):
@@ -517,7 +523,7 @@ def _plan_times(export_id: str, source: str, columns: dict[str, pl.Series], read
             value, readings = found.conflict  # type: ignore[misc]
             column = next((c for c, v in columns.items() if value in set(v.cast(pl.String).str.strip_chars())), "?")
             if readings:
-                shown = "; ".join(f"{_human(f)}: {t:%Y-%m-%d %H:%M:%S}" for f, t in readings.items())
+                shown = "; ".join(f"{describe_time_format(f)}: {t:%Y-%m-%d %H:%M:%S}" for f, t in readings.items())
                 problems.append(f"column {column}: the time {value!r} reads more than one way ({shown}); set "
                                 f"{FORMAT_HINT}, e.g. '%m/%d/%Y %H:%M:%S'")
             else:
@@ -525,8 +531,8 @@ def _plan_times(export_id: str, source: str, columns: dict[str, pl.Series], read
                                 f"set {FORMAT_HINT}")
         elif found.format is not None:
             text_format = found.format
-            notices.append(f"time format read from the values: {_human(text_format)} (no value reads another way; "
-                           f"set {FORMAT_HINT} so that every file is read the same)")
+            notices.append(f"time format read from the values: {describe_time_format(text_format)} (no value "
+                           f"reads another way; set {FORMAT_HINT} so that every file is read the same)")
     for name, series in columns.items():
         # Times without a zone: naive ISO-8601, and the text the format reads (unreadable text is quarantined).
         values = series.cast(pl.String).str.strip_chars()
@@ -572,6 +578,14 @@ def _time_expr(raw: pl.Expr, dtype: pl.DataType, plan: _TimePlan) -> pl.Expr:
     if plan.text_format is not None:
         naive = pl.coalesce(naive, s.str.strptime(pl.Datetime("ms"), plan.text_format, strict=False))
     return pl.coalesce(as_ms, aware.cast(TIME), _localize(naive, plan).cast(TIME))
+
+
+def read_times(values: pl.Series | Iterable[str | None], times: TimeReading) -> pl.Series:
+    """Time texts as UTC instants, read as the parser reads them with ``times`` (no deduction: a text that
+    needs a format ``times`` lacks is null, as is one that does not read)."""
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
+    plan = _TimePlan(times.format, times.zone, times.offset_ms)
+    return series.cast(pl.String).to_frame("t").select(_time_expr(pl.col("t"), pl.String(), plan)).to_series()
 
 
 def _repeated_hour_count(raw: pl.DataFrame, columns: list[str], plan: _TimePlan) -> int:
@@ -643,6 +657,27 @@ def _header_map(schema: ExportSchema, headers: Iterable[str]) -> tuple[dict[str,
     millis_headers = {h for _, (_, h, millis) in best.items() if millis}
     ordered = [h for h in headers if h in mapping]
     return {h: mapping[h] for h in ordered}, [h for h in headers if h in unknown], millis_headers
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How a file's headers match an export's columns (what ``doctor`` reports)."""
+
+    matched: dict[str, str]
+    """File header -> our column."""
+    unknown: list[str]
+    """Headers that match no column."""
+    missing_required: list[str]
+    missing_optional: list[str]
+
+
+def match_columns(export_id: str, headers: Iterable[str]) -> ColumnMatch:
+    """Match ``headers`` the way the parser does (case- and punctuation-insensitive, aliases, our id first)."""
+    schema = export_schema(export_id)
+    mapping, unknown, _ = _header_map(schema, list(headers))
+    found = set(mapping.values())
+    return ColumnMatch(mapping, unknown, [c.name for c in schema.columns if c.required and c.name not in found],
+                       [c.name for c in schema.columns if not c.required and c.name not in found])
 
 
 def _as_string(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -779,7 +814,7 @@ def parse_frame(
         shown = _as_string(col, dtype).str.slice(0, 60)
         how = c.kind
         if c.kind == "time" and plan.text_format:
-            how = f"time ({_human(plan.text_format)})"
+            how = f"time ({describe_time_format(plan.text_format)})"
         problems.append(
             pl.when(bad_value)
             .then(pl.format("{}: cannot read '{}' as {}", pl.lit(c.name), shown, pl.lit(how)))

@@ -330,8 +330,26 @@ def test_business_hour_filter_splits_rows_inside_and_outside_opening_hours(clien
     assert r.status_code == 400 and "enableBusinessHour" in r.json()["message"]
 
 
-def test_the_presigned_link_refuses_credentials_and_expires(world):
-    app = create_app(world, SimulatorOptions(download_link_ttl_s=0.5))
+def test_the_presigned_link_refuses_credentials_and_expires(world, monkeypatch):
+    import time
+
+    from dashboard.simulator import app as app_module
+
+    class Later:
+        """The simulator's clock, moved on by ``ahead`` seconds (no sleeping in tests)."""
+
+        ahead = 0.0
+
+        @classmethod
+        def time(cls) -> float:
+            return time.time() + cls.ahead
+
+        @staticmethod
+        def monotonic() -> float:
+            return time.monotonic()
+
+    monkeypatch.setattr(app_module, "time", Later)
+    app = create_app(world, SimulatorOptions(download_link_ttl_s=60))
     with sim_http(app, auth=("demo", "demo")) as c:
         job = run_job(c, "response", world.now_ms - DAY, world.now_ms)
         ready = c.get(job["statusUrl"]).json()["result"]["jobInfo"]["downloadUrl"]
@@ -342,9 +360,7 @@ def test_the_presigned_link_refuses_credentials_and_expires(world):
         assert c.get(location, auth=None).status_code == 200
         forged = c.get(location.replace("signature=", "signature=0"), auth=None)
         assert forged.status_code == 403 and b"SignatureDoesNotMatch" in forged.content
-        import time
-
-        time.sleep(1.1)
+        Later.ahead = 61
         expired = c.get(location, auth=None)
         assert expired.status_code == 403 and b"Request has expired" in expired.content
         fresh = c.get(ready).headers["location"]  # ask /download again: a new link, no new job

@@ -41,11 +41,12 @@ class BotAPI:
             answer = self._send("POST", self._url("care", path), auth="bot-basic")
         except RequestRejectedError as exc:
             if exc.status != 409:
-                raise BotTokenError(f"cannot create a bot token for {app}: {exc}") from None
+                raise BotTokenError(f"cannot create a bot token for {app}: {exc}", method=exc.method, url=exc.url,
+                                    status=exc.status) from None
             answer = self._send("GET", self._url("care", path), auth="bot-basic")
         except AuthenticationError as exc:
-            raise BotTokenError(f"cannot create a bot token for {app}: {exc} (does the user have the Bot API role?)"
-                                ) from None
+            raise BotTokenError(f"cannot create a bot token for {app}: {exc} (does the user have the Bot API role?)",
+                                method=exc.method, url=exc.url, status=exc.status) from None
         token = token_of(app, care_data(self._json(answer), "token"))
         with self._token_lock:
             self._tokens[app] = token

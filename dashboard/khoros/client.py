@@ -139,8 +139,9 @@ class KhorosClient(AnalyticsAPI, CareAPI, BotAPI, ClientCore):
             try:
                 token = self.bot_token()
             except (HTTPStatusError, TransportError, BadResponseError, BotTokenError) as exc:
-                out.append(Probe("bot", "POST", f"{self.care_url}/api/v2/tokens/khorosapi/ownerId/{app}",
-                                 getattr(exc, "status", None), False, str(exc)))
+                out.append(Probe("bot", exc.method or "POST",
+                                 exc.url or f"{self.care_url}/api/v2/tokens/khorosapi/ownerId/{app}", exc.status,
+                                 False, str(exc)))
             else:
                 out.append(self._probe("bot", "GET", self._url("bot", f"bots/v3/health/appId/{app}"), auth="bearer",
                                        bearer=token.token))

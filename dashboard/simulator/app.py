@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import threading
 import time
 import uuid
@@ -415,7 +416,7 @@ async def job_download(request: Request) -> Response:
         return analytics_fail("Export job is still running; poll statusUrl until runnerState is CLOSED", 409)
     if job.failed:
         return analytics_fail("Export job FAILED; run the export again", 410)
-    expires = int(time.time() + sim.options.clock_skew_s + sim.options.download_link_ttl_s)
+    expires = math.ceil(time.time() + sim.options.clock_skew_s + sim.options.download_link_ttl_s)
     base = str(request.base_url).rstrip("/")
     link = (f"{base}/signed/reports/{quote(job.workflow_id, safe='')}/{quote(job.run_id, safe='')}"
             f"?expires={expires}&signature={_signature(sim, job.workflow_id, job.run_id, expires)}")
