@@ -459,7 +459,7 @@ def detect_time_format(values: pl.Series | Iterable[str | None], *, sample: int 
     makes when no format is configured, and what ``doctor`` reports."""
     series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
     text = series.cast(pl.String).str.strip_chars().drop_nulls()
-    text = text.filter(text != "").unique()
+    text = text.filter(text != "").unique(maintain_order=True)  # the first problem named is the file's first
     found = TimeDetection()
     if text.is_empty():
         return found

@@ -504,3 +504,21 @@ def test_a_401_on_download_is_an_auth_error_not_an_expired_link():
     assert len(fake.jobs) == 1
     assert (err.value.method, err.value.status) == ("GET", 401)
     assert err.value.url == "https://analytics.example/api/public/reports/report/wf-1/run%2B1%2F==/download"
+
+
+def test_every_khoros_error_is_a_dashboard_error_with_method_redacted_url_and_status():
+    from dashboard.errors import DashboardError
+    from dashboard.khoros import KhorosError
+
+    client, _ = make_client(Script(httpx.ConnectError(f"refused {PASSWORD}")))
+    with pytest.raises(TransportError) as err:
+        client.author("a-1")
+    assert isinstance(err.value, KhorosError) and isinstance(err.value, DashboardError)
+    assert (err.value.method, err.value.url, err.value.status) == ("GET", "https://care.example/api/v2/authors/a-1",
+                                                                  None)
+    client, _ = make_client(Script(httpx.Response(400, json={"status": "fail", "message": "bad"})))
+    with pytest.raises(RequestRejectedError) as err:
+        client.changed_author_ids(START, START + timedelta(hours=1))
+    assert (err.value.method, err.value.status) == ("GET", 400)
+    assert err.value.url == "https://care.example/api/v2/authors/changed"  # no query: it can hold secrets
+    assert err.value.where == "GET https://care.example/api/v2/authors/changed"

@@ -325,7 +325,8 @@ CHILD = textwrap.dedent("""
     base_url, data_dir = sys.argv[1], Path(sys.argv[2])
     end = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     settings = Settings(data_dir=data_dir, username="{user}", password="{password}", company_key="{key}",
-                        simulator_end=end, rate_analytics_per_min=100000, rate_care_per_min=100000)
+                        simulator_end=end, rate_analytics_per_min=100000, rate_care_per_min=100000,
+                        export_time_format="MM/dd/yyyy HH:mm:ss")
     client = KhorosClient.from_settings(settings, base_url=base_url,
                                         poll=PollPolicy(first_delay_s=0.02, factor=2.0, max_delay_s=0.5))
     def progress(message, fraction):
