@@ -410,8 +410,9 @@ _SANE_YEARS = (1990, 2200)
 def describe_time_format(fmt: str) -> str:
     """A strftime format the way Khoros writes it (``MM/dd/yyyy HH:mm:ss``), for messages."""
     out = fmt
+    # An optional fraction of a second (%.f) is left out: Khoros' formats are written without one.
     for directive, token in (("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%I", "hh"), ("%M", "mm"),
-                             ("%S", "ss"), ("%.f", "[.SSS]"), ("%p", "a")):
+                             ("%S", "ss"), ("%.f", ""), ("%3f", "SSS"), ("%p", "a")):
         out = out.replace(directive, token)
     return out
 

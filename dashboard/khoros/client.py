@@ -139,9 +139,10 @@ class KhorosClient(AnalyticsAPI, CareAPI, BotAPI, ClientCore):
             try:
                 token = self.bot_token()
             except (HTTPStatusError, TransportError, BadResponseError, BotTokenError) as exc:
+                # The error repeats the request; keep what the server said (after the dash), or the whole text.
                 out.append(Probe("bot", exc.method or "POST",
                                  exc.url or f"{self.care_url}/api/v2/tokens/khorosapi/ownerId/{app}", exc.status,
-                                 False, str(exc)))
+                                 False, str(exc).split(" — ", 1)[-1]))
             else:
                 out.append(self._probe("bot", "GET", self._url("bot", f"bots/v3/health/appId/{app}"), auth="bearer",
                                        bearer=token.token))

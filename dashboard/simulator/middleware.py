@@ -142,7 +142,7 @@ class SimulatorMiddleware:
                 await self._send_json(send_and_note, 429, {"status": "fail", "message": "Rate limit exceeded"},
                                       {"Retry-After": str(wait)})
                 return
-            if permission_of(path) in self.state.options.forbidden_families:
+            if permission_of(path) in self.state.options.forbidden_families and self._authenticated(scope):
                 await self._send_json(send_and_note, 403, error_envelope(
                     family, f"Forbidden: this API user has no permission for the {permission_of(path)} API"))
                 return
@@ -177,6 +177,17 @@ class SimulatorMiddleware:
             if not path.startswith("/__simulator__/"):  # count what clients sent, not the test's own probes
                 with self.state.lock:
                     self.state.stats[(route, seen["status"] or 0)] += 1
+
+    def _authenticated(self, scope: dict[str, Any]) -> bool:
+        """Permissions are checked after the credentials: a wrong password is a 401 whatever the user may do."""
+        from starlette.requests import Request
+
+        from dashboard.simulator.auth import basic_auth_ok
+
+        request = Request(scope)
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return True  # a bearer token exists only for a user who had the Bot API role
+        return basic_auth_ok(request, self.state.options)
 
     def _draw_fault(self, family: str | None, path: str) -> str | None:
         rate = self.state.options.fault_rate
