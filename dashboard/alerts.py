@@ -48,6 +48,7 @@ from typing import Any
 
 import polars as pl
 
+from dashboard.errors import DashboardError
 from dashboard.metrics import automation
 from dashboard.metrics.policy import DEFAULT_POLICY_PATH, parse_duration
 from dashboard.metrics.stats import nearest_rank
@@ -78,7 +79,7 @@ _KEYS = {
 _COMMON = {"name", "kind", "app_id", "origin", "backoff", "severity"}
 
 
-class AlertRuleError(ValueError):
+class AlertRuleError(DashboardError, ValueError):
     """An ``[[alerts]]`` entry is invalid; the message names the file, the entry (and its line) and the key."""
 
 

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from dashboard.errors import DashboardError
 from dashboard.metrics.conversations import BOT_RULES, conversation_facts, customer_bursts, pending_intervals
 from dashboard.metrics.policy import METRICS, Policy, PolicyError, load_policy
 from dashboard.metrics.sla import attainment_by, compare_attainment, evaluate, in_window, resolve_as_of
@@ -65,7 +66,7 @@ TIER_ORDER = ("Platinum", "Gold", "Silver", "Standard", "unknown")
 """Comparison order for tiers (best served first is the question asked); other tiers follow."""
 
 
-class ReportError(ValueError):
+class ReportError(DashboardError, ValueError):
     """Bad report arguments or an empty store: printed as one line, exit code 2."""
 
 

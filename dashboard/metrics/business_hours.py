@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import polars as pl
 
+from dashboard.errors import DashboardError
+
 __all__ = [
     "CLOCK_FIRST_DAY",
     "CLOCK_LAST_DAY",
@@ -61,7 +63,7 @@ CLOCK_LAST_DAY = date(2061, 1, 1)
 _TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DashboardError, ValueError):
     """A schedule definition is invalid (bad time, overlapping intervals, unknown time zone)."""
 
 

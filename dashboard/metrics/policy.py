@@ -36,6 +36,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from dashboard.errors import DashboardError
 from dashboard.metrics.business_hours import WEEKDAYS, Schedule, ScheduleError, WeeklyHours
 
 __all__ = [
@@ -61,7 +62,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 
 
-class PolicyError(ValueError):
+class PolicyError(DashboardError, ValueError):
     """The policy file is invalid; ``line`` is 1-based when known."""
 
     def __init__(self, source: str, line: int | None, reason: str) -> None:
