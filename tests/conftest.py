@@ -85,12 +85,17 @@ def app_env(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[s
 @pytest.fixture(scope="session")
 def demo_core(demo_env: dict[str, str]) -> Iterator:
     """The core on the pinned demo world, opened once per session as any process opens it: the first open makes
-    the world, records it and syncs it into the store (in-process, no server); the app's own core, opened later
-    on the same data folder, finds it there and reuses it."""
+    the world, records it and syncs it into the store (in-process, no server)."""
     from dashboard.core import Dashboard
     from dashboard.settings import load_settings
+    from dashboard.ui import loaders
 
-    core = Dashboard.open(load_settings(env={**demo_env}))
+    settings = load_settings(env={**demo_env})
+    core = Dashboard.open(settings)
+    # The app's runs in this process share it (as one server process shares its core between sessions), so the
+    # world is generated once; tests/test_source.py shows a second process reusing a recorded world.
+    loaders._CORES.clear()
+    loaders._CORES[settings] = core
     yield core
     core.close()
 

@@ -94,11 +94,11 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     if unknown:
         print(f"error: unknown export(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_EXPORTS)}", file=err)
         return 2
-    if not settings.use_simulator and settings.missing_for_tenant():
-        print(f"error: tenant settings missing: {', '.join(settings.missing_for_tenant())}", file=err)
-        return 2
     if args.new_demo_world and not settings.use_simulator:
         print("error: --new-demo-world is for the demo; a tenant syncs new days instead", file=err)
+        return 2
+    if not settings.use_simulator and settings.missing_for_tenant():
+        print(f"error: tenant settings missing: {', '.join(settings.missing_for_tenant())}", file=err)
         return 2
 
     core = None
