@@ -8,16 +8,12 @@ no sidebar, no navigation, no way to pick another author. Lays out ``dashboard.v
 import streamlit as st
 
 from dashboard import ui
-from dashboard.embed import EmbedPayload
-from dashboard.ui.embed_gate import EMBED_PAYLOAD_KEY, INVALID_LINK_MESSAGE
+from dashboard.ui.embed_gate import verified_payload
 from dashboard.views import build_author_panel
 
 CONVERSATION = st.column_config.NumberColumn("Conversation", format="%d")
 
-payload = st.session_state.get(EMBED_PAYLOAD_KEY)
-if not isinstance(payload, EmbedPayload):  # never reached without the gate; refuse rather than guess
-    st.error(INVALID_LINK_MESSAGE)
-    st.stop()
+payload = verified_payload()
 
 with ui.page_guard("Could not load this author's service history"):
     view = build_author_panel(ui.get_core(), payload)

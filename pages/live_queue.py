@@ -5,8 +5,6 @@ fragment that reruns on its own every few seconds; "now" is read again on each r
 elsewhere is picked up through the core's data version.
 """
 
-from datetime import timedelta
-
 import streamlit as st
 
 from dashboard import ui
@@ -21,7 +19,7 @@ refresh = st.segmented_control("Refresh every", list(REFRESH_CHOICES), default="
                                key="live_refresh")
 
 
-@st.fragment(run_every=timedelta(seconds=REFRESH_CHOICES[refresh]))
+@st.fragment(run_every=REFRESH_CHOICES[refresh])
 def live_panel() -> None:
     ctx = ui.page_context()
     with ui.page_guard("Could not compute the live queue"):
