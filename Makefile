@@ -32,7 +32,7 @@ test: $(STAMP) chromium
 	$(PY) -m pytest
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not browser and not integration"
+	$(PY) -m pytest -n 2 -m "not slow and not browser and not integration"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
