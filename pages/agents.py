@@ -12,9 +12,7 @@ from dashboard.views.agents import SORTS
 NUMBER = {"FRT median (min)": "%.1f", "FRT p90 (min)": "%.1f", "Handle median (h)": "%.1f", "Available (h)": "%.1f",
           "Responses / available h": "%.2f"}
 
-ctx = ui.page_context()
-st.title("Agents")
-ui.render_demo_notice(ctx.core)
+ctx = ui.start_page("Agents")
 
 with ui.page_guard("Could not show the agent figures"):
     view = build_agents(ctx.core, ctx.filters)

@@ -20,9 +20,7 @@ INCIDENT_COLUMNS = {
     "baseline": st.column_config.TextColumn("Baseline first response (p50)"),
 }
 
-ctx = ui.page_context()
-st.title("Automation")
-ui.render_demo_notice(ctx.core)
+ctx = ui.start_page("Automation")
 window = st.segmented_control("Show", list(WINDOWS), default=DEFAULT_WINDOW, required=True, key="automation_window",
                               bind="query-params")
 show_blips = st.toggle("Include isolated errors as incidents", value=False, key="automation_blips",

@@ -9,10 +9,8 @@ import streamlit as st
 from dashboard import ui
 from dashboard.views import build_data, import_uploads, refresh_demo, sync_now
 
-ctx = ui.page_context()
+ctx = ui.start_page("Data")
 core = ctx.core
-st.title("Data")
-ui.render_demo_notice(core)
 
 
 def progress_bar(label: str):

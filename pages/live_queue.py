@@ -12,9 +12,7 @@ from dashboard.views import build_live_queue
 
 REFRESH_CHOICES = {"10 s": 10, "30 s": 30, "60 s": 60}
 
-ctx = ui.page_context()
-st.title("Live queue")
-ui.render_demo_notice(ctx.core)
+ctx = ui.start_page("Live queue")
 refresh = st.segmented_control("Refresh every", list(REFRESH_CHOICES), default="30 s", required=True,
                                key="live_refresh")
 

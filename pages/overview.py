@@ -9,9 +9,7 @@ import streamlit as st
 from dashboard import ui
 from dashboard.views import build_overview
 
-ctx = ui.page_context()
-st.title("Overview")
-ui.render_demo_notice(ctx.core)
+ctx = ui.start_page("Overview")
 
 with ui.page_guard("Could not compute the overview"):
     view = build_overview(ctx.core, ctx.filters)

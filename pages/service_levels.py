@@ -12,9 +12,7 @@ from dashboard.charts import SELECTION_NAME
 from dashboard.views import build_drilldown, build_service_levels, build_sla_breakdown
 from dashboard.views.service_levels import METRIC_LABELS, SLA_GROUPS, group_label
 
-ctx = ui.page_context()
-st.title("Service levels")
-ui.render_demo_notice(ctx.core)
+ctx = ui.start_page("Service levels")
 PERCENT = st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100)
 
 with ui.page_guard("Could not show service levels"):

@@ -1,7 +1,7 @@
 """The only Streamlit code under ``dashboard/``: the shared sidebar, the core's loaders, the page guard and the
 ``render_*`` helpers that draw what a view built."""
 
-from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar
+from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar, start_page
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
 from dashboard.ui.widgets import (
@@ -33,4 +33,5 @@ __all__ = [
     "render_explain",
     "render_kpi_row",
     "render_sidebar",
+    "start_page",
 ]

@@ -21,7 +21,7 @@ from dashboard.filters import DIMENSIONS, Filters, filter_options
 from dashboard.metrics import BOT_RULES
 from dashboard.ui.loaders import get_core, load_facts
 
-__all__ = ["RANGE_PRESETS", "PageContext", "open_page_context", "page_context", "render_sidebar"]
+__all__ = ["RANGE_PRESETS", "PageContext", "open_page_context", "page_context", "render_sidebar", "start_page"]
 
 RANGE_PRESETS = {
     "Last 7 days": 7,
@@ -54,6 +54,16 @@ def page_context() -> PageContext:
 
         PagesManager.uses_pages_directory = False
         st.rerun()
+    return ctx
+
+
+def start_page(title: str) -> PageContext:
+    """A page's first lines: its context, its title and, for the demo, the notice that the data is simulated."""
+    from dashboard.ui.widgets import render_demo_notice
+
+    ctx = page_context()
+    st.title(title)
+    render_demo_notice(ctx.core)
     return ctx
 
 
