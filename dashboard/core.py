@@ -20,6 +20,7 @@ Streamlit), sign-in (the UI decides who may see which core's pages).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from dashboard.errors import SettingsError
+from dashboard.errors import DashboardError, SettingsError
 from dashboard.filters import Filters
 from dashboard.metrics import agents
 from dashboard.metrics.author_panel import AuthorProfile, find_author
@@ -42,6 +43,7 @@ from dashboard.source import DataSource, ProgressCallback, TablesSource, open_so
 __all__ = ["Dashboard"]
 
 T = TypeVar("T")
+log = logging.getLogger("dashboard.core")
 BOT_HEALTH_TTL_S = 30.0
 TOKEN_TTL_S = 300.0
 
@@ -282,32 +284,35 @@ class Dashboard:
 
     # ---- Khoros' own view of the bots (live, briefly cached) ---------------------------------------------
 
-    def bot_health(self, app_id: str) -> tuple[str, str]:
-        """Khoros' health state of an app and a detail (GET /bots/v3/health); ("unavailable", why) on failure."""
-        def ask() -> tuple[str, str]:
+    def _live(self, key: tuple, ttl_s: float, call: Callable[[Any], T], unknown: T) -> tuple[T, str]:
+        """``call(client)`` at most once per ``ttl_s``: (its answer, ""), or (``unknown``, why) when there is no
+        client or the call failed. A Khoros error says why; any other failure is logged, not shown."""
+        def ask() -> tuple[T, str]:
+            from dashboard.khoros import KhorosError
+
             client = self.client
             if client is None:
-                return "unavailable", "no Khoros client"
+                return unknown, "no Khoros client"
             try:
-                health = client.bot_health(app_id)
-            except Exception as exc:  # any failure of a live call is shown as "unavailable", with its reason
-                return "unavailable", str(exc)[:200]
-            return health.status, f"{health.failure_count} failures, {health.success_count} successes"
+                return call(client), ""
+            except (DashboardError, KhorosError) as exc:  # scrubbed messages: method, URL without query, status
+                return unknown, str(exc)[:200]
+            except Exception:  # a bug: logged with its traceback, never shown
+                log.exception("live Bot API call %s failed", key[0])
+                return unknown, "internal error (logged)"
 
-        return self._expiring_value(("bot_health", app_id), BOT_HEALTH_TTL_S, ask)
+        return self._expiring_value(key, ttl_s, ask)
+
+    def bot_health(self, app_id: str) -> tuple[str, str]:
+        """Khoros' health state of an app and a detail (GET /bots/v3/health); ("unavailable", why) on failure."""
+        health, why = self._live(("bot_health", app_id), BOT_HEALTH_TTL_S, lambda c: c.bot_health(app_id), None)
+        if health is None:
+            return "unavailable", why
+        return health.status, f"{health.failure_count} failures, {health.success_count} successes"
 
     def bot_token_expiry(self, app_id: str) -> tuple[datetime | None, str]:
         """The app's Bot API token expiry (never the token), or None and the reason it is unknown."""
-        def ask() -> tuple[datetime | None, str]:
-            client = self.client
-            if client is None:
-                return None, "no Khoros client"
-            try:
-                return client.bot_token(app_id).expires_at, ""
-            except Exception as exc:  # shown beside the token's state
-                return None, str(exc)[:200]
-
-        return self._expiring_value(("bot_token", app_id), TOKEN_TTL_S, ask)
+        return self._live(("bot_token", app_id), TOKEN_TTL_S, lambda c: c.bot_token(app_id).expires_at, None)
 
     # ---- writing: sync, import, a new demo world ---------------------------------------------------------
 

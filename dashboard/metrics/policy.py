@@ -34,12 +34,11 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from dashboard.errors import DashboardError
-from dashboard.metrics.business_hours import WEEKDAYS, Schedule, ScheduleError, WeeklyHours
+from dashboard.metrics.business_hours import WEEKDAYS, Schedule, ScheduleError, WeeklyHours, as_date
 from dashboard.metrics.conversations import UNKNOWN_TIER
 
 __all__ = [
@@ -243,7 +242,7 @@ def _parse_schedule(name: str, table: Any, loc: _Locator, source: str) -> Schedu
         if unknown:
             raise PolicyError(source, cline, f"schedule {name!r} change: unknown key {unknown[0]!r}")
         try:
-            day = _date(change["effective_from"])
+            day = as_date(change["effective_from"])
             versions.append(WeeklyHours.from_mapping({d: change[d] for d in WEEKDAYS if d in change}, day,
                                                      where=f"{path}.changes[{i}]"))
         except (ScheduleError, ValueError) as e:
@@ -253,22 +252,13 @@ def _parse_schedule(name: str, table: Any, loc: _Locator, source: str) -> Schedu
     if not isinstance(holidays, list):
         raise PolicyError(source, loc.key(path, 0, "holidays"), f"schedule {name!r}: holidays must be a list of dates")
     try:
-        holiday_days = frozenset(_date(h) for h in holidays)
+        holiday_days = frozenset(as_date(h) for h in holidays)
     except ValueError as e:
         raise PolicyError(source, loc.key(path, 0, "holidays"), f"schedule {name!r}: {e}") from None
     try:
         return Schedule(name, str(table["timezone"]), tuple(versions), holiday_days)
     except ScheduleError as e:
         raise PolicyError(source, loc.key(path, 0, "timezone"), str(e)) from None
-
-
-def _date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 def _parse_target(i: int, table: Any, schedules: Mapping[str, Schedule], loc: _Locator, source: str) -> Target:
