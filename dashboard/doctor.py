@@ -305,15 +305,15 @@ def run_doctor(settings: Any | None = None, *, transport: Any | None = None, now
         if settings.use_simulator:
             from dashboard.source import open_source
 
-            source = open_source(settings)
+            # The demo world as recorded (nothing is synced or written), served in process.
+            source = open_source(settings, demo="read")
             settings = source.settings
-            add(Check("data source", OK, f"the bundled simulator ({settings.tenant}) at {source.simulator.base_url}: "
+            add(Check("data source", OK, f"the bundled simulator ({settings.tenant}), in process: "
                       "no KHOROS_*_URL is set", ""))
-            client = KhorosClient.from_settings(settings, base_url=source.simulator.base_url, use_cache=False,
-                                                transport=transport, poll=poll)
+            client = source.new_client(use_cache=False, poll=poll)
             now = now or source.now()
-            if not client.bot_app_id and source.world is not None:
-                client.bot_app_id = str(source.world.bots["app_id"][0])
+            if not client.bot_app_id:
+                client.bot_app_id = source.bot_app_ids()[0]
         else:
             missing = settings.missing_for_tenant()
             if missing:

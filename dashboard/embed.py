@@ -40,7 +40,7 @@ failure (the GCM tag), and are reported identically on purpose.
 Command line (for the admin who sets up the extension)::
 
     python -m dashboard payload encode --secret S --json payload.json [--fresh]
-    python -m dashboard payload decode --secret S TOKEN
+    python -m dashboard payload decode --secret S [--] TOKEN
 
 ``--secret`` defaults to ``CARE_DASHBOARD_IFRAME_SECRET``; ``--fresh`` sets ``timestamp`` to now. ``decode``
 prints the JSON and exits 0, or prints one line ``invalid payload: <reason>`` to stderr and exits 1.
@@ -383,7 +383,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dec = sub.add_parser("decode", help="verify and decrypt a token; print its JSON")
     dec.add_argument("--secret", help=f"shared secret (default: ${_SECRET_ENV})")
     dec.add_argument("--max-age", type=float, default=None, help=f"seconds (default: ${_MAX_AGE_ENV} or 300)")
-    dec.add_argument("token", metavar="TOKEN")
+    dec.add_argument("token", metavar="TOKEN",
+                     help="the payload token; one that starts with '-' (base64url can) goes after '--'")
 
 
 def _secret(args: argparse.Namespace) -> str | None:

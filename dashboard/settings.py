@@ -42,6 +42,7 @@ ENV_NAMES = (
     "CARE_DASHBOARD_IFRAME_SECRET",
     "CARE_DASHBOARD_IFRAME_MAX_AGE",
     "CARE_DASHBOARD_TIMEZONE",
+    "CARE_DASHBOARD_BOT_RULE",
     "CARE_DASHBOARD_SIMULATOR_SEED",
     "CARE_DASHBOARD_SIMULATOR_DAYS",
     "CARE_DASHBOARD_SIMULATOR_CPD",
@@ -70,6 +71,8 @@ class Settings:
     iframe_secret: str | None = field(default=None, repr=False)
     iframe_max_age_s: int = 300
     timezone: str = "America/New_York"
+    bot_rule: str = "human"
+    """Default bot rule for first response (human | any) of the pages, the report CLI and the notebooks."""
     simulator_seed: int = 7
     simulator_days: int = 90
     simulator_conversations_per_day: int = 400
@@ -160,6 +163,7 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         iframe_secret=_get(source, "CARE_DASHBOARD_IFRAME_SECRET"),
         iframe_max_age_s=_int(source, "CARE_DASHBOARD_IFRAME_MAX_AGE", 300),
         timezone=_get(source, "CARE_DASHBOARD_TIMEZONE") or "America/New_York",
+        bot_rule=_get(source, "CARE_DASHBOARD_BOT_RULE") or "human",
         simulator_seed=_int(source, "CARE_DASHBOARD_SIMULATOR_SEED", 7),
         simulator_days=_int(source, "CARE_DASHBOARD_SIMULATOR_DAYS", 90),
         simulator_conversations_per_day=_int(source, "CARE_DASHBOARD_SIMULATOR_CPD", 400),

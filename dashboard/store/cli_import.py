@@ -40,7 +40,6 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
 
     from dashboard.schema import SchemaError, TimeReading, export_schema, parse_export_bytes
     from dashboard.settings import load_settings
-    from dashboard.store import open_store
     from dashboard.store.importer import ImportFailed, detect_format, import_files
 
     out = out or sys.stdout
@@ -78,7 +77,9 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         if bad:
             print(f"error: --strict: {bad} row(s) would be quarantined; nothing imported", file=err)
             return 1
-    store = open_store(settings)
+    from dashboard.core import Dashboard
+
+    store = Dashboard.open(settings, demo="record").store  # the store the app and the report read
     try:
         report = import_files(store, args.export, args.files, times=times)
     except ImportFailed as exc:
