@@ -76,3 +76,18 @@ def test_the_panel_cannot_switch_to_another_page(app_env, author_with_open_conve
     # Or it ran the only page the embedded navigation holds: still this author's panel, no overview content.
     assert "Overview" not in [t.value for t in at.title]
     assert [s.value for s in at.subheader] == [author["display_name"]]
+
+
+def test_a_payload_with_only_the_promised_fields_names_nothing_as_none(app_env, author_with_open_conversation) -> None:
+    """Khoros promises the viewing agent, the author, the channel, the conversation id and a timestamp: without
+    the display id, the handle and the agent's name and email the caption says what it has, never "None"."""
+    author, conv = author_with_open_conversation
+    token = encode_payload({"agent": {"id": "agent-7"},
+                            "author": {"id": author["author_id"], "network": author["network"]},
+                            "conversationId": conv["conversation_id"], "channel": author["network"],
+                            "timestamp": int(time.time())}, SECRET)  # seconds, as some senders do
+    at = run_app(query={"payload": token})
+    assert not at.exception and not at.error
+    caption = " ".join(c.value for c in at.caption)
+    assert f"conversation {conv['conversation_id']}" in caption and "for agent-7" in caption
+    assert "None" not in caption

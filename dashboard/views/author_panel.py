@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from dashboard.embed import EmbedPayload
 from dashboard.metrics.author_panel import author_conversations, author_open_conversations
 from dashboard.source import DEMO_NOTICE
 from dashboard.views.kpi import Card, duration_text
@@ -77,11 +78,19 @@ def build_author_panel(core, payload) -> AuthorPanelView:
              "resolution_status", "tier", "priority")
     return AuthorPanelView(
         name=(profile.display_name if profile else None) or payload.author.handle or payload.author.id,
-        caption=f"{payload.author.handle or ''} on {payload.author.network} · conversation "
-                f"#{payload.conversation_display_id} · for {payload.agent.name}",
+        caption=_caption(payload),
         demo_note=DEMO_NOTICE if core.is_demo else None,
         missing_message=None if profile else NOT_SYNCED,
         cards=cards, attributes=attributes, tier_history=history,
         open_conversations=open_table if open_table.height else None,
         recent=recent_table if recent_table.height else None,
     )
+
+
+def _caption(payload: EmbedPayload) -> str:
+    """Who, where, which conversation, for whom — from the fields Khoros sent (several are optional)."""
+    who = f"{payload.author.handle} on {payload.author.network}" if payload.author.handle else payload.author.network
+    number = payload.conversation_display_id
+    conversation = f"conversation #{number}" if number is not None else f"conversation {payload.conversation_id}"
+    agent = payload.agent.name or payload.agent.email or payload.agent.id
+    return f"{who} · {conversation} · for {agent}"
