@@ -23,6 +23,7 @@ Errors (all :class:`dashboard.errors.DashboardError`)::
 
 from __future__ import annotations
 
+from dashboard.alerts import Condition, Transition
 from dashboard.notify.content import DigestContent, build_digest, create_digest_charts
 from dashboard.notify.deliver import (
     Channels,
@@ -33,7 +34,6 @@ from dashboard.notify.deliver import (
     post_webhook,
     send_email,
 )
-from dashboard.notify.episodes import Condition, Transition
 from dashboard.notify.errors import DeliveryError, NotifyBusy, NotifyConfigError, NotifyError, RulesError
 from dashboard.notify.render import ChatMessage, dashboard_link, digest_chat, digest_email, render_png
 from dashboard.notify.rules import DigestRule, NotifyRules, QuietHours, SlaAlertRule, load_rules, parse_rules

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from dashboard.alerts import Transition
 from dashboard.kpi import format_duration
-from dashboard.notify.episodes import Transition
 from dashboard.notify.render import ALERT_PAGE, ChatMessage, dashboard_link
 from dashboard.notify.rules import SlaAlertRule
 from dashboard.notify.sla_alerts import SlaEvaluation, risk_line

@@ -3,11 +3,11 @@
 :meth:`Notifier.run` (``notify run``, for cron or a Kubernetes CronJob every few minutes) takes the state's lock,
 then for every digest whose slot is due (:func:`dashboard.notify.schedule.due_slot`) sends it to each of its
 channels that has not had it yet, and for every SLA alert rule evaluates it and announces what its episodes say
-(:mod:`dashboard.notify.episodes`). Each channel's outcome is written to the state right away. A rule or a
-channel that fails is recorded (for the Data page and ``notify status``) and the run goes on with the next: one
-failure never blocks the other rules. A failed digest channel is tried again by the next runs while its slot is
-due, at most :data:`MAX_RUNS_PER_SLOT` runs; an alert that reached none of its channels is announced again by
-the next run.
+(:mod:`dashboard.alerts.episodes`, the machinery the automation monitor uses too). Each channel's outcome is
+written to the state right away. A rule or a channel that fails is recorded (for the Data page and ``notify
+status``) and the run goes on with the next: one failure never blocks the other rules. A failed digest channel
+is tried again by the next runs while its slot is due, at most :data:`MAX_RUNS_PER_SLOT` runs; an alert that
+reached none of its channels is announced again by the next run.
 
 :meth:`Notifier.send_now` sends one rule at once, outside its schedule (a test, or a digest asked for), and
 :meth:`Notifier.preview` renders it without sending: the e-mail as ``.eml`` and ``.html``, and the chat payloads.
@@ -26,11 +26,11 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from dashboard.alerts import commit, plan
 from dashboard.metrics.policy import Policy
 from dashboard.notify.alert_messages import alert_footer, alert_message, alert_test_message
 from dashboard.notify.content import DigestContent, build_digest
 from dashboard.notify.deliver import Channels, DeliveryPolicy, SmtpSettings, post_webhook, send_email
-from dashboard.notify.episodes import commit, plan
 from dashboard.notify.errors import DeliveryError, NotifyConfigError, NotifyError
 from dashboard.notify.render import (
     DIGEST_PAGE,

@@ -4,7 +4,7 @@
 
 - ``digests``: per slot (``rule@2026-11-18T13:00:00Z``), per channel (``email``, ``webhook:care-leads``): sent
   or failed, when, after how many attempts and runs;
-- ``alerts``: per SLA alert rule, the episode state of each key (see :mod:`dashboard.notify.episodes`);
+- ``alerts``: per SLA alert rule, the episode state of each key (see :mod:`dashboard.alerts.episodes`);
 - ``failures``: the latest delivery failures (rule, channel, reason — never a URL or a password), for the Data
   page;
 - ``last``: per rule, when it was last evaluated and what came of it;
@@ -28,13 +28,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dashboard.alerts.episodes import iso, parse_iso
 from dashboard.notify.errors import NotifyBusy, NotifyError
 
-__all__ = ["STATE_VERSION", "NotifyState", "locked_state", "read_state", "state_folder"]
+__all__ = ["STATE_VERSION", "NotifyState", "iso", "locked_state", "parse_iso", "read_state", "state_folder"]
 
 STATE_VERSION = 1
 KEEP_FAILURES = 200
@@ -45,16 +46,6 @@ KEEP_SLOTS_FOR = timedelta(days=60)
 def state_folder(store_root: str | os.PathLike[str]) -> Path:
     """Where a store's notification state lives."""
     return Path(store_root) / "_notify"
-
-
-def iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass

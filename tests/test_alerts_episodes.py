@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dashboard.notify.episodes import REMEMBER, Condition, commit, plan
+from dashboard.alerts.episodes import REMEMBER, Condition, commit, plan
 
 T0 = datetime(2026, 11, 18, 14, 0, tzinfo=UTC)
 HOLDS = [Condition("episode", "attainment 70 %")]

@@ -1,32 +1,69 @@
-"""Firing, reminding and resolving: the back-off state of alerts, kept per key across runs.
+"""Firing, reminding and resolving: the one back-off machinery of every alert, kept per key across evaluations.
 
-This is the automation monitor's rule (:mod:`dashboard.alerts`: a condition that holds notifies when it is new
-or its back-off has passed, state keyed by a string, kept by the caller) extended by what SLA alerts need and
-the monitor does not have yet: an *episode* that ends with a "resolved" message, quiet hours that hold a
-message back instead of dropping it, and state that only advances when the message was delivered. It is
-written to replace the back-off bookkeeping inside ``alerts.evaluate_alerts`` (so both kinds of alert share
-it) once that module's owner has moved it there; it has no Streamlit and no I/O.
+Both kinds of alert use it: the automation monitor's rules (:mod:`dashboard.alerts.monitor`, evaluated on every
+refresh of the Automation page, state in the session) and the SLA alerts of the notifier
+(:mod:`dashboard.notify`, evaluated by ``notify run``, state in the store's notification state file). A condition
+that holds is announced when it is new and reminded after the back-off while it lasts; an *episode* ends when it
+stops holding, with a "resolved" message where the caller wants one; quiet hours hold a message back instead of
+dropping it; and the state only advances when the announcement was delivered. No Streamlit, no I/O.
 
 State per key (a JSON-able dict): ``since`` (when the condition was first seen holding), ``last_notified``
-(None until a message about it was delivered), ``closed`` (when the episode ended; kept for ``remember`` so a
-conversation told about once is not told again).
+(None until a message about it was delivered), ``closed`` (when the episode ended; kept for :data:`REMEMBER` so
+a conversation told about once is not told again). Instants are ISO-8601 UTC strings (:func:`iso`). The
+monitor's state before this module (``key -> last notified``, a datetime or an ISO string) is read as an open
+episode notified then (:func:`migrate_state`).
 
 :func:`plan` reads the state and says what to announce; :func:`commit` writes it once the caller knows whether
-the announcement was delivered — an undelivered one is planned again on the next run.
+the announcement was delivered — an undelivered one is planned again on the next evaluation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from dashboard.notify.state import iso, parse_iso
-
-__all__ = ["Condition", "Transition", "commit", "plan"]
+__all__ = ["REMEMBER", "Condition", "Transition", "commit", "iso", "migrate_state", "parse_iso", "plan"]
 
 REMEMBER = timedelta(days=7)
+
+
+def iso(t: datetime) -> str:
+    """An instant as the state writes it: ISO-8601 in UTC, to the second, with ``Z``."""
+    return t.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """An instant the state wrote (a naive one, from an older state, is UTC)."""
+    if not text:
+        return None
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def migrate_state(state: MutableMapping[str, Any]) -> None:
+    """Bring entries of the monitor's former state (``key -> last notified``, a datetime or an ISO string) to
+    episode entries in place: an open episode that was last told about then. Entries already in shape, and
+    values that are no instant at all (dropped), leave nothing behind to trip :func:`plan`."""
+    for key, value in list(state.items()):
+        if isinstance(value, Mapping):
+            continue
+        when = value if isinstance(value, datetime) else _instant_or_none(value)
+        if when is None:
+            del state[key]
+            continue
+        told = iso(when if when.tzinfo is not None else when.replace(tzinfo=UTC))
+        state[key] = {"since": told, "last_notified": told, "closed": None}
+
+
+def _instant_or_none(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
