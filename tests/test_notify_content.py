@@ -1,5 +1,6 @@
-"""Digest content on the simulator's world: figures equal the report CLI's for the same window, counts and
-attainment equal the world's ground truth, incidents are the scripted ones, charts render to PNG offline."""
+"""Digest content through the core on the simulator's world: tier and queue figures are the report's for the
+same window and filters, counts and attainment equal the world's ground truth, incidents are the scripted ones,
+charts render to PNG offline. (The report CLI's own output against a digest e-mail: tests/test_notify_core.py.)"""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from dashboard import report
-from dashboard.metrics import load_policy
+from dashboard.core import Dashboard
 from dashboard.metrics.policy import parse_policy
 from dashboard.metrics.sla import window_bounds
 from dashboard.notify.content import SLA_COLUMNS, build_digest, create_digest_charts
-from dashboard.notify.data import FramesData
 from dashboard.notify.render import render_png
 
 world_module = pytest.importorskip("dashboard.simulator.world")
@@ -46,14 +46,13 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def data(world) -> FramesData:
-    return FramesData({k: v.lazy() for k, v in world.tables.items()}, load_policy())
+def core(world) -> Dashboard:
+    return Dashboard.from_tables(world.tables, now=END)
 
 
-def test_tier_figures_are_the_report_clis_for_the_same_window(data: FramesData) -> None:
-    content = build_digest(data.facts(), data.policy, start=START, end=STOP, tz=NY, as_of=SLOT,
-                           bot_requests=data.bot_requests())
-    printed = report.sla_report(data.tables, data.policy, by=["tier"], start=START, end=STOP, tz=NY, as_of=SLOT)
+def test_tier_figures_are_the_report_clis_for_the_same_window(core: Dashboard) -> None:
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT)
+    printed = report.sla_report(core, by=["tier"], start=START, end=STOP, tz=NY, as_of=SLOT)
     assert content.tiers is not None and content.tiers.height == printed.height >= 4
     assert_frame_equal(content.tiers.sort("tier"), printed.select("tier", *SLA_COLUMNS).sort("tier"), rel_tol=1e-9)
     # the headline attainment is the same evaluation over all tiers together
@@ -63,10 +62,10 @@ def test_tier_figures_are_the_report_clis_for_the_same_window(data: FramesData) 
     assert content.tiers["tier"].to_list()[:2] == ["Platinum", "Gold"]
 
 
-def test_a_filtered_digest_shows_the_reports_rows_for_the_chosen_tiers(data: FramesData) -> None:
-    content = build_digest(data.facts(), data.policy, start=START, end=STOP, tz=NY, as_of=SLOT,
-                           filters={"tier": ["Platinum", "Gold"]}, sections=["tiers", "kpis"])
-    printed = report.sla_report(data.tables, data.policy, by=["tier"], start=START, end=STOP, tz=NY, as_of=SLOT)
+def test_a_filtered_digest_shows_the_reports_rows_for_the_chosen_tiers(core: Dashboard) -> None:
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT, filters={"tier": ["Platinum", "Gold"]},
+                           sections=["tiers", "kpis"])
+    printed = report.sla_report(core, by=["tier"], start=START, end=STOP, tz=NY, as_of=SLOT)
     assert content.queues is None and content.incidents is None
     assert_frame_equal(content.tiers.sort("tier"),
                        printed.filter(pl.col("tier").is_in(["Platinum", "Gold"])).select("tier", *SLA_COLUMNS)
@@ -79,18 +78,17 @@ def _truth_in(world, start: date, end: date, tiers: list[str] | None = None) -> 
     return truth.filter(pl.col("tier_at_start").is_in(tiers)) if tiers else truth
 
 
-def test_counts_equal_the_worlds_truth_for_the_window_and_the_previous_one(world, data: FramesData) -> None:
+def test_counts_equal_the_worlds_truth_for_the_window_and_the_previous_one(world, core: Dashboard) -> None:
     tiers = ["Platinum", "Gold"]
-    content = build_digest(data.facts(), data.policy, start=START, end=STOP, tz=NY, as_of=SLOT,
-                           filters={"tier": tiers})
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT, filters={"tier": tiers})
     conversations = content.kpi("conversations")
     assert conversations.value == _truth_in(world, START, STOP, tiers).height > 0
     assert conversations.previous == _truth_in(world, START - timedelta(days=7), START, tiers).height > 0
 
 
 def test_first_response_attainment_per_tier_equals_the_truth_under_a_calendar_target(world) -> None:
-    data = FramesData({k: v.lazy() for k, v in world.tables.items()}, CALENDAR_POLICY)
-    content = build_digest(data.facts(), data.policy, start=START, end=STOP, tz=NY, as_of=SLOT, sections=["tiers"])
+    core = Dashboard.from_tables(world.tables, now=END, policy=CALENDAR_POLICY)
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT, sections=["tiers"])
     truth = _truth_in(world, START, STOP).filter(~pl.col("bot_contained"))
     start = pl.when(pl.col("bot_first")).then(pl.col("handoff_time")).otherwise(pl.col("first_inbound_time"))
     stop = pl.col("first_human_response_time")
@@ -113,9 +111,8 @@ def test_first_response_attainment_per_tier_equals_the_truth_under_a_calendar_ta
     assert_frame_equal(shown, expected)
 
 
-def test_incidents_are_the_worlds_scripted_ones_in_the_window(world, data: FramesData) -> None:
-    content = build_digest(data.facts(), data.policy, start=START, end=STOP, tz=NY, as_of=SLOT,
-                           bot_requests=data.bot_requests(), sections=["incidents"])
+def test_incidents_are_the_worlds_scripted_ones_in_the_window(world, core: Dashboard) -> None:
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT, sections=["incidents"])
     lo, hi = window_bounds(START, STOP, NY)
     scripted = [i for i in world.incidents if i["start"] < hi and i["end"] > lo]
     assert scripted, "the world has incidents in this window"
@@ -128,17 +125,31 @@ def test_incidents_are_the_worlds_scripted_ones_in_the_window(world, data: Frame
         assert near["top_http_code"][0] == incident["http_code"]
 
 
-def test_without_request_records_the_incidents_section_says_so(data: FramesData) -> None:
-    content = build_digest(data.facts(), data.policy, start=START, end=STOP, tz=NY, as_of=SLOT,
-                           bot_requests=data.bot_requests().head(0))
+def test_without_request_records_the_incidents_section_says_so(world) -> None:
+    core = Dashboard.from_tables({k: v for k, v in world.tables.items() if k != "bot_request"}, now=END)
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT)
     assert content.incidents is None and "incidents" in content.sections
 
 
-def test_charts_render_to_png_offline(data: FramesData) -> None:
-    content = build_digest(data.facts(), data.policy, start=START, end=STOP, tz=NY, as_of=SLOT)
+def test_charts_render_to_png_offline(core: Dashboard) -> None:
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT)
     charts = create_digest_charts(content)
     assert set(charts) == {"tiers", "queues"}
     spec = charts["tiers"].to_dict()
     assert spec["layer"][0]["encoding"]["x"]["field"] == "attainment"
     png = render_png(charts["tiers"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_headline_figures_are_the_overviews_for_the_same_window_and_filters(core: Dashboard) -> None:
+    from dashboard.filters import Filters
+    from dashboard.views import build_overview
+
+    chosen = {"tier": ["Platinum", "Gold"]}
+    content = build_digest(core, start=START, end=STOP, tz=NY, as_of=SLOT, filters=chosen, sections=["kpis"])
+    overview = {k.key: k for k in build_overview(core, Filters(START, STOP, NY, chosen, as_of=SLOT)).kpis}
+    for digest_key, page_key in (("conversations", "conversations"), ("frt_median_seconds", "frt_median"),
+                                 ("frt_p90_seconds", "frt_p90"), ("first_response_attainment", "sla_attainment")):
+        assert content.kpi(digest_key).value == pytest.approx(overview[page_key].value), digest_key
+        assert content.kpi(digest_key).previous == pytest.approx(overview[page_key].previous), digest_key
+    assert content.kpi("conversations").value > 0 and content.kpi("conversations").previous is not None

@@ -25,10 +25,9 @@ import polars as pl
 import pytest
 
 from dashboard import report
-from dashboard.metrics import load_policy
-from dashboard.metrics.backlog import at_risk
+from dashboard.core import Dashboard
 from dashboard.notify import Channels, DeliveryPolicy, Notifier, parse_rules, read_state, rule_status, state_folder
-from dashboard.notify.data import FramesData
+from dashboard.views import build_live_queue
 
 pytestmark = pytest.mark.integration
 
@@ -206,8 +205,8 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def data(world) -> FramesData:
-    return FramesData({k: v.lazy() for k, v in world.tables.items()}, load_policy())
+def core(world) -> Dashboard:
+    return Dashboard.from_tables(world.tables, now=END)
 
 
 RULES = """
@@ -234,12 +233,13 @@ class Setup:
     store_root: Path
 
 
-def make_notifier(rules_text: str, data: Any, store_root: Path, env: dict[str, str]) -> Setup:
+def make_notifier(rules_text: str, core: Any, store_root: Path, env: dict[str, str]) -> Setup:
+    """A notifier over ``core`` whose state lives where a store at ``store_root`` keeps it."""
     sleeps: list[float] = []
     rules = parse_rules(rules_text, "rules.toml")
     channels = Channels.from_sources(env, formats=rules.webhook_formats)
-    notifier = Notifier(rules, data, channels, store_root, policy=DeliveryPolicy(attempts=3, base_s=2.0, timeout_s=10),
-                        sleep=sleeps.append)
+    notifier = Notifier(rules, core, channels, state_dir=state_folder(store_root),
+                        policy=DeliveryPolicy(attempts=3, base_s=2.0, timeout_s=10), sleep=sleeps.append)
     return Setup(notifier, sleeps, store_root)
 
 
@@ -258,11 +258,11 @@ def at_local(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def test_a_digest_goes_out_at_its_slot_once_with_the_reports_figures_and_png_charts(
-        smtp_server: SmtpServer, hooks: WebhookReceiver, data: FramesData, tmp_path: Path) -> None:
+        smtp_server: SmtpServer, hooks: WebhookReceiver, core: Dashboard, tmp_path: Path) -> None:
     smtp_server.recorder.clear()
     env = {"CARE_DASHBOARD_SMTP_URL": smtp_server.url(),
            **hook_env(hooks, care_leads=f"/services/{HOOK_TOKEN}", teams_leads="/teams")}
-    setup = make_notifier(RULES, data, tmp_path / "store", env)
+    setup = make_notifier(RULES, core, tmp_path / "store", env)
 
     before = setup.notifier.run(at_local(17, 7, 59))
     assert [o.status for o in before.outcomes] == ["skipped"] and "not due" in before.outcomes[0].detail
@@ -277,7 +277,7 @@ def test_a_digest_goes_out_at_its_slot_once_with_the_reports_figures_and_png_cha
     assert message["Subject"] == "Care digest daily-care: Mon 16 Nov 2026"
 
     # every tier line is the report CLI's figure for the same window, as of the slot
-    printed = report.sla_report(data.tables, data.policy, by=["tier"], start=date(2026, 11, 16),
+    printed = report.sla_report(core, by=["tier"], start=date(2026, 11, 16),
                                 end=date(2026, 11, 17), tz=NY, as_of=at_local(17, 8, 0))
     text = message.get_body(("plain",)).get_content()
     html_part = message.get_body(("html",)).get_content()
@@ -297,7 +297,7 @@ def test_a_digest_goes_out_at_its_slot_once_with_the_reports_figures_and_png_cha
 
     # the same slot again, later the same morning, and from a fresh process: nothing is sent twice
     for later in (at_local(17, 8, 5), at_local(17, 13, 0)):
-        again = make_notifier(RULES, data, tmp_path / "store", env).notifier.run(later)
+        again = make_notifier(RULES, core, tmp_path / "store", env).notifier.run(later)
         assert [o.status for o in again.outcomes] == ["skipped"] and "already handled" in again.outcomes[0].detail
     assert len(smtp_server.recorder.messages) == 1 and len(hooks.received) == 2
 
@@ -310,7 +310,7 @@ def test_a_digest_goes_out_at_its_slot_once_with_the_reports_figures_and_png_cha
 
 
 def test_an_smtp_failure_is_retried_with_backoff_recorded_and_blocks_no_other_rule(
-        smtp_server: SmtpServer, hooks: WebhookReceiver, data: FramesData, tmp_path: Path) -> None:
+        smtp_server: SmtpServer, hooks: WebhookReceiver, core: Dashboard, tmp_path: Path) -> None:
     smtp_server.recorder.clear()
     rules = RULES + """
 [[digests]]
@@ -323,7 +323,7 @@ sections = ["kpis"]
 """
     env = {"CARE_DASHBOARD_SMTP_URL": smtp_server.url(),
            **hook_env(hooks, care_leads=f"/services/{HOOK_TOKEN}", teams_leads="/teams")}
-    setup = make_notifier(rules, data, tmp_path / "store", env)
+    setup = make_notifier(rules, core, tmp_path / "store", env)
 
     # a temporary refusal twice, then accepted: delivered on the third attempt after 2 s and 4 s of back-off
     smtp_server.recorder.fail_data = 2
@@ -364,13 +364,13 @@ sections = ["kpis"]
 
 
 def test_an_unreachable_server_and_failing_webhooks_are_recorded_while_the_rest_is_delivered(
-        hooks: WebhookReceiver, data: FramesData, tmp_path: Path) -> None:
+        hooks: WebhookReceiver, core: Dashboard, tmp_path: Path) -> None:
     dead = _free_port()  # nothing listens there
     env = {"CARE_DASHBOARD_SMTP_URL": f"smtp://127.0.0.1:{dead}?starttls=off&timeout=2",
            **hook_env(hooks, care_leads="/gone", teams_leads="/flaky")}
     hooks.statuses["/gone"] = [404]
     hooks.statuses["/flaky"] = [503, 429]
-    setup = make_notifier(RULES, data, tmp_path / "store", env)
+    setup = make_notifier(RULES, core, tmp_path / "store", env)
     result = setup.notifier.run(at_local(17, 8, 0))
     email_d, gone, flaky = result.outcomes[0].deliveries
     assert not email_d.ok and "cannot connect" in email_d.reason and email_d.attempts == 3
@@ -380,17 +380,22 @@ def test_an_unreachable_server_and_failing_webhooks_are_recorded_while_the_rest_
     assert len(hooks.at("/flaky")) == 1
 
 
-class BrokenForBotRuleAny(FramesData):
-    """Data whose facts for the bot rule "any" cannot be built (a damaged export, say)."""
+class BrokenForBotRuleAny(Dashboard):
+    """A core whose facts for the bot rule "any" cannot be built (a damaged export, say)."""
 
-    def facts(self, bot_rule: str = "human") -> pl.LazyFrame:
+    def facts(self, bot_rule: str | None = None) -> pl.DataFrame:
         if bot_rule == "any":
             raise pl.exceptions.ComputeError("damaged export file day=2026-11-16")
         return super().facts(bot_rule)
 
+    def facts_lazy(self, bot_rule: str | None = None) -> pl.LazyFrame:
+        if bot_rule == "any":
+            raise pl.exceptions.ComputeError("damaged export file day=2026-11-16")
+        return super().facts_lazy(bot_rule)
+
 
 def test_a_rule_that_cannot_be_evaluated_is_recorded_and_the_others_still_run(
-        hooks: WebhookReceiver, data: FramesData, tmp_path: Path) -> None:
+        hooks: WebhookReceiver, core: Dashboard, tmp_path: Path) -> None:
     rules = """
 [[digests]]
 name = "any-reply"
@@ -405,7 +410,7 @@ schedule = "0 8 * * *"
 window = "yesterday"
 webhooks = ["care-leads"]
 """
-    broken = BrokenForBotRuleAny(data.tables, data.policy)
+    broken = BrokenForBotRuleAny(core.source)
     setup = make_notifier(rules, broken, tmp_path / "store", hook_env(hooks, care_leads="/h"))
     result = setup.notifier.run(at_local(17, 8, 0))
     assert [o.status for o in result.outcomes] == ["error", "sent"] and result.failed
@@ -416,11 +421,11 @@ webhooks = ["care-leads"]
 
 
 def test_starttls_and_auth_are_used_and_a_wrong_password_fails_once_without_leaking(
-        smtp_server: SmtpServer, data: FramesData, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        smtp_server: SmtpServer, core: Dashboard, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     smtp_server.recorder.clear()
     caplog.set_level(logging.DEBUG)
     wrong = "Wr0ng-" + SMTP_PASSWORD
-    setup = make_notifier(RULES.replace('webhooks = ["care-leads", "teams-leads"]\n', ""), data, tmp_path / "store",
+    setup = make_notifier(RULES.replace('webhooks = ["care-leads", "teams-leads"]\n', ""), core, tmp_path / "store",
                           {"CARE_DASHBOARD_SMTP_URL": smtp_server.url(password=wrong)})
     result = setup.notifier.run(at_local(17, 8, 0))
     (delivery,) = result.outcomes[0].deliveries
@@ -431,14 +436,14 @@ def test_starttls_and_auth_are_used_and_a_wrong_password_fails_once_without_leak
         assert secret not in stored and secret not in caplog.text and secret not in result.outcomes[0].line()
 
 
-def test_no_secret_in_logs_state_or_messages(smtp_server: SmtpServer, hooks: WebhookReceiver, data: FramesData,
+def test_no_secret_in_logs_state_or_messages(smtp_server: SmtpServer, hooks: WebhookReceiver, core: Dashboard,
                                              tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     smtp_server.recorder.clear()
     caplog.set_level(logging.DEBUG)
     env = {"CARE_DASHBOARD_SMTP_URL": smtp_server.url(),
            **hook_env(hooks, care_leads=f"/services/{HOOK_TOKEN}", teams_leads=f"/teams/{HOOK_TOKEN}x")}
     hooks.statuses[f"/teams/{HOOK_TOKEN}x"] = [500, 500, 500]
-    setup = make_notifier(RULES, data, tmp_path / "store", env)
+    setup = make_notifier(RULES, core, tmp_path / "store", env)
     result = setup.notifier.run(at_local(17, 8, 0))
     failed = result.outcomes[0].deliveries[2]
     assert not failed.ok and failed.reason.startswith("HTTP 500")
@@ -464,7 +469,7 @@ def test_no_secret_in_logs_state_or_messages(smtp_server: SmtpServer, hooks: Web
 
 
 def test_breach_alerts_name_exactly_the_conversations_the_at_risk_list_says_will_breach(
-        hooks: WebhookReceiver, data: FramesData, tmp_path: Path) -> None:
+        hooks: WebhookReceiver, world, core: Dashboard, tmp_path: Path) -> None:
     rules = """
 dashboard_url = "https://care.example.com"
 [[sla_alerts]]
@@ -473,13 +478,14 @@ kind = "breach_soon"
 within = "2h"
 webhooks = ["care-leads"]
 """
-    setup = make_notifier(rules, data, tmp_path / "store", hook_env(hooks, care_leads="/alerts"))
-    facts = data.facts()
+    setup = make_notifier(rules, core, tmp_path / "store", hook_env(hooks, care_leads="/alerts"))
     told: set[str] = set()
     instants = [END - timedelta(hours=h) for h in (30, 29, 24, 20)]
     for at in instants:
         result = setup.notifier.run(at)
-        risk = at_risk(facts, data.policy, at).filter(pl.col("seconds_to_breach") <= 7200).collect()
+        # the oracle: what the Live queue page lists at that instant (a core whose "now" it is)
+        page = build_live_queue(Dashboard.from_tables(world.tables, now=at), core.default_filters(days=1))
+        risk = page.at_risk_rows.filter(pl.col("seconds_to_breach") <= 7200)
         expected = {f"{r['conversation_id']}|{r['metric']}": r for r in risk.iter_rows(named=True)}
         new = {k: r for k, r in expected.items() if k not in told}
         payloads = hooks.at("/alerts")
@@ -498,16 +504,16 @@ webhooks = ["care-leads"]
 
 @dataclass
 class FactsOnly:
-    """A data source of hand-made facts (the notifier reads facts, the policy and request records)."""
+    """A stand-in core over hand-made conversation facts: the two things an SLA alert asks the core for."""
 
-    policy: Any
+    rules_policy: Any
     frame: pl.LazyFrame
 
-    def facts(self, bot_rule: str = "human") -> pl.LazyFrame:
-        return self.frame
+    def facts(self, bot_rule: str | None = None) -> pl.DataFrame:
+        return self.frame.collect()
 
-    def bot_requests(self) -> pl.LazyFrame | None:
-        return None
+    def policy(self) -> Any:
+        return self.rules_policy
 
 
 def test_an_attainment_episode_fires_reminds_and_closes_when_attainment_recovers(
@@ -568,13 +574,13 @@ webhooks = ["care-leads"]
 
 
 @pytest.fixture
-def cli_env(demo_source, demo_data_dir: Path, demo_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+def cli_env(demo_core, demo_data_dir: Path, demo_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """The pinned demo world's synced store, copied so this test's notification state stays its own."""
     import os
     import shutil
 
     data_dir = tmp_path / "data"
-    shutil.copytree(Path(demo_data_dir) / "store", data_dir / "store")
+    shutil.copytree(Path(demo_data_dir) / "store", data_dir / "store", ignore=shutil.ignore_patterns("_notify"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KHOROS_", "CARE_DASHBOARD_"))}
     env.update(demo_env)
     env["CARE_DASHBOARD_DATA_DIR"] = str(data_dir)

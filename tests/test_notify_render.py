@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import polars as pl
 
-from dashboard.kpi import Kpi
 from dashboard.notify.content import SLA_COLUMNS, DigestContent
 from dashboard.notify.render import (
     ChatMessage,
@@ -22,6 +21,7 @@ from dashboard.notify.render import (
     slack_payload,
     teams_payload,
 )
+from dashboard.views.kpi import Kpi
 
 HOSTILE = "<script>alert('x')</script> *bold* [link](https://evil.example) & co"
 

@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from dashboard.metrics import load_policy
-from dashboard.metrics.backlog import at_risk
 from dashboard.metrics.policy import parse_policy
 from dashboard.notify.rules import parse_rules
 from dashboard.notify.sla_alerts import evaluate_sla_alert
@@ -157,21 +155,28 @@ def test_attainment_recovering_clears_the_condition() -> None:
     assert "86.7 %" in evaluation.summary
 
 
-def test_breach_soon_on_the_simulated_world_is_the_at_risk_list() -> None:
+def test_breach_soon_on_the_simulated_world_is_the_live_queues_at_risk_list() -> None:
+    """At instants across two days, the alert's conversations are the Live queue page's at-risk rows (the view a
+    reader sees, for the same filters) within the horizon — a core per instant, as "now" is the core's."""
     world_module = pytest.importorskip("dashboard.simulator.world")
-    from dashboard.notify.data import FramesData
+    from dashboard.core import Dashboard
+    from dashboard.views import build_live_queue
 
     end = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
     world = world_module.generate_world(world_module.WorldConfig(seed=11, days=21, conversations_per_day=80, end=end))
-    data = FramesData({k: v.lazy() for k, v in world.tables.items()}, load_policy())
-    rule = parse_rules('[[sla_alerts]]\nname = "all-soon"\nkind = "breach_soon"\nwithin = "2h"\n'
-                       'email = ["a@example.com"]\n').sla_alerts[0]
-    seen = 0
+    rules = parse_rules('[[sla_alerts]]\nname = "all-soon"\nkind = "breach_soon"\nwithin = "2h"\n'
+                        'email = ["a@example.com"]\n\n[[sla_alerts]]\nname = "top-tiers"\nkind = "breach_soon"\n'
+                        'within = "2h"\nmetrics = ["resolution"]\nfilters = { tier = ["Platinum", "Gold"] }\n'
+                        'email = ["a@example.com"]\n').sla_alerts
+    seen = {rule.name: 0 for rule in rules}
     for hours in range(0, 48, 6):
-        at = end - timedelta(hours=hours)
-        evaluation = evaluate_sla_alert(rule, data.facts(), data.policy, at)
-        risk = at_risk(data.facts(), data.policy, at).filter(pl.col("seconds_to_breach") <= 7200).collect()
-        assert {c.key for c in evaluation.conditions} == {
-            f"{r['conversation_id']}|{r['metric']}" for r in risk.iter_rows(named=True)}
-        seen += len(evaluation.conditions)
-    assert seen > 5
+        core = Dashboard.from_tables(world.tables, now=end - timedelta(hours=hours))
+        for rule in rules:
+            evaluation = evaluate_sla_alert(rule, core.facts().lazy(), core.policy(), core.now())
+            page = build_live_queue(core, core.default_filters(days=1, dimensions=dict(rule.filters)))
+            risk = page.at_risk_rows.filter((pl.col("seconds_to_breach") <= rule.within.total_seconds())
+                                            & pl.col("metric").is_in(list(rule.metrics)))
+            assert {c.key for c in evaluation.conditions} == {
+                f"{r['conversation_id']}|{r['metric']}" for r in risk.iter_rows(named=True)}
+            seen[rule.name] += len(evaluation.conditions)
+    assert seen == {"all-soon": 24, "top-tiers": 6}, seen

@@ -14,10 +14,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from dashboard.alerts import Transition
-from dashboard.kpi import format_duration
 from dashboard.notify.render import ALERT_PAGE, ChatMessage, dashboard_link
 from dashboard.notify.rules import SlaAlertRule
 from dashboard.notify.sla_alerts import SlaEvaluation, risk_line
+from dashboard.views.kpi import format_duration
 
 __all__ = ["MAX_LISTED", "alert_footer", "alert_message", "alert_test_message"]
 

@@ -10,18 +10,22 @@ A cron line that runs it every five minutes (each digest still goes out once per
 
     */5 * * * * cd /srv/care-dashboard && .venv/bin/python -m dashboard notify run >> notify.log 2>&1
 
+It reads the data through the core (:class:`dashboard.core.Dashboard`, opened as the report opens it: what the
+store holds, no sync, no network), so its figures are the report's and the pages'. ``--at`` defaults to the
+core's "now": the wall clock for a tenant, and the demo world's pinned clock (its recorded end) on the demo store
+— the demo's data stops there, so a real "now" would find nothing due or at risk; the command says which it used.
+
 Settings come from the environment and the secrets file (``--secrets``, default ``.streamlit/secrets.toml``
-when it exists; its values win, as in the app): ``CARE_DASHBOARD_NOTIFY`` (the rules file),
-``CARE_DASHBOARD_SMTP_URL``, ``CARE_DASHBOARD_WEBHOOK_<NAME>``, and the data source's settings. Exit codes:
-0 done, 1 a delivery or a rule failed (recorded; the other rules went on), 2 bad rules or settings, 3 another
-run holds the lock.
+when it exists; its values win, as in the app), read by :func:`dashboard.settings.load_settings` like every
+other setting: ``CARE_DASHBOARD_NOTIFY`` (the rules file), ``CARE_DASHBOARD_SMTP_URL``,
+``CARE_DASHBOARD_WEBHOOK_<NAME>``, and the data source's settings. Exit codes: 0 done, 1 a delivery or a rule
+failed (recorded; the other rules went on), 2 bad rules or settings, 3 another run holds the lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tomllib
 from datetime import UTC, datetime
@@ -29,11 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.errors import DashboardError
-from dashboard.notify.errors import NotifyBusy, NotifyConfigError, RulesError
+from dashboard.notify.errors import NotifyBusy, NotifyConfigError, NotifyError
 
-__all__ = ["NOTIFY_ENV", "add_arguments", "run"]
+__all__ = ["add_arguments", "run"]
 
-NOTIFY_ENV = "CARE_DASHBOARD_NOTIFY"
 DEFAULT_SECRETS = Path(".streamlit") / "secrets.toml"
 
 
@@ -48,7 +51,7 @@ def _instant(text: str) -> datetime:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rules", type=Path, default=None, help=f"rules file (default: {NOTIFY_ENV})")
+    parser.add_argument("--rules", type=Path, default=None, help="rules file (default: CARE_DASHBOARD_NOTIFY)")
     parser.add_argument("--secrets", type=Path, default=None,
                         help=f"secrets file (TOML) read over the environment (default: {DEFAULT_SECRETS} if present)")
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -61,7 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     send.add_argument("--now", action="store_true", required=True, help="confirm: send immediately")
     for p in (run_p, preview, send):
         p.add_argument("--at", type=_instant, default=None,
-                       help="the instant to evaluate (ISO-8601 with zone; default: now)")
+                       help="the instant to evaluate (ISO-8601 with zone; default: now — the demo world's clock "
+                            "on the demo store)")
         p.add_argument("--no-charts", action="store_true", dest="no_charts", help="leave the PNG charts out")
     run_p.add_argument("--lock-timeout", type=float, default=60.0, dest="lock_timeout",
                        help="seconds to wait for another run's lock (default 60)")
@@ -83,39 +87,36 @@ def _read_secrets(path: Path | None) -> dict[str, Any]:
     return {k: v for k, v in data.items() if isinstance(v, str | int | float) and not isinstance(v, bool)}
 
 
-def _context(args: argparse.Namespace):  # -> (settings, sources, rules)
-    from dashboard.notify.rules import load_rules
+def _settings_and_rules(args: argparse.Namespace):  # -> (Settings, NotifyRules)
+    from dashboard.notify.rules import configured_rules
     from dashboard.settings import load_settings
 
-    secrets = _read_secrets(args.secrets)
-    sources: dict[str, Any] = {**os.environ, **{k: str(v) for k, v in secrets.items()}}
     try:
-        settings = load_settings(secrets)
-    except ValueError as exc:
+        settings = load_settings(_read_secrets(args.secrets))
+    except ValueError as exc:  # names the setting, never its value
         raise NotifyConfigError(str(exc)) from None
-    rules_path = args.rules or (Path(str(sources[NOTIFY_ENV])) if sources.get(NOTIFY_ENV) else None)
-    if rules_path is None:
-        raise NotifyConfigError(f"no rules file: set {NOTIFY_ENV} (environment or secrets file) or pass --rules")
-    rules = load_rules(rules_path, default_timezone=settings.timezone)
-    return settings, sources, rules
+    if args.rules is not None:
+        settings = settings.with_overrides(notify_rules_path=args.rules)
+    return settings, configured_rules(settings)
 
 
-def _notifier(args: argparse.Namespace, settings, sources, rules):
-    from dashboard.notify.data import open_store_data
-    from dashboard.notify.deliver import Channels
-    from dashboard.notify.runner import Notifier
+def _open_core(settings, *, need_data: bool = True):
+    from dashboard.core import Dashboard
 
-    data = open_store_data(settings)
-    channels = Channels.from_sources(sources, formats=rules.webhook_formats)
-    return Notifier(rules, data, channels, data.store_root, charts=not getattr(args, "no_charts", False),
-                    lock_timeout_s=getattr(args, "lock_timeout", 60.0))
+    # As the report: what the store holds, no sync and no network; the demo's recorded world gives its "now".
+    core = Dashboard.open(settings, demo="read")
+    if need_data and core.scan("conversation").head(1).collect().height == 0:
+        core.close()
+        raise NotifyError(f"the store at {core.store.root} holds no conversations; run `python -m dashboard sync` "
+                          "or `python -m dashboard import FILES` first")
+    return core
 
 
-def _check(settings, sources, rules) -> int:
+def _check(settings, rules) -> int:
     from dashboard.notify.deliver import Channels
     from dashboard.notify.schedule import next_slot
 
-    channels = Channels.from_sources(sources, formats=rules.webhook_formats)
+    channels = Channels.from_settings(settings, formats=rules.webhook_formats)
     now = datetime.now(UTC)
     print(f"{rules.source}: {len(rules.digests)} digest(s), {len(rules.sla_alerts)} SLA alert(s)")
     for digest in rules.digests:
@@ -141,13 +142,12 @@ def _check(settings, sources, rules) -> int:
     return 2 if problems else 0
 
 
-def _status(settings, rules) -> int:
+def _status(core, rules) -> int:
     from dashboard.notify.state import read_state, state_folder
     from dashboard.notify.status import rule_status
-    from dashboard.report import _find_store
 
-    state = read_state(state_folder(_find_store(settings).root))
-    for row in rule_status(rules, state, datetime.now(UTC)):
+    state = read_state(state_folder(core.store.root))
+    for row in rule_status(rules, state, core.now()):
         when = f"{row.last_run:%Y-%m-%d %H:%M} UTC ({row.last_status})" if row.last_run else "never"
         print(f"{row.kind} {row.name}: {row.describes}; to {row.recipients}; last run {when}; "
               f"{row.failures} failure(s) recorded")
@@ -163,14 +163,21 @@ def _status(settings, rules) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    core = None
     try:
-        settings, sources, rules = _context(args)
+        settings, rules = _settings_and_rules(args)
         if args.action == "check":
-            return _check(settings, sources, rules)
+            return _check(settings, rules)
+        core = _open_core(settings, need_data=args.action != "status")
         if args.action == "status":
-            return _status(settings, rules)
-        notifier = _notifier(args, settings, sources, rules)
-        at = args.at or datetime.now(UTC)
+            return _status(core, rules)
+        from dashboard.notify.runner import Notifier
+
+        notifier = Notifier.for_core(core, rules, charts=not getattr(args, "no_charts", False),
+                                     lock_timeout_s=getattr(args, "lock_timeout", 60.0))
+        at = args.at or core.now()
+        clock = "as given" if args.at else ("the demo world's clock" if core.is_demo else "now")
+        print(f"at {at:%Y-%m-%d %H:%M:%S} UTC ({clock})")
         if args.action == "run":
             report = notifier.run(at)
             for outcome in report.outcomes:
@@ -188,9 +195,9 @@ def run(args: argparse.Namespace) -> int:
     except NotifyBusy as exc:
         print(f"notify: {exc}", file=sys.stderr)
         return 3
-    except (RulesError, NotifyConfigError) as exc:
+    except DashboardError as exc:  # bad rules or settings, an empty store: the message says what and where
         print(f"notify: {exc}", file=sys.stderr)
         return 2
-    except DashboardError as exc:
-        print(f"notify: {exc}", file=sys.stderr)
-        return 2
+    finally:
+        if core is not None:
+            core.close()

@@ -1,12 +1,13 @@
-"""What a digest says: its figures as a dataclass, from the same metric functions as the report CLI and pages.
+"""What a digest says: its figures as a dataclass, from the core and the same functions as the report CLI and pages.
 
-:func:`build_digest` takes the conversation facts, the SLA policy, a window of local days, the rule's filters
-and the instant the figures are "as of", and calls
+:func:`build_digest` takes the core (:class:`dashboard.core.Dashboard`: its facts, policy, tier order and request
+records), a window of local days, the rule's filters and the instant the figures are "as of", and calls
 
-- KPIs: :func:`dashboard.metrics.volume.kpi_summary` (value, previous period of the same length, change);
-- tiers: :func:`dashboard.metrics.sla.in_window` → :func:`~dashboard.metrics.sla.evaluate` (first response) →
-  :func:`~dashboard.metrics.sla.attainment_by` by tier — exactly what ``python -m dashboard report sla --by tier
-  --start START --end END --tz TZ --as-of SLOT`` prints, so the two cannot disagree;
+- KPIs: :func:`dashboard.metrics.volume.kpi_summary` on ``core.facts(bot_rule)`` — the Overview's headline
+  figures (value, previous period of the same length, change);
+- tiers: :func:`dashboard.report.sla_report` by tier (first response) — the function behind ``python -m
+  dashboard report sla --by tier --start START --end END --tz TZ --as-of SLOT [--filter ...]``, so the two
+  cannot disagree;
 - worst queues: the same, by work queue, the lowest attainments first;
 - incidents: :func:`dashboard.metrics.automation.incidents` overlapping the window (per bot app id and origin:
   customer filters do not apply to them).
@@ -24,15 +25,16 @@ from datetime import date, datetime, timedelta
 import altair as alt
 import polars as pl
 
-from dashboard.charts import TIER_ORDER, create_attainment_chart
+from dashboard.charts import create_attainment_chart
 from dashboard.filters import apply_filters
-from dashboard.kpi import Kpi
 from dashboard.metrics import automation
 from dashboard.metrics.policy import Policy
-from dashboard.metrics.sla import attainment_by, evaluate, in_window, previous_window, resolve_as_of, window_bounds
+from dashboard.metrics.sla import previous_window, resolve_as_of, window_bounds
 from dashboard.metrics.volume import KPI_UNITS, kpi_summary
 from dashboard.notify.rules import SECTIONS
+from dashboard.report import sla_report
 from dashboard.schema import TIME
+from dashboard.views.kpi import Kpi
 
 __all__ = ["KPI_LABELS", "WORST_QUEUES", "DigestContent", "build_digest", "create_digest_charts"]
 
@@ -107,20 +109,20 @@ class DigestContent:
         return next(k for k in self.kpis if k.key == key)
 
 
-def _sla_by(current: pl.LazyFrame, policy: Policy, column: str, as_of: datetime) -> pl.DataFrame:
-    evaluated = evaluate(current, policy, "first_response", as_of=as_of)
-    return attainment_by(evaluated, [column]).select(column, *SLA_COLUMNS).collect()
+def _sla_by(core, column: str, *, start: date, end: date, tz: str, as_of: datetime,
+            filters: Mapping[str, tuple], bot_rule: str) -> pl.DataFrame:
+    return sla_report(core, by=[column], start=start, end=end, tz=tz, as_of=as_of, bot_rule=bot_rule,
+                      filters=filters).select(column, *SLA_COLUMNS)
 
 
-def _tier_sorted(frame: pl.DataFrame) -> pl.DataFrame:
-    rank = {t: i for i, t in enumerate(TIER_ORDER)}
+def _tier_sorted(frame: pl.DataFrame, order: Sequence[str]) -> pl.DataFrame:
+    rank = {t: i for i, t in enumerate(order)}
     return (frame.with_columns(_rank=pl.col("tier").replace_strict(rank, default=len(rank), return_dtype=pl.Int64))
             .sort("_rank", "tier", nulls_last=True).drop("_rank"))
 
 
 def build_digest(
-    facts: pl.LazyFrame,
-    policy: Policy,
+    core,
     *,
     start: date,
     end: date,
@@ -128,34 +130,30 @@ def build_digest(
     as_of: datetime,
     filters: Mapping[str, Sequence] | None = None,
     sections: Sequence[str] = SECTIONS,
-    bot_requests: pl.LazyFrame | None = None,
     bot_rule: str = "human",
     rule: str = "digest",
 ) -> DigestContent:
-    """The digest of conversations whose first inbound post is in local days ``[start, end)`` of ``tz``.
-
-    ``facts`` are :func:`dashboard.metrics.conversations.conversation_facts` built with ``bot_rule``;
-    ``bot_requests`` the ``bot_request`` table (None or empty: the incidents section says none are stored).
-    """
+    """The digest of conversations whose first inbound post is in local days ``[start, end)`` of ``tz``, from
+    the core's data (no request records stored: the incidents section says so)."""
     moment = resolve_as_of(as_of)
     filters = {k: tuple(v) for k, v in (filters or {}).items() if v}
-    scoped = apply_filters(facts, filters)
-    current = in_window(scoped, start, end, tz)
+    policy = core.policy()
+    window = {"start": start, "end": end, "tz": tz, "as_of": moment, "filters": filters, "bot_rule": bot_rule}
     kpis: tuple[Kpi, ...] = ()
     tiers = queues = incidents = None
     if "kpis" in sections:
-        kpis = _kpis(scoped, policy, start, end, tz, moment)
+        kpis = _kpis(apply_filters(core.facts(bot_rule).lazy(), filters), policy, start, end, tz, moment)
     if "tiers" in sections:
-        tiers = _tier_sorted(_sla_by(current, policy, "tier", moment))
+        tiers = _tier_sorted(_sla_by(core, "tier", **window), core.tier_order)
     if "queues" in sections:
         queues = (
-            _sla_by(current, policy, "work_queue_id", moment)
+            _sla_by(core, "work_queue_id", **window)
             .filter(pl.col("attainment").is_not_null())
             .sort(["attainment", "breached", "work_queue_id"], descending=[False, True, False])
             .head(WORST_QUEUES)
         )
-    if "incidents" in sections and bot_requests is not None:
-        incidents = _incidents(bot_requests, start, end, tz, moment)
+    if "incidents" in sections:
+        incidents = _incidents(core.table("bot_request").lazy(), start, end, tz, moment)
     return DigestContent(rule=rule, start=start, end=end, tz=tz, as_of=moment, filters=filters, bot_rule=bot_rule,
                          sections=tuple(s for s in SECTIONS if s in sections), kpis=kpis, tiers=tiers, queues=queues,
                          incidents=incidents)

@@ -41,6 +41,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from dashboard.notify.errors import DeliveryError, NotifyConfigError
 from dashboard.notify.rules import WEBHOOK_FORMATS, webhook_env_name
+from dashboard.settings import WEBHOOK_PREFIX
 
 __all__ = [
     "SMTP_ENV",
@@ -364,7 +365,7 @@ class Channels:
 
     def __post_init__(self) -> None:
         for name, value in self.sources.items():
-            if name == SMTP_ENV or name.startswith("CARE_DASHBOARD_WEBHOOK_"):
+            if name == SMTP_ENV or name.startswith(WEBHOOK_PREFIX):
                 self.secrets.add(str(value))
                 if name == SMTP_ENV:
                     with contextlib.suppress(NotifyConfigError):  # a bad URL is reported when it is used
@@ -380,6 +381,15 @@ class Channels:
         merged: dict[str, Any] = dict(env)
         merged.update({k: v for k, v in (secrets or {}).items() if isinstance(v, str)})
         return cls(merged, dict(formats or {}))
+
+    @classmethod
+    def from_settings(cls, settings: Any, formats: Mapping[str, str] | None = None) -> Channels:
+        """The channels of :class:`dashboard.settings.Settings` (read from the environment and the secrets file
+        by :func:`dashboard.settings.load_settings`, as every other setting)."""
+        sources: dict[str, Any] = dict(settings.webhook_urls)
+        if settings.smtp_url:
+            sources[SMTP_ENV] = settings.smtp_url
+        return cls(sources, dict(formats or {}))
 
     def smtp(self) -> SmtpSettings:
         url = str(self.sources.get(SMTP_ENV) or "").strip()

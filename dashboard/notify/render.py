@@ -28,8 +28,8 @@ import altair as alt
 import polars as pl
 
 from dashboard.filters import FILTER_COLUMNS
-from dashboard.kpi import Kpi, format_duration, format_value
 from dashboard.notify.content import DigestContent, create_digest_charts
+from dashboard.views.kpi import Kpi, format_duration, format_value
 
 __all__ = [
     "ChatMessage",

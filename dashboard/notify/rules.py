@@ -60,7 +60,8 @@ from zoneinfo import ZoneInfo
 from dashboard.metrics.conversations import BOT_RULES
 from dashboard.metrics.policy import METRICS
 from dashboard.notify import _values as v
-from dashboard.notify.errors import RulesError
+from dashboard.notify.errors import NotifyConfigError, RulesError
+from dashboard.settings import WEBHOOK_PREFIX
 
 __all__ = [
     "ALERT_KINDS",
@@ -74,6 +75,7 @@ __all__ = [
     "NotifyRules",
     "QuietHours",
     "SlaAlertRule",
+    "configured_rules",
     "load_rules",
     "parse_rules",
     "webhook_env_name",
@@ -105,7 +107,7 @@ _ALERT_KEYS = {
 
 def webhook_env_name(name: str) -> str:
     """``care-leads`` -> ``CARE_DASHBOARD_WEBHOOK_CARE_LEADS``: where a named webhook's URL is read from."""
-    return "CARE_DASHBOARD_WEBHOOK_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+    return WEBHOOK_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
 @dataclass(frozen=True)
@@ -415,3 +417,12 @@ def load_rules(path: str | os.PathLike[str], *, default_timezone: str = "UTC") -
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError(str(file), None, f"cannot read the rules file ({type(exc).__name__})") from None
     return parse_rules(text, str(file), default_timezone=default_timezone)
+
+
+def configured_rules(settings: Any) -> NotifyRules:
+    """The rules file the settings name (``CARE_DASHBOARD_NOTIFY``, environment or secrets file), parsed with the
+    configured time zone as the rules' default."""
+    if settings.notify_rules_path is None:
+        raise NotifyConfigError("no rules file: set CARE_DASHBOARD_NOTIFY (environment or secrets file) to a "
+                                "TOML file of [[digests]] and [[sla_alerts]] (dashboard/notify/example-notify.toml)")
+    return load_rules(settings.notify_rules_path, default_timezone=settings.timezone)

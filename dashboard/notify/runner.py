@@ -21,17 +21,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from dashboard.alerts import commit, plan
-from dashboard.metrics.policy import Policy
+from dashboard.errors import DashboardError
 from dashboard.notify.alert_messages import alert_footer, alert_message, alert_test_message
 from dashboard.notify.content import DigestContent, build_digest
 from dashboard.notify.deliver import Channels, DeliveryPolicy, SmtpSettings, post_webhook, send_email
-from dashboard.notify.errors import DeliveryError, NotifyConfigError, NotifyError
+from dashboard.notify.errors import DeliveryError, NotifyConfigError
 from dashboard.notify.render import (
     DIGEST_PAGE,
     ChatMessage,
@@ -42,25 +42,17 @@ from dashboard.notify.render import (
     digest_email,
     simple_email,
 )
-from dashboard.notify.rules import DigestRule, NotifyRules, SlaAlertRule
+from dashboard.notify.rules import DigestRule, NotifyRules, SlaAlertRule, configured_rules
 from dashboard.notify.schedule import digest_window, due_slot, next_slot, slot_key
 from dashboard.notify.sla_alerts import SlaEvaluation, evaluate_sla_alert
 from dashboard.notify.state import NotifyState, iso, locked_state, read_state, state_folder
 
-__all__ = ["MAX_RUNS_PER_SLOT", "Delivery", "Notifier", "NotifyData", "Outcome", "Preview", "RunReport"]
+__all__ = ["MAX_RUNS_PER_SLOT", "Delivery", "Notifier", "Outcome", "Preview", "RunReport"]
 
 log = logging.getLogger("dashboard.notify")
 
 MAX_RUNS_PER_SLOT = 3
 """Runs that try a failed digest channel for one slot (each with its own retries) before it is left failed."""
-
-
-class NotifyData(Protocol):
-    policy: Policy
-
-    def facts(self, bot_rule: str = "human") -> pl.LazyFrame: ...
-
-    def bot_requests(self) -> pl.LazyFrame | None: ...
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -120,26 +112,44 @@ class Preview:
 
 
 class Notifier:
+    """The rules of one rules file, over one core's data (:class:`dashboard.core.Dashboard`: facts, policy, tier
+    order, request records, ``now()``), sending through ``channels``. Its state lives beside the core's store
+    (``<store root>/_notify``), or in ``state_dir`` (a core over tables in memory has no store)."""
+
     def __init__(
         self,
         rules: NotifyRules,
-        data: NotifyData,
+        core: Any,
         channels: Channels,
-        store_root: str | Path,
         *,
+        state_dir: str | Path | None = None,
         policy: DeliveryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         charts: bool = True,
         lock_timeout_s: float = 60.0,
     ) -> None:
         self.rules = rules
-        self.data = data
+        self.core = core
         self.channels = channels
-        self.folder = state_folder(store_root)
+        if state_dir is None:
+            store = getattr(core, "store", None)
+            if store is None:
+                raise NotifyConfigError("the notifier keeps what it sent beside the store; this data source has "
+                                        "none, so give it a state folder")
+            self.folder = state_folder(store.root)
+        else:
+            self.folder = Path(state_dir)
         self.policy = policy or DeliveryPolicy()
         self.sleep = sleep
         self.charts = charts
         self.lock_timeout_s = lock_timeout_s
+
+    @classmethod
+    def for_core(cls, core: Any, rules: NotifyRules | None = None, **options: Any) -> Notifier:
+        """The configured notifier of ``core``: the rules file and channels its settings name (the environment
+        and the secrets file), the state beside its store. ``options``: as for the constructor."""
+        rules = rules if rules is not None else configured_rules(core.settings)
+        return cls(rules, core, Channels.from_settings(core.settings, rules.webhook_formats), **options)
 
     # ---- public --------------------------------------------------------------------------------------------
 
@@ -224,9 +234,8 @@ class Notifier:
 
     def _digest_content(self, rule: DigestRule, slot: datetime) -> DigestContent:
         start, end = digest_window(rule.window, slot, rule.timezone)
-        return build_digest(self.data.facts(rule.bot_rule), self.data.policy, start=start, end=end, tz=rule.timezone,
-                            as_of=slot, filters=rule.filters, sections=rule.sections,
-                            bot_requests=self.data.bot_requests(), bot_rule=rule.bot_rule, rule=rule.name)
+        return build_digest(self.core, start=start, end=end, tz=rule.timezone, as_of=slot, filters=rule.filters,
+                            sections=rule.sections, bot_rule=rule.bot_rule, rule=rule.name)
 
     def _digest_link(self, rule: DigestRule, content: DigestContent) -> str | None:
         return dashboard_link(self.rules.dashboard_url, DIGEST_PAGE, start=content.start, end=content.end,
@@ -279,7 +288,7 @@ class Notifier:
     # ---- alerts --------------------------------------------------------------------------------------------
 
     def _evaluate(self, rule: SlaAlertRule, at: datetime) -> SlaEvaluation:
-        return evaluate_sla_alert(rule, self.data.facts(rule.bot_rule), self.data.policy, at)
+        return evaluate_sla_alert(rule, self.core.facts(rule.bot_rule).lazy(), self.core.policy(), at)
 
     def _run_alert(self, rule: SlaAlertRule, state: NotifyState, at: datetime) -> Outcome:
         evaluation = self._evaluate(rule, at)
@@ -360,7 +369,7 @@ class Notifier:
         kind = "digest" if isinstance(rule, DigestRule) else "sla_alert"
         try:
             return step()
-        except NotifyError as exc:
+        except DashboardError as exc:  # said on purpose (a setting, the policy, the store): safe to show
             reason = self.channels.secrets.scrub(str(exc))
         except (pl.exceptions.PolarsError, ValueError, KeyError, OSError) as exc:
             log.exception("notify: rule %s could not be evaluated", rule.name)

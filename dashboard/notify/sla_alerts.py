@@ -23,11 +23,11 @@ import polars as pl
 
 from dashboard.alerts import Condition
 from dashboard.filters import apply_filters
-from dashboard.kpi import format_duration
 from dashboard.metrics.backlog import at_risk
 from dashboard.metrics.policy import Policy
 from dashboard.metrics.sla import attainment_by, evaluate, in_window, resolve_as_of
 from dashboard.notify.rules import SlaAlertRule
+from dashboard.views.kpi import format_duration
 
 __all__ = ["SlaEvaluation", "evaluate_sla_alert", "risk_line"]
 
