@@ -677,3 +677,64 @@ webhooks = ["care-leads"]
     assert read_state(state_folder(tmp_path / "store")).alerts == {}  # the test left the episodes alone
     # the scheduled run still announces the episode
     assert setup.notifier.run(t("16:00")).outcomes[0].status == "sent" and len(hooks.at("/a")) == 2
+
+
+def test_notify_run_on_the_demo_store_uses_its_clock_and_says_what_report_and_the_live_queue_say(
+        smtp_server: SmtpServer, hooks: WebhookReceiver, cli_env: dict[str, str], demo_core, tmp_path: Path) -> None:
+    """``notify run`` as cron runs it, without --at, on the demo store: it evaluates at the demo world's pinned
+    clock; the digest's tier lines are what ``python -m dashboard report sla`` prints for the same window, and the
+    breach alert lists exactly the Live queue page's at-risk rows within its horizon."""
+    import subprocess
+    import sys
+
+    smtp_server.recorder.clear()
+    rules = tmp_path / "notify.toml"
+    rules.write_text("""
+email_from = "care@example.com"
+[[digests]]
+name = "morning"
+schedule = "30 10 * * *"          # 15:30 UTC on 18 Nov: the demo world's clock
+timezone = "America/New_York"
+window = "yesterday"
+email = ["lead@example.com"]
+sections = ["kpis", "tiers"]
+
+[[sla_alerts]]
+name = "about-to-breach"
+kind = "breach_soon"
+within = "2h"
+webhooks = ["alerts"]
+""", encoding="utf-8")
+    env = {**cli_env, "CARE_DASHBOARD_NOTIFY": str(rules), "CARE_DASHBOARD_SMTP_URL": smtp_server.url(),
+           **hook_env(hooks, alerts="/alerts")}
+    out, err = (p := _cli(["run", "--no-charts"], env, tmp_path)).communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert out.splitlines()[0] == "at 2026-11-18 15:30:00 UTC (the demo world's clock)"
+    assert "digest morning: sent" in out and "sla_alert about-to-breach: sent" in out
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "dashboard", "report", "sla", "--by", "tier", "--start", "2026-11-17", "--end",
+         "2026-11-18", "--tz", NY, "--as-of", "2026-11-18T15:30:00Z", "--format", "json"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True).stdout
+    (message,) = smtp_server.recorder.messages
+    text = message.get_body(("plain",)).get_content()
+    rows = json.loads(printed)
+    assert len(rows) >= 4
+    for row in rows:
+        line = next(line for line in text.splitlines() if line.startswith(row["tier"] + " "))
+        assert f"{100 * row['attainment']:.1f} %" in line
+        assert f"{row['achieved']} / {row['achieved'] + row['breached']}" in line
+
+    page = build_live_queue(demo_core, demo_core.default_filters(days=1))
+    assert page.as_of == datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+    risk = page.at_risk_rows.filter(pl.col("seconds_to_breach") <= 7200)
+    (alert,) = hooks.at("/alerts")
+    lines = next(b for b in alert["blocks"] if b["type"] == "section" and "text" in b)["text"]["text"]
+    listed = sorted(line.removeprefix("• ").split(":")[0] for line in lines.splitlines())
+    assert risk.height > 0 and listed == sorted(str(d) for d in risk["conversation_display_id"])
+
+    # cron's next tick, at the same (pinned) clock: nothing is sent twice
+    out, err = (p := _cli(["run", "--no-charts"], env, tmp_path)).communicate(timeout=300)
+    assert p.returncode == 0, err
+    assert "already handled" in out and "nothing new to announce" in out
+    assert len(smtp_server.recorder.messages) == 1 and len(hooks.at("/alerts")) == 1
