@@ -137,6 +137,10 @@ def test_charts_render_to_png_offline(core: Dashboard) -> None:
     assert set(charts) == {"tiers", "queues"}
     spec = charts["tiers"].to_dict()
     assert spec["layer"][0]["encoding"]["x"]["field"] == "attainment"
+    # bars in the order of the tables beside them: the policy's tiers; the worst queue first
+    assert spec["layer"][0]["encoding"]["y"]["sort"] == [t for t in core.tier_order if t in set(content.tiers["tier"])]
+    queues = charts["queues"].to_dict()["layer"][0]["encoding"]["y"]["sort"]
+    assert queues == content.queues["work_queue_id"].to_list() and content.queues["attainment"].is_sorted()
     png = render_png(charts["tiers"])
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 

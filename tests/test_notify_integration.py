@@ -682,8 +682,10 @@ webhooks = ["care-leads"]
 def test_notify_run_on_the_demo_store_uses_its_clock_and_says_what_report_and_the_live_queue_say(
         smtp_server: SmtpServer, hooks: WebhookReceiver, cli_env: dict[str, str], demo_core, tmp_path: Path) -> None:
     """``notify run`` as cron runs it, without --at, on the demo store: it evaluates at the demo world's pinned
-    clock; the digest's tier lines are what ``python -m dashboard report sla`` prints for the same window, and the
-    breach alert lists exactly the Live queue page's at-risk rows within its horizon."""
+    clock; the digest's tier lines are what the report command in its footer prints (``python -m dashboard report
+    sla`` for the same window and filters), and the breach alert lists exactly the Live queue page's at-risk rows
+    within its horizon."""
+    import shlex
     import subprocess
     import sys
 
@@ -698,6 +700,7 @@ timezone = "America/New_York"
 window = "yesterday"
 email = ["lead@example.com"]
 sections = ["kpis", "tiers"]
+filters = { tier = ["Gold", "Silver"] }
 
 [[sla_alerts]]
 name = "about-to-breach"
@@ -712,14 +715,16 @@ webhooks = ["alerts"]
     assert out.splitlines()[0] == "at 2026-11-18 15:30:00 UTC (the demo world's clock)"
     assert "digest morning: sent" in out and "sla_alert about-to-breach: sent" in out
 
-    printed = subprocess.run(
-        [sys.executable, "-m", "dashboard", "report", "sla", "--by", "tier", "--start", "2026-11-17", "--end",
-         "2026-11-18", "--tz", NY, "--as-of", "2026-11-18T15:30:00Z", "--format", "json"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True).stdout
     (message,) = smtp_server.recorder.messages
     text = message.get_body(("plain",)).get_content()
+    # the e-mail's footer names the report command that prints its figures: run it as a reader would
+    command = shlex.split(text.split("Same figures as: ", 1)[1].strip())
+    assert command[:4] == ["python", "-m", "dashboard", "report"] and "tier=Gold,Silver" in command
+    assert command[command.index("--start") + 1:command.index("--start") + 4] == ["2026-11-17", "--end", "2026-11-18"]
+    printed = subprocess.run([sys.executable, *command[1:], "--format", "json"], env=env, cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300, check=True).stdout
     rows = json.loads(printed)
-    assert len(rows) >= 4
+    assert sorted(r["tier"] for r in rows) == ["Gold", "Silver"]
     for row in rows:
         line = next(line for line in text.splitlines() if line.startswith(row["tier"] + " "))
         assert f"{100 * row['attainment']:.1f} %" in line

@@ -3,14 +3,17 @@
 Rules live in a TOML file (``CARE_DASHBOARD_NOTIFY``; format in :mod:`dashboard.notify.rules`). A job runs
 ``python -m dashboard notify run`` every few minutes (cron, a Kubernetes CronJob); it sends each digest once per
 slot of its cron schedule and each SLA alert as its episode says, and records what it sent beside the store
-(:mod:`dashboard.notify.state`). Digest figures come from the same metric functions as the report CLI
-(:mod:`dashboard.notify.content`); breach alerts follow the at-risk list of the Live queue
-(:mod:`dashboard.notify.sla_alerts`). SMTP and webhook URLs come from the environment or the secrets file only
-and never appear in a message, a log line or the state (:mod:`dashboard.notify.deliver`).
+(:mod:`dashboard.notify.state`). Everything it reports it asks the core for (:class:`dashboard.core.Dashboard`:
+facts, policy, tier order, request records, "now"): digest figures come from the report CLI's function
+(:mod:`dashboard.notify.content`), breach alerts follow the Live queue's at-risk list
+(:mod:`dashboard.notify.sla_alerts`), and alert episodes are the automation monitor's machinery
+(:mod:`dashboard.alerts.episodes`). SMTP and webhook URLs are settings (environment or secrets file, read by
+:func:`dashboard.settings.load_settings`) and never appear in a message, a log line, the state or a page
+(:mod:`dashboard.notify.deliver`).
 
-Modules, in the order data flows: ``rules`` (+ ``_values``) → ``schedule`` → ``data`` → ``content`` /
-``sla_alerts`` + ``episodes`` → ``render`` / ``alert_messages`` → ``deliver`` → ``state``; ``runner`` ties them
-together, ``status`` lists the rules for the Data page, ``cli`` is the command.
+Modules, in the order data flows: ``rules`` (+ ``_values``) → ``schedule`` → ``content`` / ``sla_alerts`` →
+``render`` / ``alert_messages`` → ``deliver`` → ``state``; ``runner`` ties them together (``Notifier.for_core``),
+``status`` lists the rules for the Data page (``dashboard.views.notify``), ``cli`` is the command.
 
 Errors (all :class:`dashboard.errors.DashboardError`)::
 

@@ -87,6 +87,8 @@ class DigestContent:
     """``work_queue_id`` + :data:`SLA_COLUMNS`, the :data:`WORST_QUEUES` lowest attainments."""
     incidents: pl.DataFrame | None = None
     """:data:`INCIDENT_COLUMNS`; None when no Bot API request records are stored."""
+    tier_order: tuple[str, ...] = ()
+    """The policy's tiers, best served first (the order of the tier rows and chart)."""
 
     @property
     def window_label(self) -> str:
@@ -156,7 +158,7 @@ def build_digest(
         incidents = _incidents(core.table("bot_request").lazy(), start, end, tz, moment)
     return DigestContent(rule=rule, start=start, end=end, tz=tz, as_of=moment, filters=filters, bot_rule=bot_rule,
                          sections=tuple(s for s in SECTIONS if s in sections), kpis=kpis, tiers=tiers, queues=queues,
-                         incidents=incidents)
+                         incidents=incidents, tier_order=tuple(core.tier_order))
 
 
 def _kpis(scoped: pl.LazyFrame, policy: Policy, start: date, end: date, tz: str, as_of: datetime) -> tuple[Kpi, ...]:
@@ -197,7 +199,11 @@ def create_digest_charts(content: DigestContent) -> dict[str, alt.TopLevelMixin]
     """Charts of the digest's sections, by name (``tiers``, ``queues``); sections with no decided rows have none."""
     charts: dict[str, alt.TopLevelMixin] = {}
     if content.tiers is not None and content.tiers["attainment"].is_not_null().any():
-        charts["tiers"] = create_attainment_chart(content.tiers, "tier").properties(width=420)
+        charts["tiers"] = create_attainment_chart(content.tiers, "tier", order=list(content.tier_order)
+                                                  ).properties(width=420)
     if content.queues is not None and content.queues.height:
-        charts["queues"] = create_attainment_chart(content.queues, "work_queue_id").properties(width=420)
+        # worst first, as in the table below the chart
+        charts["queues"] = create_attainment_chart(content.queues, "work_queue_id",
+                                                   order=content.queues["work_queue_id"].to_list()
+                                                   ).properties(width=420)
     return charts

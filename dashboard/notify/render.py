@@ -15,6 +15,7 @@ import base64
 import html
 import logging
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -74,10 +75,13 @@ def dashboard_link(base: str | None, page: str, *, start: date | None = None, en
 
 
 def report_command(content: DigestContent) -> str:
-    """The report CLI line that prints the digest's tier figures (for readers who want to check them)."""
+    """The report CLI line that prints the digest's tier figures, filters included (for readers who want to
+    check them)."""
     as_of = content.as_of.strftime("%Y-%m-%dT%H:%M:%SZ")
+    filters = "".join(f" --filter {shlex.quote(f'{key}=' + ','.join(map(str, values)))}"
+                      for key, values in content.filters.items() if values)
     return (f"python -m dashboard report sla --metric first_response --by tier --start {content.start:%Y-%m-%d} "
-            f"--end {content.end:%Y-%m-%d} --tz {content.tz} --as-of {as_of} --bot-rule {content.bot_rule}")
+            f"--end {content.end:%Y-%m-%d} --tz {content.tz} --as-of {as_of} --bot-rule {content.bot_rule}{filters}")
 
 
 def _pct(value: float | None) -> str:
