@@ -569,6 +569,59 @@ webhooks = ["care-leads"]
     assert len(kinds()) == 3
 
 
+def _truth_attainment(world, at: datetime, window: timedelta) -> tuple[int, int]:
+    """(achieved, breached) first responses of the world's conversations whose first inbound post is in
+    ``[at - window, at)``, as of ``at``, under one calendar hour — from the world's own record, not our code."""
+    slot = pl.lit(at).cast(pl.Datetime("ms", "UTC"))
+    start = pl.when(pl.col("bot_first")).then(pl.col("handoff_time")).otherwise(pl.col("first_inbound_time"))
+    stop, due = pl.col("first_human_response_time"), pl.col("_start") + pl.duration(hours=1)
+    known = stop.is_not_null() & (stop <= slot)
+    counted = (
+        world.truth.filter((pl.col("first_inbound_time") >= at - window) & (pl.col("first_inbound_time") < at)
+                           & ~pl.col("bot_contained"))
+        .with_columns(_start=start).filter(pl.col("_start").is_not_null() & (pl.col("_start") <= slot))
+        .select(achieved=(known & (stop <= due)).sum(),
+                breached=((known & (stop > due)) | (~known & (slot > due))).sum())
+    )
+    return counted.row(0)
+
+
+def test_an_attainment_episode_on_the_simulated_world_opens_below_the_threshold_and_closes_when_it_recovers(
+        hooks: WebhookReceiver, world, tmp_path: Path) -> None:
+    from tests.test_notify_content import CALENDAR_POLICY
+
+    rules = """
+[[sla_alerts]]
+name = "frt-6h"
+kind = "attainment_below"
+threshold_pct = 30
+window = "6h"
+min_decided = 8
+backoff = "3d"
+webhooks = ["leads"]
+"""
+    core = Dashboard.from_tables(world.tables, now=END, policy=CALENDAR_POLICY)
+    setup = make_notifier(rules, core, tmp_path / "store", hook_env(hooks, leads="/leads"))
+    # Expected from the world's truth: an episode starts when judged attainment is below 30 %, ends (resolved)
+    # when it is judged at or above; instants with fewer than 8 decided change nothing.
+    expected, told, is_open = [], [], False
+    for hours in range(48, 0, -1):
+        at = END - timedelta(hours=hours)
+        achieved, breached = _truth_attainment(world, at, timedelta(hours=6))
+        if achieved + breached >= 8 and (100 * achieved / (achieved + breached) < 30) != is_open:
+            is_open = not is_open
+            expected.append((at, "firing" if is_open else "resolved"))
+        before = len(hooks.at("/leads"))
+        setup.notifier.run(at)
+        for payload in hooks.at("/leads")[before:]:
+            title = payload["blocks"][0]["text"]["text"]
+            told.append((at, "resolved" if title.startswith("[resolved]") else "firing"))
+    assert told == expected, told
+    assert [k for _, k in told].count("resolved") >= 2 and [k for _, k in told].count("firing") >= 2
+    state = read_state(state_folder(tmp_path / "store")).alerts["frt-6h"]["episode"]
+    assert (state["closed"] is None) == is_open
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The command line, against the demo store (as cron would run it)
 
