@@ -11,7 +11,7 @@ import pytest
 
 from dashboard import report
 from dashboard.notify import Channels, Notifier, parse_rules
-from tests.conftest import CHROMIUM_ARGS, SCREENSHOTS
+from tests.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -30,30 +30,26 @@ sections = ["kpis", "tiers", "queues", "incidents"]
 SLOT = datetime(2026, 11, 18, 13, 0, tzinfo=UTC)  # 08:00 in New York, on the demo world's last day
 
 
-def test_the_digest_email_renders_in_chromium_with_its_charts(demo_core, chromium_path: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_the_digest_email_renders_in_chromium_with_its_charts(demo_core, browser, tmp_path: Path) -> None:
     rules = parse_rules(RULES, "rules.toml")
     notifier = Notifier(rules, demo_core, Channels({}), state_dir=tmp_path / "state")
     preview = notifier.preview("daily-care", SLOT, tmp_path / "preview")
     assert preview.html_path is not None and preview.subject == "Care digest daily-care: Tue 17 Nov 2026"
     printed = report.sla_report(demo_core, by=["tier"], start=date(2026, 11, 17), end=date(2026, 11, 18),
                                 tz="America/New_York", as_of=SLOT)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 820, "height": 900}, device_scale_factor=1)
-            page.goto(preview.html_path.as_uri())
-            page.wait_for_load_state("load")
-            images = page.eval_on_selector_all("img", "els => els.map(e => [e.alt, e.complete, e.naturalWidth])")
-            assert [alt for alt, _, _ in images] == ["Attainment by tier", "Attainment of the worst queues"]
-            assert all(done and width > 400 for _, done, width in images), images  # decoded PNGs, 2x scale
-            body = page.inner_text("body")
-            for row in printed.iter_rows(named=True):
-                assert f"{100 * row['attainment']:.1f} %" in body, row["tier"]
-            assert "Open in the dashboard" in body and "python -m dashboard report sla" in body
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "digest_email.png"), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 820, "height": 900}, device_scale_factor=1)
+    try:
+        page.goto(preview.html_path.as_uri())
+        page.wait_for_load_state("load")
+        images = page.eval_on_selector_all("img", "els => els.map(e => [e.alt, e.complete, e.naturalWidth])")
+        assert [alt for alt, _, _ in images] == ["Attainment by tier", "Attainment of the worst queues"]
+        assert all(done and width > 400 for _, done, width in images), images  # decoded PNGs, 2x scale
+        body = page.inner_text("body")
+        for row in printed.iter_rows(named=True):
+            assert f"{100 * row['attainment']:.1f} %" in body, row["tier"]
+        assert "Open in the dashboard" in body and "python -m dashboard report sla" in body
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "digest_email.png"), full_page=True)
+    finally:
+        page.close()
     assert (SCREENSHOTS / "digest_email.png").stat().st_size > 50_000
