@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("dashboard.report", "print service-level reports from the local store"),
     "payload": ("dashboard.embed", "encode or decode an iFrame extension payload (for admins)"),
     "doctor": ("dashboard.doctor", "check the connection to Khoros (or the simulator): access, formats, limits, clock"),
+    "notify": ("dashboard.notify.cli", "send scheduled digests and SLA breach alerts by e-mail and chat"),
 }
 
 

@@ -14,6 +14,11 @@ raw text; the CLI exits with a one-line message.
     ├── PolicyError                      an SLA policy file is wrong; line and reason (dashboard.metrics.policy)
     ├── ScheduleError                    a business schedule is wrong (dashboard.metrics.business_hours)
     ├── AlertRuleError                   an [[alerts]] entry is wrong; file, entry, key (dashboard.alerts)
+    ├── NotifyError                      digests and SLA alerts (dashboard.notify.errors)
+    │   ├── RulesError                   the rules file (CARE_DASHBOARD_NOTIFY) is wrong; file, line, reason
+    │   ├── NotifyConfigError            a delivery setting is missing or unusable; names it, never its value
+    │   ├── DeliveryError                a channel failed after its retries; says whether a retry may help
+    │   └── NotifyBusy                   another `notify run` holds the store's notification lock
     ├── ReportError                      bad report arguments or an empty store (dashboard.report)
     └── InvalidPayload                   an iFrame payload is not valid (dashboard.embed)
 

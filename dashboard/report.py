@@ -3,7 +3,7 @@
     python -m dashboard report sla --metric first_response --by tier,priority \\
         --start 2026-11-01 --end 2026-11-15 [--tz America/New_York] [--as-of 2026-11-20T12:00Z] \\
         [--bot-rule human|any] [--policy FILE] [--format table|csv|json] [--exclude-pending] [--compare] \\
-        [--clock target|business|calendar]
+        [--clock target|business|calendar] [--filter tier=Platinum,Gold ...]
 
 It reads whatever filled the store (a sync, or ``python -m dashboard import`` of files downloaded from the
 Khoros UI), so it needs no network. The numbers come from the same functions as the pages and notebooks
@@ -20,7 +20,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from dashboard.errors import DashboardError
-from dashboard.filters import DIMENSIONS
+from dashboard.filters import DIMENSION_BY_KEY, DIMENSIONS, apply_filters
 from dashboard.metrics.conversations import BOT_RULES, pending_intervals
 from dashboard.metrics.policy import METRICS
 from dashboard.metrics.sla import attainment_by, compare_attainment, evaluate, in_window
@@ -40,6 +40,7 @@ __all__ = [
     "add_arguments",
     "compare_report",
     "format_report",
+    "parse_filter",
     "resolve_groups",
     "run",
     "sla_report",
@@ -84,18 +85,21 @@ def sla_report(
     bot_rule: str | None = None,
     exclude_pending: bool = False,
     clock: str = "target",
+    filters: Mapping[str, Sequence] | None = None,
 ) -> pl.DataFrame:
     """Attainment per group for conversations whose first inbound post is in [start, end) in ``tz``.
 
     Everything not given is the core's: its policy and tier source, ``tz`` = the configured time zone,
     ``as_of`` = ``core.now()``, the configured bot rule. The facts are planned over the stored files and never
     held whole (the least memory on a large store). ``exclude_pending`` (resolution only): time waiting on the
-    customer does not count."""
+    customer does not count. ``filters``: ``{dimension key: values}`` as in the sidebar (and digests)."""
     groups = resolve_groups(list(by))
     if exclude_pending and metric != "resolution":
         raise ReportError("--exclude-pending applies to --metric resolution only")
     tz = tz or core.settings.timezone
     frame = core.bursts_lazy(bot_rule) if metric == "next_response" else core.facts_lazy(bot_rule)
+    if filters:
+        frame = apply_filters(frame, filters)
     waits = pending_intervals(core.scan("conversation_history_action")) if exclude_pending else None
     evaluated = evaluate(in_window(frame, start, end, tz), core.policy(), metric, as_of=as_of or core.now(),
                          pending=waits)
@@ -143,6 +147,16 @@ def format_report(frame: pl.DataFrame, fmt: str = "table") -> str:
     return "\n".join(s.rstrip() for s in out) + "\n"
 
 
+def parse_filter(text: str) -> tuple[str, list[str]]:
+    """``tier=Platinum,Gold`` -> ``("tier", ["Platinum", "Gold"])``; the key is a dimension's (as in a URL)."""
+    key, sep, values = text.partition("=")
+    key = key.strip().lower()
+    if not sep or key not in DIMENSION_BY_KEY or not values.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a filter like tier=Platinum,Gold (keys: "
+                                         f"{', '.join(DIMENSION_BY_KEY)})")
+    return key, [v.strip() for v in values.split(",") if v.strip()]
+
+
 def _parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -183,7 +197,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--compare", action="store_true",
                      help="instead of the groups, print every pair of groups with the difference in attainment "
                           "and its 95%% interval (needs one --by column)")
+    sla.add_argument("--filter", type=parse_filter, action="append", default=[], dest="filters", metavar="KEY=V,V",
+                     help="only conversations whose dimension KEY (tier, priority, queue, channel, team, agent) is "
+                          "one of the values; repeat for several dimensions")
     sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
+
+
+def _merged(filters: Sequence[tuple[str, list[str]]]) -> dict[str, list[str]]:
+    merged: dict[str, list[str]] = {}
+    for key, values in filters:
+        merged.setdefault(key, []).extend(v for v in values if v not in merged.get(key, []))
+    return merged
 
 
 def run(args: argparse.Namespace) -> int:
@@ -209,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
         frame = sla_report(
             core, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
             as_of=args.as_of, bot_rule=args.bot_rule, exclude_pending=args.exclude_pending, clock=args.clock,
+            filters=_merged(getattr(args, "filters", [])),
         )
         if args.compare:
             groups = resolve_groups(args.by)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dashboard.errors import SettingsError
 
-__all__ = ["DEFAULT_DATA_DIR", "ENV_NAMES", "Settings", "load_settings"]
+__all__ = ["DEFAULT_DATA_DIR", "ENV_NAMES", "WEBHOOK_PREFIX", "Settings", "load_settings"]
 
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "khoros-care-dashboard"
 
@@ -47,7 +47,12 @@ ENV_NAMES = (
     "CARE_DASHBOARD_SIMULATOR_DAYS",
     "CARE_DASHBOARD_SIMULATOR_CPD",
     "CARE_DASHBOARD_SIMULATOR_END",
+    "CARE_DASHBOARD_NOTIFY",
+    "CARE_DASHBOARD_SMTP_URL",
 )
+WEBHOOK_PREFIX = "CARE_DASHBOARD_WEBHOOK_"
+"""``CARE_DASHBOARD_WEBHOOK_<NAME>``: the URL of the webhook a notification rule names ``name`` (its letters upper
+case, other signs ``_``); read from the environment and the secrets file like the names above."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,13 @@ class Settings:
     export_timezone: str | None = None
     """The zone times in exported files are written in (the company's zone), for files imported from the
     Khoros UI; a sync asks Khoros for UTC instead."""
+    notify_rules_path: Path | None = None
+    """The digests and SLA alerts rules file (``CARE_DASHBOARD_NOTIFY``; :mod:`dashboard.notify.rules`)."""
+    smtp_url: str | None = field(default=None, repr=False)
+    """``CARE_DASHBOARD_SMTP_URL`` (holds the SMTP password: never shown, logged or stored)."""
+    webhook_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """(setting name, URL) of every ``CARE_DASHBOARD_WEBHOOK_<NAME>`` set, sorted (a webhook's URL is its
+    credential)."""
 
     @property
     def use_simulator(self) -> bool:
@@ -138,11 +150,13 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
     """Read settings; ``secrets`` (Streamlit's, flattened) win over the environment."""
     source: dict[str, object] = dict(os.environ if env is None else env)
     if secrets:
-        source.update({k: v for k, v in secrets.items() if k in ENV_NAMES})
+        source.update({k: v for k, v in secrets.items() if k in ENV_NAMES or k.startswith(WEBHOOK_PREFIX)})
     tier_file = _get(source, "KHOROS_TIER_FILE")
     sim_end = _get(source, "CARE_DASHBOARD_SIMULATOR_END")
     time_format, time_zone = _export_times(source)
     policy = _get(source, "CARE_DASHBOARD_POLICY")
+    notify = _get(source, "CARE_DASHBOARD_NOTIFY")
+    webhooks = tuple(sorted((k, url) for k in source if k.startswith(WEBHOOK_PREFIX) and (url := _get(source, k))))
     return Settings(
         analytics_url=_get(source, "KHOROS_ANALYTICS_URL"),
         care_url=_get(source, "KHOROS_CARE_URL"),
@@ -170,6 +184,9 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         simulator_end=_parse_instant("CARE_DASHBOARD_SIMULATOR_END", sim_end) if sim_end else None,
         export_time_format=time_format,
         export_timezone=time_zone,
+        notify_rules_path=Path(notify).expanduser() if notify else None,
+        smtp_url=_get(source, "CARE_DASHBOARD_SMTP_URL"),
+        webhook_urls=webhooks,
     )
 
 

@@ -97,3 +97,6 @@ with ui.page_guard("Could not show the store"):
                      column_config={"target": st.column_config.NumberColumn("target (s)")})
     if view.policy_text is not None:
         st.code(view.policy_text, language="toml")
+
+ui.render_notifications(core)
+ui.render_connection_check(core)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -140,11 +141,49 @@ def test_back_off_suppresses_repeats_until_it_passes_and_keeps_the_state_in_a_pl
     rows = [rec(0, "ERROR")]
     state: dict = {}
     assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(60), state)] == [True]
-    assert state == {"burst|app-1|KHOROS": at(60)}
+    # an episode entry of the shared machinery (dashboard.alerts.episodes), JSON-able as it is
+    assert state == {"burst|app-1|KHOROS": {"since": "2026-11-10T12:00:00Z", "last_notified": "2026-11-10T12:01:00Z",
+                                            "closed": None}}
+    assert json.loads(json.dumps(state)) == state
     assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(60 + 29 * 60), state)] == [False]
     assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(60 + 30 * 60), state)] == [True]
-    iso_state = {"burst|app-1|KHOROS": at(60 + 30 * 60).isoformat()}  # e.g. after a JSON round trip
-    assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(60 + 31 * 60), iso_state)] == [False]
+    assert state["burst|app-1|KHOROS"]["last_notified"] == "2026-11-10T12:31:00Z"
+
+
+def test_the_former_state_shape_is_migrated_and_keeps_its_back_off() -> None:
+    rule = AlertRule("burst", "failures", timedelta(hours=2), threshold=1, backoff=timedelta(minutes=30))
+    rows = [rec(0, "ERROR")]
+    for told in (at(60), at(60).isoformat()):  # what the page's session held before: key -> last notified
+        state: dict = {"burst|app-1|KHOROS": told, "gone|app-1|KHOROS": "not an instant"}
+        assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(60 + 29 * 60), state)] == [False]
+        assert state == {"burst|app-1|KHOROS": {"since": "2026-11-10T12:01:00Z",
+                                                "last_notified": "2026-11-10T12:01:00Z", "closed": None}}
+        assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(60 + 30 * 60), state)] == [True]
+
+
+def test_an_alert_that_stops_holding_ends_its_episode_and_is_new_when_it_holds_again() -> None:
+    rule = AlertRule("burst", "failures", timedelta(minutes=5), threshold=1, backoff=timedelta(hours=1))
+    rows = [rec(0, "ERROR"), rec(900, "ERROR")]
+    state: dict = {}
+    assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(60), state)] == [True]
+    assert evaluate_alerts(frame(rows), [rule], at(600), state) == []  # the error left the 5 min window
+    assert state["burst|app-1|KHOROS"]["closed"] == "2026-11-10T12:10:00Z"
+    # within the hour of back-off, but a new episode: announced
+    assert [a.notify for a in evaluate_alerts(frame(rows), [rule], at(960), state)] == [True]
+    assert state["burst|app-1|KHOROS"] == {"since": "2026-11-10T12:15:00Z", "last_notified": "2026-11-10T12:16:00Z",
+                                           "closed": None}
+
+
+def test_each_rule_keeps_its_own_back_off_and_keys() -> None:
+    often = AlertRule("often", "failures", timedelta(hours=2), threshold=1, backoff=timedelta(minutes=10))
+    rarely = AlertRule("rarely", "failures", timedelta(hours=2), threshold=1, backoff=timedelta(hours=1))
+    rows = [rec(0, "ERROR")]
+    state: dict = {}
+    assert {a.rule.name: a.notify for a in evaluate_alerts(frame(rows), [often, rarely], at(60), state)} == {
+        "often": True, "rarely": True}
+    assert {a.rule.name: a.notify for a in evaluate_alerts(frame(rows), [often, rarely], at(60 + 600), state)} == {
+        "often": True, "rarely": False}
+    assert set(state) == {"often|app-1|KHOROS", "rarely|app-1|KHOROS"}
 
 
 def test_alerts_are_sorted_most_severe_first() -> None:

@@ -171,3 +171,24 @@ def test_the_tier_file_replaces_the_author_attribute(tenant, world, capsys, monk
     monkeypatch.setenv("KHOROS_TIER_FILE", str(tmp_path / "none.csv"))
     assert report.run(_args()) == 2
     assert "not found (KHOROS_TIER_FILE)" in capsys.readouterr().err
+
+
+def test_filters_keep_the_chosen_dimension_values_as_the_sidebar_does(core, world, tenant, capsys) -> None:
+    filtered = report.sla_report(core, by=["tier", "priority"], **WINDOW, tz="UTC", as_of=END,
+                                 filters={"tier": ["Platinum", "Gold"], "priority": ["1", "2"]})
+    whole = report.sla_report(core, by=["tier", "priority"], **WINDOW, tz="UTC", as_of=END)
+    expected = whole.filter(pl.col("tier").is_in(["Platinum", "Gold"]) & pl.col("priority").is_in([1, 2]))
+    assert filtered.height == expected.height >= 3
+    assert filtered.sort("tier", "priority").equals(expected.sort("tier", "priority"))
+    # the command line: --filter per dimension, values comma-separated; repeated keys add values
+    parser = argparse.ArgumentParser()
+    report.add_arguments(parser)
+    argv = ["sla", "--start", "2026-11-09", "--end", "2026-11-19", "--as-of", "2026-11-20T12:00:00Z", "--tz", "UTC",
+            "--by", "tier,priority", "--format", "json", "--filter", "tier=Platinum", "--filter", "priority=1,2",
+            "--filter", "TIER=Gold"]
+    assert report.run(parser.parse_args(argv)) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted((r["tier"], r["priority"], r["achieved"]) for r in rows) == sorted(
+        expected.select("tier", "priority", "achieved").iter_rows())
+    with pytest.raises(SystemExit):
+        parser.parse_args([*argv[:6], "--filter", "colour=red"])

@@ -30,6 +30,25 @@ def test_secrets_override_environment_and_bad_values_say_which_setting():
     assert end == datetime(2026, 11, 18, 10, 30, tzinfo=UTC)
 
 
+def test_notification_settings_come_from_the_secrets_file_as_from_the_environment(tmp_path):
+    from dashboard.notify.deliver import Channels
+
+    hook = "https://hooks.slack.com/services/T000/B000/secretToken123"
+    smtp = "smtp://bot%40example.com:pa55word-secret@mail.example.com:587"
+    secrets = {"CARE_DASHBOARD_NOTIFY": str(tmp_path / "notify.toml"), "CARE_DASHBOARD_SMTP_URL": smtp,
+               "CARE_DASHBOARD_WEBHOOK_CARE_LEADS": hook, "SOMETHING_ELSE": "ignored"}
+    env = {"CARE_DASHBOARD_WEBHOOK_CARE_LEADS": "https://old.example.com/x", "CARE_DASHBOARD_WEBHOOK_OPS": "  "}
+    s = load_settings(secrets, env=env)
+    assert s.notify_rules_path == tmp_path / "notify.toml" and s.smtp_url == smtp
+    assert s.webhook_urls == (("CARE_DASHBOARD_WEBHOOK_CARE_LEADS", hook),)  # the secrets file wins; blank is unset
+    assert hook not in repr(s) and "pa55word-secret" not in repr(s)
+    assert hash(s) == hash(load_settings(secrets, env=env))  # the UI keys its core by the settings
+    channels = Channels.from_settings(s)
+    assert channels.webhook("care-leads").url == hook and channels.smtp().password == "pa55word-secret"
+    assert channels.secrets.scrub(f"failed: {hook}") == "failed: ***"
+    assert load_settings(env={}).webhook_urls == () and load_settings(env={}).notify_rules_path is None
+
+
 def test_filters_keep_chosen_values_and_cast_url_strings():
     facts = pl.DataFrame({"tier": ["Gold", "Platinum", None], "priority": [1, 5, 5]})
     out = apply_filters(facts, {"tier": ["Gold", "Platinum"], "priority": ["5"], "channel": []})

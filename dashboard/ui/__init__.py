@@ -2,6 +2,7 @@
 ``render_*`` helpers that draw what a view built."""
 
 from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar, start_page
+from dashboard.ui.data_sections import render_connection_check, render_notifications
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
 from dashboard.ui.widgets import (
@@ -26,12 +27,14 @@ __all__ = [
     "page_guard",
     "render_cards",
     "render_chart",
+    "render_connection_check",
     "render_counted",
     "render_demo_notice",
     "render_download",
     "render_empty",
     "render_explain",
     "render_kpi_row",
+    "render_notifications",
     "render_sidebar",
     "start_page",
 ]

@@ -1,4 +1,5 @@
-"""Alert rules on automation request records: parsed from the policy file, evaluated on each refresh.
+"""The automation monitor's alert rules on Bot API request records: parsed from the policy file, evaluated on
+each refresh of the Automation page.
 
 Rules live in the SLA policy TOML file (``CARE_DASHBOARD_POLICY``, default ``dashboard/default_policy.toml``)
 as an ``[[alerts]]`` array; :mod:`dashboard.metrics.policy` ignores it and this module reads it. A file
@@ -31,9 +32,11 @@ without ``[[alerts]]`` gets :data:`DEFAULT_ALERT_RULES`; ``alerts = []`` turns a
 
 Durations are "30s", "15m", "1h30m", "2d" or seconds. Rules are evaluated per app id and origin (the scope of
 :mod:`dashboard.metrics.automation`). :func:`evaluate_alerts` returns every alert whose condition holds now;
-``notify`` is true when it is new or its back-off has passed — the page shows all of them and announces only
-those. The back-off state is a plain dict (``"<rule>|<app_id>|<origin>" -> last notified``) the caller keeps,
-e.g. in Streamlit session state.
+``notify`` is true when :mod:`dashboard.alerts.episodes` announces it — a new episode, or a reminder once the
+rule's back-off has passed while it keeps firing — and the page shows all of them and announces only those. An
+alert that stops holding ends its episode (the next time it holds it is new again). The state is a plain,
+JSON-able dict (``"<rule>|<app_id>|<origin>" -> episode entry``) the caller keeps, e.g. in Streamlit session
+state; a state of the former shape (``key -> last notified``) is migrated on first use.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from typing import Any
 
 import polars as pl
 
+from dashboard.alerts.episodes import Condition, commit, migrate_state, plan
 from dashboard.errors import DashboardError
 from dashboard.metrics import automation
 from dashboard.metrics.policy import DEFAULT_POLICY_PATH, parse_duration
@@ -270,17 +274,6 @@ def load_alert_rules(path: Path | str | None = None) -> list[AlertRule]:
 # Evaluation
 
 
-def _as_datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
 def evaluate_alerts(
     records: pl.LazyFrame,
     rules: Sequence[AlertRule],
@@ -289,8 +282,10 @@ def evaluate_alerts(
     *,
     slow_after_s: float | None = automation.DEFAULT_SLOW_AFTER_S,
 ) -> list[FiringAlert]:
-    """Every alert whose condition holds at ``as_of``, most severe first. ``state`` (rule|app|origin -> last
-    notified, datetimes or ISO strings) is read for the back-off and updated for the alerts that notify."""
+    """Every alert whose condition holds at ``as_of``, most severe first. ``state`` (rule|app|origin -> episode
+    entry, see :mod:`dashboard.alerts.episodes`) is read for the back-off and updated: each alert's episode is
+    opened, reminded or (when its condition no longer holds) closed; the page announces what it returns with
+    ``notify`` set."""
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware")
     if not rules:
@@ -348,16 +343,31 @@ def evaluate_alerts(
                 if _in_scope(rule, row["app_id"], row["origin"]) and lasted > rule.window:
                     found.append((rule, row["app_id"], row["origin"], lasted.total_seconds(), row["start"],
                                   f"DOWN for {_human(lasted)}"))  # fmt: skip
+    migrate_state(state)
     alerts = []
-    for rule, app_id, origin, value, since, text in found:
-        key = _state_key(rule, app_id, origin)
-        last = _as_datetime(state.get(key))
-        notify = last is None or as_of - last >= rule.backoff
-        if notify:
-            state[key] = as_of
-        alerts.append(FiringAlert(rule, app_id, origin, value, since, f"{app_id} ({origin}): {text}", notify))
+    for rule in rules:
+        mine = [f for f in found if f[0] is rule]
+        conditions = [Condition(_state_key(rule, app_id, origin), text, since=since, value=value)
+                      for _, app_id, origin, value, since, text in mine]
+        # Each rule plans over its own keys, with its own back-off; what the page is given counts as delivered.
+        keys = {k for k in state if _rule_of(k) == rule.name}
+        entries = {k: state[k] for k in keys}
+        transitions = plan(entries, conditions, as_of, backoff=rule.backoff, announce_resolved=False)
+        commit(entries, conditions, transitions, as_of, delivered=True)
+        for key in keys - set(entries):
+            del state[key]
+        state.update(entries)
+        announced = {t.key for t in transitions if t.announced}
+        alerts += [FiringAlert(rule, app_id, origin, value, since, f"{app_id} ({origin}): {text}",
+                               _state_key(rule, app_id, origin) in announced)
+                   for _, app_id, origin, value, since, text in mine]
     order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
     return sorted(alerts, key=lambda a: (order[a.rule.severity], a.app_id, a.origin, a.rule.name))
+
+
+def _rule_of(key: str) -> str:
+    """The rule name of a state key ``<rule>|<app_id>|<origin>`` (a rule's name may hold "|" itself)."""
+    return key.rsplit("|", 2)[0]
 
 
 def _in_scope(rule: AlertRule, app_id: str, origin: str) -> bool:

@@ -1,0 +1,67 @@
+"""Two sections of the Data page, each drawn by one call: digests and alerts (the notifier's rules, their last
+runs and failures, a test send) and the connection check (``doctor`` on demand).
+
+They lay out :mod:`dashboard.views.notify` and :mod:`dashboard.views.doctor`; each has its own guard, so a
+failure in one is a message in its place and the rest of the page stands.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.ui.guard import attempt, page_guard
+from dashboard.ui.widgets import escape_markdown
+from dashboard.views.doctor import check_connection
+from dashboard.views.notify import build_notify, send_test
+
+__all__ = ["render_connection_check", "render_notifications"]
+
+DOCTOR_RESULT = "data_doctor_result"
+
+
+def render_notifications(core) -> None:
+    """The rules with when each last ran and sent, recent failures and runs, and a button to send a test."""
+    st.subheader("Digests and alerts")
+    with page_guard("Could not show the digests and alerts"):
+        view = build_notify(core)
+        if view.message:
+            st.info(escape_markdown(view.message), icon=":material/mail:")
+            return
+        st.caption(escape_markdown(f"Rules: {view.source}. {view.clock}"))
+        for missing in view.missing:
+            st.warning(escape_markdown(f"Not deliverable yet: {missing}"), icon="⚠️")
+        st.dataframe(view.rules, hide_index=True, key="data_notify_rules")
+        if view.failures is not None:
+            st.caption("Latest failures, newest first. A digest's failed channel is tried again by the next runs "
+                       "while its slot is due; one failure never holds up the other rules.")
+            st.dataframe(view.failures, hide_index=True, key="data_notify_failures")
+        if view.runs is not None:
+            with st.expander("Latest runs"):
+                st.dataframe(view.runs, hide_index=True, key="data_notify_runs")
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        name = left.selectbox("Send a test of", view.names, key="data_notify_test_rule")
+        if right.button("Send a test", key="data_notify_send_test", disabled=not name,
+                        help="Sends the rule now to its recipients, outside its schedule; alerts are marked as a "
+                             "test and their episodes are left alone."):
+            outcome = attempt(lambda: send_test(core, name), "The test could not be sent")
+            if outcome:
+                (st.success if outcome.ok else st.error)(escape_markdown(outcome.message))
+                for note in outcome.notes:
+                    st.text(note)
+
+
+def render_connection_check(core) -> None:
+    """``doctor`` on demand: one row per check with OK / WARN / FAIL and what to change; the last result stays."""
+    st.subheader("Check the connection")
+    st.caption("Credentials and permissions of each Khoros API, a one-hour export of each type (columns, time "
+               "format), rate limits, the bot token and the clock — as `python -m dashboard doctor` does. It takes "
+               "a few seconds.")
+    if st.button("Check the connection", key="data_doctor_run"):
+        with st.spinner("Checking the connection…"):
+            result = attempt(lambda: check_connection(core), "The connection check could not run")
+        if result is not None:
+            st.session_state[DOCTOR_RESULT] = result
+    result = st.session_state.get(DOCTOR_RESULT)
+    if result is not None:
+        (st.success if result.ok else st.error)(escape_markdown(result.summary))
+        st.dataframe(result.checks, hide_index=True, key="data_doctor_checks")
