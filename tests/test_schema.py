@@ -123,7 +123,7 @@ def test_well_formed_csv_takes_the_fast_reader_and_empty_fields_are_missing(monk
     def refuse(*args, **kwargs):
         raise AssertionError("a well-formed CSV must not need the tolerant fallback reader")
 
-    monkeypatch.setattr(schema, "_parse_csv_tolerant", refuse)
+    monkeypatch.setattr(schema._parsing, "_parse_csv_tolerant", refuse)
     body = b"conversation_id,author_id,network,status,created_time,disposition,assigned_agent_id\n" \
            b"c1,a1,twitter,OPEN,1762000000000,,  \n"
     frame = schema.parse_csv_bytes("conversation", body).frame
