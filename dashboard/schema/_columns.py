@@ -66,6 +66,8 @@ class ExportSchema:
     """The instant that places a row in a day partition."""
     extra_attributes: bool = False
     """Keep unknown columns as string attributes (the author export's CRM attributes)."""
+    order: tuple[tuple[str, str], ...] = ()
+    """(earlier, later) time columns: a row whose later time is before its earlier one cannot be true."""
 
     @property
     def names(self) -> list[str]:
@@ -113,6 +115,7 @@ EXPORTS: dict[str, ExportSchema] = {
             ),
             key=("conversation_id",),
             time_column="created_time",
+            order=(("created_time", "closed_time"),),
         ),
         ExportSchema(
             "incoming_post",
@@ -195,6 +198,7 @@ EXPORTS: dict[str, ExportSchema] = {
             ),
             key=("agent_id", "start_time"),
             time_column="start_time",
+            order=(("start_time", "end_time"),),
         ),
         ExportSchema(
             "team_performance",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,19 +16,23 @@ from dashboard.schema._columns import (
     BEGINNING_OF_TIME,
     QUARANTINE_SCHEMA,
     TIME,
+    ExportSchema,
     Kind,
     SchemaError,
     _header_map,
     _norm,
     export_schema,
 )
+from dashboard.schema._csv import EncodingRefused, decode_text, read_records
 from dashboard.schema._times import (
+    TIME_RANGE,
     TimeReading,
     _plan_times,
     _repeated_hour_count,
     _time_expr,
     _TimePlan,
     describe_time_format,
+    epoch_seconds,
 )
 
 
@@ -63,7 +67,7 @@ def _convert(raw: pl.Expr, kind: Kind, dtype: pl.DataType, plan: _TimePlan, *, m
         return _time_expr(raw, dtype, plan)
     if kind == "int":
         if dtype.is_integer():
-            value = raw.cast(pl.Int64)
+            value = raw.cast(pl.Int64, strict=False)  # beyond Int64 (a JSON integer of any size): unreadable
             return (value / 1000).round().cast(pl.Int64) if millis else value
         s = raw.cast(pl.String).str.strip_chars()
         # "3.0" from spreadsheets is an int; "3.5" is not. Milliseconds become whole seconds.
@@ -134,12 +138,14 @@ def _derive_keys(export_id: str, frame: pl.DataFrame, notices: list[str]) -> pl.
 
 
 def parse_frame(
-    export_id: str, raw: pl.DataFrame, *, source: str = "", line_offset: int = 1, times: TimeReading | None = None
+    export_id: str, raw: pl.DataFrame, *, source: str = "", line_offset: int = 1, times: TimeReading | None = None,
+    lines: Sequence[int] | None = None,
 ) -> ParseResult:
     """Type a frame of raw values (any dtypes, file headers) against an export's schema.
 
     ``line_offset`` is the line number of the first row in the source (2 for a CSV with a header line, 1 for
-    the first element of a JSON array). ``times`` says how to read time text (see the module docstring).
+    the first element of a JSON array); ``lines`` gives each row's line instead (a CSV whose records span lines).
+    ``times`` says how to read time text (see the package docstring).
     """
     schema = export_schema(export_id)
     mapping, unknown, millis_headers = _header_map(schema, raw.columns)
@@ -154,7 +160,7 @@ def parse_frame(
     renamed = {h: t for h, t in mapping.items() if _norm(h) != _norm(t)}
     if renamed:
         notices.append("columns matched by alias: " + ", ".join(f"{h!r} -> {t}" for h, t in renamed.items()))
-    extras = [h for h in unknown if schema.extra_attributes]
+    extras = _attribute_names(schema, [h for h in unknown if schema.extra_attributes], notices)
     ignored = [h for h in unknown if not schema.extra_attributes]
     if ignored:
         notices.append(f"unknown columns ignored: {', '.join(ignored)}")
@@ -167,20 +173,27 @@ def parse_frame(
     if repeated:
         notices.append(f"{repeated} time(s) fall in the hour {plan.zone} repeats when daylight saving ends; read "
                        "as its first occurrence (a sync asks for UTC and has none)")
+    # A file's headers are whatever it says (even "__row"): work on positional names, never on the headers.
+    headers = raw.columns
+    inner = {h: f"_h{i}" for i, h in enumerate(headers)}
+    raw = raw.rename(inner)
     typed: list[pl.Expr] = []
+    values: dict[str, tuple[pl.Expr, pl.Expr]] = {}
     problems: list[pl.Expr] = []
+    seconds: list[pl.Expr] = []
     for c in schema.columns:
         if c.name not in reverse:
             typed.append(pl.lit(None, dtype=c.dtype).alias(c.name))
             continue
         header = reverse[c.name]
-        dtype = raw.schema[header]
-        col = pl.col(header)
+        dtype = raw.schema[inner[header]]
+        col = pl.col(inner[header])
         value = _convert(col, c.kind, dtype, plan, millis=header in millis_headers)
         typed.append(value.alias(c.name))
         blank = _is_blank(col, dtype)
         bad_value = (~blank) & value.is_null()
         shown = _as_string(col, dtype).str.slice(0, 60)
+        values[c.name] = (value, shown)
         how = c.kind
         if c.kind == "time" and plan.text_format:
             how = f"time ({describe_time_format(plan.text_format)})"
@@ -189,12 +202,30 @@ def parse_frame(
             .then(pl.format("{}: cannot read '{}' as {}", pl.lit(c.name), shown, pl.lit(how)))
             .otherwise(None)
         )
+        if c.kind == "time":
+            outside = value.is_not_null() & ((value < TIME_RANGE[0]) | (value >= TIME_RANGE[1]))
+            problems.append(pl.when(outside).then(pl.format(
+                "{}: '{}' is not between {} and {} (a placeholder such as epoch 0, or a broken value)",
+                pl.lit(c.name), shown, pl.lit(f"{TIME_RANGE[0]:%Y-%m-%d}"), pl.lit(f"{TIME_RANGE[1]:%Y-%m-%d}")))
+                .otherwise(None))
+            seconds.append(epoch_seconds(col, dtype).sum().alias(c.name))
         if c.required:
             problems.append(pl.when(blank).then(pl.lit(f"{c.name}: required value is empty")).otherwise(None))
-    for h in extras:
-        typed.append(_as_string(pl.col(h), raw.schema[h]).alias(_attribute_name(h)))
+    for earlier, later in schema.order:
+        if earlier in values and later in values:
+            (first, first_shown), (then, then_shown) = values[earlier], values[later]
+            problems.append(pl.when(then < first).then(pl.format(
+                "{}: '{}' is before {} '{}'", pl.lit(later), then_shown, pl.lit(earlier), first_shown)).otherwise(None))
+    for h, name in extras.items():
+        text = _as_string(pl.col(inner[h]), raw.schema[inner[h]])
+        typed.append(pl.when(text.str.strip_chars() != "").then(text).alias(name))  # blank: no value
 
     n = raw.height
+    if seconds and n:
+        for column, count in raw.select(seconds).row(0, named=True).items():
+            if count:
+                notices.append(f"{count} {column} value(s) are epoch seconds, not milliseconds (told apart by "
+                               "magnitude: below 10^11), and were read as seconds")
     checked = raw.with_row_index("__row").with_columns(
         (pl.concat_str(problems, separator="; ", ignore_nulls=True) if problems else pl.lit(None, pl.String))
         .alias("__reason")
@@ -203,9 +234,14 @@ def parse_frame(
         "__reason"))
     good = _derive_keys(export_id, checked.filter(pl.col("__reason").is_null()).select(typed), notices)
     bad = checked.filter(pl.col("__reason").is_not_null())
-    quarantine = _quarantine_frame(export_id, source, bad, line_offset) if bad.height else empty_quarantine()
-    if n and bad.height:
+    if bad.height:
+        row_lines = ([lines[i] for i in bad["__row"].to_list()] if lines is not None
+                     else (bad["__row"].cast(pl.Int64) + line_offset).to_list())
+        originals = bad.select([pl.col(inner[h]).alias(h) for h in headers])
+        quarantine = _quarantine_frame(export_id, source, originals, bad["__reason"].to_list(), row_lines)
         notices.append(f"{bad.height} of {n} rows quarantined")
+    else:
+        quarantine = empty_quarantine()
     return ParseResult(good, quarantine, notices, dict(mapping), list(unknown), plan.text_format)
 
 
@@ -214,17 +250,31 @@ def _attribute_name(header: str) -> str:
     return name or "attribute"
 
 
-def _quarantine_frame(export_id: str, source: str, bad: pl.DataFrame, line_offset: int) -> pl.DataFrame:
-    data_cols = [c for c in bad.columns if not c.startswith("__")]
-    raws = [json.dumps(r, default=str)[:2000] for r in bad.select(data_cols).to_dicts()]
+def _attribute_names(schema: ExportSchema, headers: list[str], notices: list[str]) -> dict[str, str]:
+    """Header -> attribute column name; headers that become the same name (``region`` and ``Region ``), or a
+    column of the export's, get a numbered name of their own, and a notice says so."""
+    taken = set(schema.names)
+    out: dict[str, str] = {}
+    for h in headers:
+        base = name = _attribute_name(h)
+        n = 1
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        if name != base:
+            clash = next((k for k, v in out.items() if v == base), base)
+            notices.append(f"attribute header {h!r} reads as {base!r} like {clash!r}: kept apart as {name!r}")
+        taken.add(name)
+        out[h] = name
+    return out
+
+
+def _quarantine_frame(export_id: str, source: str, originals: pl.DataFrame, reasons: list[str], lines: list[int]
+                      ) -> pl.DataFrame:
+    raws = [json.dumps(r, default=str)[:2000] for r in originals.to_dicts()]
     return pl.DataFrame(
-        {
-            "export": [export_id] * bad.height,
-            "source": [source] * bad.height,
-            "line": (bad["__row"].cast(pl.Int64) + line_offset).to_list(),
-            "reason": bad["__reason"].to_list(),
-            "raw": raws,
-        },
+        {"export": [export_id] * len(reasons), "source": [source] * len(reasons), "line": lines, "reason": reasons,
+         "raw": raws},
         schema=QUARANTINE_SCHEMA,
     )
 
@@ -237,82 +287,108 @@ def empty_frame(export_id: str) -> pl.DataFrame:
     return pl.DataFrame(schema=export_schema(export_id).polars_schema)
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _fit_row(row: Any) -> Any:
+    """A decoded JSON row whose integers beyond Int64 become text, so that the value is quarantined by name."""
+    if not isinstance(row, dict):
+        return row
+    return {k: str(v) if isinstance(v, int) and not isinstance(v, bool) and not _INT64[0] <= v <= _INT64[1] else v
+            for k, v in row.items()}
+
+
 def parse_rows(export_id: str, rows: list[dict[str, Any]], *, source: str = "", times: TimeReading | None = None
                ) -> ParseResult:
-    """Type a list of row objects (a JSON export already decoded)."""
+    """Type a list of row objects (a JSON export already decoded). An element that is not an object is
+    quarantined with its position."""
     if not rows:
         return ParseResult(empty_frame(export_id), empty_quarantine())
-    raw = pl.DataFrame(rows, infer_schema_length=None, strict=False)
-    return parse_frame(export_id, raw, source=source, line_offset=1, times=times)
+    objects = [i for i, r in enumerate(rows) if isinstance(r, dict)]
+    not_objects = [i for i, r in enumerate(rows) if not isinstance(r, dict)]
+    fitted = [_fit_row(rows[i]) for i in objects]
+    try:
+        raw = pl.DataFrame(fitted, infer_schema_length=None, strict=False)
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):
+        # Values of clashing kinds in one column (an object here, a number there): read every value as text.
+        raw = pl.DataFrame([{k: None if v is None else json.dumps(v) if isinstance(v, (dict, list)) else str(v)
+                             for k, v in r.items()} for r in fitted], infer_schema_length=None)
+    if not objects:
+        raw = pl.DataFrame()
+    result = parse_frame(export_id, raw, source=source, times=times, lines=[i + 1 for i in objects]) \
+        if objects else ParseResult(empty_frame(export_id), empty_quarantine())
+    if not_objects:
+        bad = pl.DataFrame({"export": export_id, "source": source, "line": [i + 1 for i in not_objects],
+                            "reason": "not an object of named values",
+                            "raw": [json.dumps(rows[i], default=str)[:2000] for i in not_objects]},
+                           schema=QUARANTINE_SCHEMA)
+        result.quarantine = pl.concat([result.quarantine, bad]).sort("line")
+    return result
 
 
 def parse_json_bytes(export_id: str, body: bytes, *, source: str = "", times: TimeReading | None = None
                      ) -> ParseResult:
     """Parse a JSON export download: a top-level array of row objects."""
+    where = f"{export_id} export{' in ' + source if source else ''}"
     stripped = body.strip()
     if not stripped or stripped == b"[]":
         return ParseResult(empty_frame(export_id), empty_quarantine())
     if not stripped.startswith(b"["):
-        raise SchemaError(f"{export_id} export{' in ' + source if source else ''}: expected a JSON array of rows")
+        raise SchemaError(f"{where}: expected a JSON array of rows")
     try:
         raw = pl.read_json(io.BytesIO(stripped), infer_schema_length=None)
-    except Exception as exc:  # polars raises several types for malformed JSON
-        raise SchemaError(
-            f"{export_id} export{' in ' + source if source else ''}: not valid JSON ({_short(exc)})"
-        ) from None
-    return parse_frame(export_id, raw, source=source, line_offset=1, times=times)
+    except (Exception, pl.exceptions.PanicException):  # an odd but valid file: read it value by value below
+        raw = None
+    if raw is not None and not any(isinstance(t, pl.Int128 | pl.UInt64 | pl.UInt128) for t in raw.dtypes):
+        return parse_frame(export_id, raw, source=source, line_offset=1, times=times)
+    try:
+        rows = json.loads(stripped)
+    except ValueError as exc:
+        raise SchemaError(f"{where}: not valid JSON ({_short(exc)})") from None
+    if not isinstance(rows, list):
+        raise SchemaError(f"{where}: expected a JSON array of rows")
+    return parse_rows(export_id, rows, source=source, times=times)
 
 
 def parse_csv_bytes(export_id: str, body: bytes, *, source: str = "", times: TimeReading | None = None
                     ) -> ParseResult:
-    """Parse a CSV export (header line first). Every value is read as text, then typed."""
-    text_start = body.lstrip(b"\xef\xbb\xbf")
-    if not text_start.strip():
-        return ParseResult(empty_frame(export_id), empty_quarantine())
+    """Parse a CSV export (header line first). Every value is read as text, then typed; records that are not
+    right (fields that do not match the header, an unbalanced quote) are quarantined by line (see
+    :mod:`dashboard.schema._csv`)."""
+    where = f"{export_id} export{' in ' + source if source else ''}"
     try:
-        raw = pl.read_csv(
-            io.BytesIO(text_start),
-            infer_schema=False,
-            truncate_ragged_lines=False,
-        )
-    except pl.exceptions.ComputeError:
-        # Ragged or badly quoted files: fall back to the csv module, which lets us
-        # quarantine just the malformed lines instead of refusing the file.
-        return _parse_csv_tolerant(export_id, text_start, source, times)
-    return parse_frame(export_id, raw, source=source, line_offset=2, times=times)
-
-
-def _parse_csv_tolerant(export_id: str, body: bytes, source: str, times: TimeReading | None = None) -> ParseResult:
-    text = body.decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return ParseResult(empty_frame(export_id), empty_quarantine())
-    good_rows: list[list[str]] = []
-    good_lines: list[int] = []
-    bad: list[dict[str, Any]] = []
-    for values in reader:
-        line = reader.line_num
-        if len(values) != len(header):
-            bad.append({"export": export_id, "source": source, "line": line,
-                        "reason": f"expected {len(header)} fields, found {len(values)}",
-                        "raw": ",".join(values)[:2000]})
-            continue
-        good_rows.append(values)
-        good_lines.append(line)
-    raw = pl.DataFrame(good_rows, schema=header, orient="row") if good_rows else pl.DataFrame(
-        schema={h: pl.String for h in header})
-    result = parse_frame(export_id, raw, source=source, line_offset=0, times=times)
-    if result.quarantine.height:
-        # line_offset 0 made "line" the row index; map it back to the real file line.
-        idx = result.quarantine["line"].to_list()
-        result.quarantine = result.quarantine.with_columns(
-            pl.Series("line", [good_lines[i] for i in idx], dtype=pl.Int64))
-    if bad:
-        result.quarantine = pl.concat([result.quarantine, pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)]).sort("line")
-        result.notices.append(f"{len(bad)} malformed CSV line(s) quarantined")
+        text, notices = decode_text(body)
+        records = read_records(text)
+    except EncodingRefused as exc:
+        raise SchemaError(f"{where}: {exc}. Nothing was read from this file.") from None
+    if not records.header:
+        return ParseResult(empty_frame(export_id), empty_quarantine(), records.notices + notices)
+    header = _unique_headers(records.header)
+    columns = list(zip(*records.rows, strict=True)) if records.rows else [() for _ in header]
+    raw = pl.DataFrame([pl.Series(h, list(c), dtype=pl.String) for h, c in zip(header, columns, strict=True)])
+    result = parse_frame(export_id, raw, source=source, times=times, lines=records.lines)
+    result.notices[:0] = notices + records.notices
+    if records.bad:
+        bad = pl.DataFrame({"export": export_id, "source": source, "line": [b[0] for b in records.bad],
+                            "reason": [b[1] for b in records.bad], "raw": [b[2] for b in records.bad]},
+                           schema=QUARANTINE_SCHEMA)
+        result.quarantine = pl.concat([result.quarantine, bad]).sort("line")
+        result.notices.append(f"{len(records.bad)} CSV line(s) that do not fit the header quarantined")
     return result
+
+
+def _unique_headers(header: list[str]) -> list[str]:
+    """A header repeated in the file gets a numbered name, so both columns are kept and the copy is reported."""
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        if h in seen:
+            seen[h] += 1
+            out.append(f"{h} ({seen[h]})")
+        else:
+            seen[h] = 1
+            out.append(h)
+    return out
 
 
 def parse_export_bytes(export_id: str, body: bytes, fmt: str, *, source: str = "", times: TimeReading | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
@@ -96,6 +96,12 @@ _ISO_AWARE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[
 _ISO_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 _ISO_SPACE = r"^(\d{4}-\d{2}-\d{2}) "
 _SANE_YEARS = (1990, 2200)
+TIME_RANGE = (datetime(1990, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+"""Instants a Khoros export can hold: a time outside is a placeholder (epoch 0) or a broken value (year 2200), and
+its row is quarantined rather than given a day partition of its own."""
+EPOCH_SECONDS_BELOW = 100_000_000_000
+"""An epoch number below this (10^11) is in seconds, not milliseconds: 10^11 ms is March 1973, before any
+Khoros data, and 10^11 s is the year 5138. Every in-range instant has exactly one reading by magnitude."""
 
 
 def describe_time_format(fmt: str) -> str:
@@ -253,11 +259,32 @@ def _localize(naive: pl.Expr, plan: _TimePlan) -> pl.Expr:
     return pl.lit(None, dtype=TIME)
 
 
+def _epoch_number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """The epoch number a value is (numeric, or digit text), else null."""
+    if dtype.is_numeric():
+        return raw.cast(pl.Int64, strict=False)
+    s = raw.cast(pl.String).str.strip_chars()
+    return pl.when(s.str.contains(_EPOCH.pattern)).then(s.cast(pl.Int64, strict=False))
+
+
+def _from_epoch(number: pl.Expr) -> pl.Expr:
+    """Epoch milliseconds, or seconds told apart by magnitude (:data:`EPOCH_SECONDS_BELOW`)."""
+    return pl.when(number.abs() < EPOCH_SECONDS_BELOW).then(number * 1000).otherwise(number).cast(TIME)
+
+
+def epoch_seconds(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """True where a value is an epoch number in seconds (read as such) that lands inside :data:`TIME_RANGE`."""
+    number = _epoch_number(raw, dtype)
+    instant = _from_epoch(number)
+    return ((number.abs() < EPOCH_SECONDS_BELOW) & (instant >= TIME_RANGE[0]) & (instant < TIME_RANGE[1])
+            ).fill_null(False)
+
+
 def _time_expr(raw: pl.Expr, dtype: pl.DataType, plan: _TimePlan) -> pl.Expr:
     if dtype.is_numeric():
-        return raw.cast(pl.Int64, strict=False).cast(TIME)
+        return _from_epoch(_epoch_number(raw, dtype))
     s = raw.cast(pl.String).str.strip_chars()
-    as_ms = pl.when(s.str.contains(_EPOCH.pattern)).then(s.cast(pl.Int64, strict=False)).cast(TIME)
+    as_ms = _from_epoch(_epoch_number(raw, dtype))
     t_form = s.str.replace(_ISO_SPACE, "${1}T")
     aware = pl.coalesce(
         t_form.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="ms", strict=False),
