@@ -159,8 +159,33 @@ class Dashboard:
         return self.source.scan(export_id)
 
     def table(self, export_id: str) -> pl.DataFrame:
-        """All stored rows of an export, read once per data version."""
-        return self._cached(("table", export_id), lambda: self.scan(export_id).collect())
+        """All stored rows of an export, read once per data version. A day file that turns out damaged only
+        while its rows are read is looked at closely, set aside and left out (``store.damaged()`` names it)."""
+        return self._cached(("table", export_id),
+                            lambda: self.despite_damage(lambda: self.scan(export_id).collect(), [export_id]))
+
+    def despite_damage(self, compute: Callable[[], T], exports: Sequence[str] | None = None) -> T:
+        """``compute()`` (which reads stored files); if a file turns out damaged only while its rows are read
+        (the cheap checks of a scan passed), the files are read closely, damaged ones set aside, and
+        ``compute()`` runs once more without them."""
+        try:
+            return compute()
+        except (pl.exceptions.ComputeError, OSError, pl.exceptions.PanicException):
+            store = self.store
+            if store is None or not store.check(exports, deep=True):
+                raise
+            log.warning("damaged day file(s) left out: %s", store.damaged().select("export", "day", "reason").rows())
+            return compute()
+
+    def damaged(self) -> pl.DataFrame:
+        """Stored days that could not be read (export, day, file, reason, source, set_aside, at): left out of
+        every figure until a sync or ``python -m dashboard repair`` fetches them again. Empty without a store."""
+        store = self.store
+        if store is None:
+            from dashboard.store import DAMAGED_SCHEMA
+
+            return pl.DataFrame(schema=DAMAGED_SCHEMA)
+        return store.damaged()
 
     # ---- policy and tiers -------------------------------------------------------------------------------
 
@@ -334,9 +359,11 @@ class Dashboard:
 
     def import_files(self, export_id: str, paths: Sequence[Path | str]) -> Any:
         """Import export files downloaded from the Khoros UI (``dashboard.store.importer.import_files``)."""
+        from dashboard.schema import TimeReading
         from dashboard.store.importer import import_files
 
-        return import_files(self.store, export_id, list(paths))
+        times = TimeReading(self.settings.export_time_format, self.settings.export_timezone)
+        return import_files(self.store, export_id, list(paths), times=times)
 
     def refresh_demo(self, progress: ProgressCallback | None = None) -> None:
         """Replace the demo world by one ending now, and sync it (only the demo has one)."""
