@@ -111,9 +111,9 @@ def test_one_writer_at_a_time_and_the_waiter_is_told_who(tmp_path):
     holder = threading.Thread(target=hold)
     holder.start()
     inside.wait(10)
-    with pytest.raises(StoreBusy, match=r"being written by sync conversation 2026-11-01..2026-11-20 \(process"):
-        with Store(tmp_path).writer("import", wait_s=0.2):
-            pass
+    busy = r"being written by sync conversation 2026-11-01..2026-11-20 \(process"
+    with pytest.raises(StoreBusy, match=busy), Store(tmp_path).writer("import", wait_s=0.2):
+        pass
     threading.Timer(0.3, release.set).start()
     with Store(tmp_path).writer("import", on_wait=told.append):
         # the holder has committed before the waiter gets in
@@ -226,7 +226,8 @@ def test_a_layout_1_store_opens_as_it_was_and_is_migrated_in_place(tmp_path):
         str(DAY): {"rows": 2, "fetched_at": fetched, "source": "sync incoming_post 2026-11-02..2026-11-03"},
         str(DAY + timedelta(days=1)): {"rows": 1, "fetched_at": fetched, "source": "sync incoming_post"}}}))
     (tmp_path / "_failures.json").write_text(json.dumps([{"export": "incoming_post", "first_day": "2026-11-10",
-                                                          "last_day": "2026-11-12", "reason": "FAILED", "at": fetched}]))
+                                                          "last_day": "2026-11-12", "reason": "FAILED",
+                                                          "at": fetched}]))
     (tmp_path / "_quarantine" / "export=incoming_post").mkdir(parents=True)
     pl.DataFrame([{"export": "incoming_post", "source": "f.csv", "line": 3, "reason": "bad", "raw": "{}"}],
                  schema=schema.QUARANTINE_SCHEMA).write_parquet(tmp_path / "_quarantine" / "export=incoming_post" /

@@ -117,14 +117,18 @@ class _LocalFiles:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_durably(path, data)
 
+    def settle(self, rels: Iterable[str]) -> None:
+        """Make the folder entries of new files durable (once per folder), before a commit names them."""
+        folders = {(self.root / rel).parent for rel in rels}
+        for folder in sorted(folders | {f.parent for f in folders}):
+            _fsync_dir(folder)
+
     def commit(self, rel: str, data: bytes) -> None:
         """Replace ``rel`` in one step (the caller holds the lease and checked the generation it replaces)."""
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         _write_durably(tmp, data)
-        # The new files' folder entries first, so a commit never names a file a crash could lose.
-        _fsync_dir(path.parent)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
 
@@ -367,7 +371,8 @@ class Store:
                 manifest.days[key] = _jsonable({**base, **(given or {}), **files})
                 if old and old.get("file") and old["file"] != files["file"]:
                     manifest.retired.append({"file": old["file"], "at": at})
-                manifest.damaged.pop(key, None)  # fetched again
+                if str(manifest.days[key].get("source", "")).startswith("sync"):
+                    manifest.damaged.pop(key, None)  # fetched again (an import alone may not hold the whole day)
             for day, given in meta.items():  # entries of days whose rows do not change
                 if day.isoformat() not in entries:
                     old = manifest.days.get(day.isoformat(), {})
@@ -390,6 +395,7 @@ class Store:
                                      if not (f["first_day"] == first and f["last_day"] == last)]
                 manifest.failures.append({"first_day": first, "last_day": last, "reason": failed[2][:500], "at": at})
             try:
+                self._files.settle(staged)
                 self._commit(manifest, expected)
             except BaseException:
                 for rel in staged:
