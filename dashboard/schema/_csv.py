@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["CsvRecords", "EncodingRefused", "decode_text", "read_records"]
+import polars as pl
+
+__all__ = ["CsvRecords", "EncodingRefused", "decode_text", "read_frame", "read_records"]
 
 MAX_RECORD_LINES = 1000
 MAX_RECORD_CHARS = 1_000_000
@@ -126,6 +129,59 @@ def _record(lines: list[str], i: int, delimiter: str) -> tuple[list[str] | None,
     except (csv.Error, _TooLong, StopIteration):
         return None, 1
     return fields, reader.line_num
+
+
+_QUOTED = r'"(?:[^"]|"")*"'
+
+
+def read_frame(text: str, body: bytes | None = None) -> tuple[pl.DataFrame, list[int], CsvRecords] | None:
+    """The common case fast: every record on one line, quotes balanced on each line. Returns the good rows as
+    a frame of text (columns named by the header), each row's file line, and the lines that do not fit (in a
+    :class:`CsvRecords` with no rows); None when a quote runs over a line end (message text, or an unbalanced
+    quote): :func:`read_records` reads those files record by record. ``body`` is ``text`` as UTF-8 bytes, if
+    the caller has them."""
+    notices: list[str] = []
+    if "\r" in text:
+        if "\n" not in text:
+            notices.append('lines end with a carriage return only (Excel "CSV Macintosh"); read as lines')
+            text, body = text.replace("\r", "\n"), None
+        elif text.count("\r") != text.count("\r\n"):
+            return None
+    first_end = text.find("\n")
+    header_line = text[: first_end if first_end >= 0 else len(text)].rstrip("\r")
+    if not header_line.strip() or '"' in header_line:
+        return None
+    delimiter = _delimiter(header_line, notices)
+    header = header_line.split(delimiter)
+    if len(set(header)) != len(header):
+        return None
+    rest = text.split("\n")[1:]
+    if rest and rest[-1] == "":
+        rest.pop()  # the file's last line ends like every other
+    lines = pl.Series("line", rest, dtype=pl.String).str.strip_chars_end("\r")
+    outside = lines.str.replace_all(_QUOTED, "")  # what is left of a line once its quoted fields are taken out
+    if outside.str.contains('"', literal=True).any():
+        return None
+    blank = lines.str.strip_chars() == ""
+    fields = outside.str.count_matches(delimiter, literal=True) + 1
+    good = (~blank) & (fields == len(header))
+    numbers = pl.int_range(2, lines.len() + 2, eager=True)
+    bad_rows = pl.DataFrame({"line": numbers, "fields": fields, "text": lines}).filter((~blank) & (~good))
+    bad = [(n, f"expected {len(header)} fields, found {k}", t[:_RAW_SHOWN]) for n, k, t in bad_rows.iter_rows()]
+    kept = lines.filter(good)
+    if kept.is_empty():
+        frame = pl.DataFrame({h: pl.Series([], dtype=pl.String) for h in header})
+    else:
+        data = body if (body is not None and not bad and not blank.any()) else (
+            header_line + "\n" + "\n".join(kept.to_list()) + "\n").encode()
+        try:
+            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, separator=delimiter, quote_char='"',
+                                truncate_ragged_lines=False)
+        except pl.exceptions.PolarsError:
+            return None
+        if frame.height != kept.len():
+            return None
+    return frame, numbers.filter(good).to_list(), CsvRecords(header, [], [], bad, notices)
 
 
 def read_records(text: str) -> CsvRecords:

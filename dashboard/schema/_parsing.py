@@ -23,7 +23,7 @@ from dashboard.schema._columns import (
     _norm,
     export_schema,
 )
-from dashboard.schema._csv import EncodingRefused, decode_text, read_records
+from dashboard.schema._csv import EncodingRefused, decode_text, read_frame, read_records
 from dashboard.schema._times import (
     TIME_RANGE,
     TimeReading,
@@ -177,18 +177,21 @@ def parse_frame(
     headers = raw.columns
     inner = {h: f"_h{i}" for i, h in enumerate(headers)}
     raw = raw.rename(inner)
+    # Each value is converted once (into a column of its own), then checked, then kept or quarantined.
+    converted: list[pl.Expr] = []
     typed: list[pl.Expr] = []
     values: dict[str, tuple[pl.Expr, pl.Expr]] = {}
     problems: list[pl.Expr] = []
     seconds: list[pl.Expr] = []
-    for c in schema.columns:
+    for i, c in enumerate(schema.columns):
         if c.name not in reverse:
             typed.append(pl.lit(None, dtype=c.dtype).alias(c.name))
             continue
         header = reverse[c.name]
         dtype = raw.schema[inner[header]]
         col = pl.col(inner[header])
-        value = _convert(col, c.kind, dtype, plan, millis=header in millis_headers)
+        converted.append(_convert(col, c.kind, dtype, plan, millis=header in millis_headers).alias(f"__v{i}"))
+        value = pl.col(f"__v{i}")
         typed.append(value.alias(c.name))
         blank = _is_blank(col, dtype)
         bad_value = (~blank) & value.is_null()
@@ -226,12 +229,9 @@ def parse_frame(
             if count:
                 notices.append(f"{count} {column} value(s) are epoch seconds, not milliseconds (told apart by "
                                "magnitude: below 10^11), and were read as seconds")
-    checked = raw.with_row_index("__row").with_columns(
-        (pl.concat_str(problems, separator="; ", ignore_nulls=True) if problems else pl.lit(None, pl.String))
-        .alias("__reason")
-    )
-    checked = checked.with_columns(pl.when(pl.col("__reason") == "").then(None).otherwise(pl.col("__reason")).alias(
-        "__reason"))
+    reason = pl.concat_str(problems, separator="; ", ignore_nulls=True) if problems else pl.lit(None, pl.String)
+    checked = raw.with_row_index("__row").with_columns(converted).with_columns(
+        pl.when(reason == "").then(None).otherwise(reason).alias("__reason"))
     good = _derive_keys(export_id, checked.filter(pl.col("__reason").is_null()).select(typed), notices)
     bad = checked.filter(pl.col("__reason").is_not_null())
     if bad.height:
@@ -358,15 +358,20 @@ def parse_csv_bytes(export_id: str, body: bytes, *, source: str = "", times: Tim
     where = f"{export_id} export{' in ' + source if source else ''}"
     try:
         text, notices = decode_text(body)
-        records = read_records(text)
+        fast = read_frame(text, body if body[:1] not in (b"\xef", b"\xfe", b"\xff", b"\x00") else None)
+        records = read_records(text) if fast is None else fast[2]
     except EncodingRefused as exc:
         raise SchemaError(f"{where}: {exc}. Nothing was read from this file.") from None
     if not records.header:
         return ParseResult(empty_frame(export_id), empty_quarantine(), records.notices + notices)
-    header = _unique_headers(records.header)
-    columns = list(zip(*records.rows, strict=True)) if records.rows else [() for _ in header]
-    raw = pl.DataFrame([pl.Series(h, list(c), dtype=pl.String) for h, c in zip(header, columns, strict=True)])
-    result = parse_frame(export_id, raw, source=source, times=times, lines=records.lines)
+    if fast is not None:
+        raw, lines = fast[0], fast[1]
+    else:
+        header = _unique_headers(records.header)
+        columns = list(zip(*records.rows, strict=True)) if records.rows else [() for _ in header]
+        raw = pl.DataFrame([pl.Series(h, list(c), dtype=pl.String) for h, c in zip(header, columns, strict=True)])
+        lines = records.lines
+    result = parse_frame(export_id, raw, source=source, times=times, lines=lines)
     result.notices[:0] = notices + records.notices
     if records.bad:
         bad = pl.DataFrame({"export": export_id, "source": source, "line": [b[0] for b in records.bad],
