@@ -149,10 +149,13 @@ def read_frame(text: str, body: bytes | None = None) -> tuple[pl.DataFrame, list
             return None
     first_end = text.find("\n")
     header_line = text[: first_end if first_end >= 0 else len(text)].rstrip("\r")
-    if not header_line.strip() or '"' in header_line:
+    if not header_line.strip():
         return None
     delimiter = _delimiter(header_line, notices)
-    header = header_line.split(delimiter)
+    try:
+        header = next(csv.reader([header_line], delimiter=delimiter, strict=True))
+    except (csv.Error, StopIteration):
+        return None
     if len(set(header)) != len(header):
         return None
     rest = text.split("\n")[1:]
