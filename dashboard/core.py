@@ -45,6 +45,8 @@ __all__ = ["Dashboard"]
 T = TypeVar("T")
 log = logging.getLogger("dashboard.core")
 BOT_HEALTH_TTL_S = 30.0
+WRITER_WAIT_S = 30.0
+"""How long a page's sync or import waits for another writer of the store (a CLI sync) before it says who."""
 TOKEN_TTL_S = 300.0
 
 
@@ -342,28 +344,32 @@ class Dashboard:
     # ---- writing: sync, import, a new demo world ---------------------------------------------------------
 
     def sync(self, start: date, end: date, exports: Sequence[str], *, bot_days: int = 31,
-             progress: ProgressCallback | None = None) -> list[Any]:
+             progress: ProgressCallback | None = None, wait_s: float | None = WRITER_WAIT_S) -> list[Any]:
         """Fetch the chosen exports for [start, end] (and the last ``bot_days`` days of bot request records) into
-        the store; returns the ``SyncSummary`` of each part."""
+        the store; returns the ``SyncSummary`` of each part. Another writer of the store (a CLI sync) is waited
+        for ``wait_s`` seconds at most; then a ``StoreBusy`` names it."""
         from dashboard.store import sync as store_sync
 
         summaries = []
         analytics = tuple(e for e in exports if e != "bot_request")
         if analytics:
             summaries.append(store_sync.sync(self.client, self.store, start, end, exports=analytics, now=self.now(),
-                                             progress=progress))
+                                             progress=progress, wait_s=wait_s))
         if "bot_request" in exports:
             summaries.append(store_sync.sync_bot_requests(self.client, self.store, app_ids=self.source.bot_app_ids(),
-                                                          days=bot_days, now=self.now(), progress=progress))
+                                                          days=bot_days, now=self.now(), progress=progress,
+                                                          wait_s=wait_s))
         return summaries
 
-    def import_files(self, export_id: str, paths: Sequence[Path | str]) -> Any:
-        """Import export files downloaded from the Khoros UI (``dashboard.store.importer.import_files``)."""
+    def import_files(self, export_id: str, paths: Sequence[Path | str], *, wait_s: float | None = WRITER_WAIT_S
+                     ) -> Any:
+        """Import export files downloaded from the Khoros UI (``dashboard.store.importer.import_files``), with the
+        settings' time format and zone; another writer is waited for ``wait_s`` seconds at most."""
         from dashboard.schema import TimeReading
         from dashboard.store.importer import import_files
 
         times = TimeReading(self.settings.export_time_format, self.settings.export_timezone)
-        return import_files(self.store, export_id, list(paths), times=times)
+        return import_files(self.store, export_id, list(paths), times=times, wait_s=wait_s)
 
     def refresh_demo(self, progress: ProgressCallback | None = None) -> None:
         """Replace the demo world by one ending now, and sync it (only the demo has one)."""

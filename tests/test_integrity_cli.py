@@ -190,10 +190,10 @@ def test_item3_an_import_and_a_sync_run_together_and_nothing_is_lost(reference, 
     _, sync_err = syncer.communicate(timeout=180)
     _, import_err = importer.communicate(timeout=180)
     assert importer.returncode == 0 and syncer.returncode == 0, import_err + sync_err
-    assert waited, "the sync did not wait for the import"
     got = conversations(data)
     assert got["conversation_id"].to_list() == want["conversation_id"].to_list()  # no synced row lost
     assert got.equals(want)  # and the sync, which came second, has the API's values
+    assert waited, "the sync did not wait for the import"
 
 
 # ---- item 4 ---------------------------------------------------------------------------------------------------------

@@ -174,3 +174,36 @@ def test_item5_pages_keep_working_and_the_data_page_names_the_damaged_day(tmp_pa
         core = loaders._CORES.pop(settings, None)
         if core is not None:
             core.close()
+
+
+# ---- item 3, on a page: another writer is named, the page does not hang ---------------------------------------------
+
+
+def test_item3_a_page_import_while_a_cli_sync_writes_says_who_writes(tmp_path):
+    import threading
+
+    from dashboard.errors import StoreBusy
+    from tests._worlds import tenant_settings
+
+    core = Dashboard.open(tenant_settings(tmp_path))
+    inside, release = threading.Event(), threading.Event()
+
+    def cli_sync():
+        from dashboard.store import Store
+
+        with Store(core.store.root).writer("sync conversation 2026-11-01..2026-11-20"):
+            inside.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=cli_sync)
+    holder.start()
+    inside.wait(10)
+    f = tmp_path / "c.csv"
+    f.write_text("conversation_id,author_id,network,status,created_time\nc1,a1,twitter,OPEN,2026-11-02T09:00:00Z\n")
+    try:
+        with pytest.raises(StoreBusy, match=r"being written by sync conversation 2026-11-01\.\.2026-11-20"):
+            core.import_files("conversation", [f], wait_s=0.2)
+    finally:
+        release.set()
+        holder.join(10)
+    assert core.import_files("conversation", [f]).added == 1

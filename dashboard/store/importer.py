@@ -111,9 +111,11 @@ def detect_format(path: Path, body: bytes) -> str:
 
 
 def import_files(store: Store, export_id: str, paths: Iterable[str | Path], *, now: datetime | None = None,
-                 times: TimeReading | None = None, on_wait: Callable[[str], None] | None = None) -> ImportReport:
+                 times: TimeReading | None = None, on_wait: Callable[[str], None] | None = None,
+                 wait_s: float | None = None) -> ImportReport:
     """Import ``paths`` (CSV or JSON arrays) as ``export_id``; ``times`` says how their time text is written.
-    When another writer holds the store, ``on_wait(who)`` is told once and the import waits for it."""
+    When another writer holds the store, ``on_wait(who)`` is told once and the import waits for it (at most
+    ``wait_s`` seconds, then :class:`~dashboard.errors.StoreBusy`; None: as long as it takes)."""
     export_schema(export_id)
     if export_id == "bot_request":
         raise ImportFailed("bot_request records come from the Bot API, not from export files")
@@ -140,7 +142,7 @@ def import_files(store: Store, export_id: str, paths: Iterable[str | Path], *, n
         quarantines[f"import-{path.stem}-{digest}"] = result.quarantine
 
     names = ", ".join(p.name for p in paths)
-    with store.writer(f"import {names}"[:200], on_wait=on_wait):
+    with store.writer(f"import {names}"[:200], on_wait=on_wait, wait_s=wait_s):
         store.check([export_id])  # a damaged day is set aside, not merged into
         stored_before = store.scan(export_id).select(pl.len()).collect().item()
         merge = _merge(store, export_id, parsed)

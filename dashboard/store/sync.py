@@ -220,17 +220,18 @@ def _store_window(store: Store, window: SyncWindow, download: Any, now: datetime
 def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable[str] | None = None,
          now: datetime | None = None, progress: ProgressCallback | None = None,
          workers: int = JOB_WORKERS, author_lookback_days: int = 0,
-         on_wait: Callable[[str], None] | None = None) -> SyncSummary:
+         on_wait: Callable[[str], None] | None = None, wait_s: float | None = None) -> SyncSummary:
     """Fetch every missing or unsettled day of ``[start, end]`` (inclusive) into ``store``.
 
     ``author_lookback_days``: see :func:`plan_sync`. The sync holds the store's writer lease throughout; when
-    another writer has it, ``on_wait(who)`` is told once and the sync waits."""
+    another writer has it, ``on_wait(who)`` is told once and the sync waits (at most ``wait_s`` seconds, then
+    :class:`~dashboard.errors.StoreBusy`; None: as long as it takes)."""
     from dashboard.khoros import KhorosError
 
     began = time.perf_counter()
     now = now or client.now()
     summary = SyncSummary()
-    with store.writer("sync", on_wait=on_wait):
+    with store.writer("sync", on_wait=on_wait, wait_s=wait_s):
         # A damaged day is set aside first, so the plan fetches it again.
         store.check([e for e in (exports or DEFAULT_EXPORTS)])
         store.sweep()
@@ -294,7 +295,8 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
 
 
 def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | None = None, days: int = 31,
-                      now: datetime | None = None, progress: ProgressCallback | None = None) -> SyncSummary:
+                      now: datetime | None = None, progress: ProgressCallback | None = None,
+                      wait_s: float | None = None) -> SyncSummary:
     """Keep Bot API v3 request records as export ``bot_request`` (one file per UTC day, all apps together).
 
     The API lists the records of the last ``from`` (at most 31 days, relative to now): only the span back to
@@ -320,7 +322,7 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
     records: dict[str, dict[str, Any]] = {}
     from dashboard.khoros import KhorosError
 
-    with store.writer("sync bot request records"), client.counting() as used:
+    with store.writer("sync bot request records", wait_s=wait_s), client.counting() as used:
         for n, app in enumerate(apps):
             upper: int | None = None
             try:
