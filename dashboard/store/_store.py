@@ -398,9 +398,10 @@ class Store:
                 self._files.settle(staged)
                 self._commit(manifest, expected)
             except BaseException:
-                for rel in staged:
-                    with contextlib.suppress(OSError):
-                        self._files.delete(rel)
+                if self._read(export_id).generation == expected:  # not committed: its files are no one's
+                    for rel in staged:
+                        with contextlib.suppress(OSError):
+                            self._files.delete(rel)
                 raise
             with self._suspects_guard:
                 for key in entries:
