@@ -45,6 +45,8 @@ __all__ = ["Dashboard"]
 T = TypeVar("T")
 log = logging.getLogger("dashboard.core")
 BOT_HEALTH_TTL_S = 30.0
+WRITER_WAIT_S = 30.0
+"""How long a page's sync or import waits for another writer of the store (a CLI sync) before it says who."""
 TOKEN_TTL_S = 300.0
 
 
@@ -159,8 +161,33 @@ class Dashboard:
         return self.source.scan(export_id)
 
     def table(self, export_id: str) -> pl.DataFrame:
-        """All stored rows of an export, read once per data version."""
-        return self._cached(("table", export_id), lambda: self.scan(export_id).collect())
+        """All stored rows of an export, read once per data version. A day file that turns out damaged only
+        while its rows are read is looked at closely, set aside and left out (``store.damaged()`` names it)."""
+        return self._cached(("table", export_id),
+                            lambda: self.despite_damage(lambda: self.scan(export_id).collect(), [export_id]))
+
+    def despite_damage(self, compute: Callable[[], T], exports: Sequence[str] | None = None) -> T:
+        """``compute()`` (which reads stored files); if a file turns out damaged only while its rows are read
+        (the cheap checks of a scan passed), the files are read closely, damaged ones set aside, and
+        ``compute()`` runs once more without them."""
+        try:
+            return compute()
+        except (pl.exceptions.ComputeError, OSError, pl.exceptions.PanicException):
+            store = self.store
+            if store is None or not store.check(exports, deep=True):
+                raise
+            log.warning("damaged day file(s) left out: %s", store.damaged().select("export", "day", "reason").rows())
+            return compute()
+
+    def damaged(self) -> pl.DataFrame:
+        """Stored days that could not be read (export, day, file, reason, source, set_aside, at): left out of
+        every figure until a sync or ``python -m dashboard repair`` fetches them again. Empty without a store."""
+        store = self.store
+        if store is None:
+            from dashboard.store import DAMAGED_SCHEMA
+
+            return pl.DataFrame(schema=DAMAGED_SCHEMA)
+        return store.damaged()
 
     # ---- policy and tiers -------------------------------------------------------------------------------
 
@@ -317,26 +344,32 @@ class Dashboard:
     # ---- writing: sync, import, a new demo world ---------------------------------------------------------
 
     def sync(self, start: date, end: date, exports: Sequence[str], *, bot_days: int = 31,
-             progress: ProgressCallback | None = None) -> list[Any]:
+             progress: ProgressCallback | None = None, wait_s: float | None = WRITER_WAIT_S) -> list[Any]:
         """Fetch the chosen exports for [start, end] (and the last ``bot_days`` days of bot request records) into
-        the store; returns the ``SyncSummary`` of each part."""
+        the store; returns the ``SyncSummary`` of each part. Another writer of the store (a CLI sync) is waited
+        for ``wait_s`` seconds at most; then a ``StoreBusy`` names it."""
         from dashboard.store import sync as store_sync
 
         summaries = []
         analytics = tuple(e for e in exports if e != "bot_request")
         if analytics:
             summaries.append(store_sync.sync(self.client, self.store, start, end, exports=analytics, now=self.now(),
-                                             progress=progress))
+                                             progress=progress, wait_s=wait_s))
         if "bot_request" in exports:
             summaries.append(store_sync.sync_bot_requests(self.client, self.store, app_ids=self.source.bot_app_ids(),
-                                                          days=bot_days, now=self.now(), progress=progress))
+                                                          days=bot_days, now=self.now(), progress=progress,
+                                                          wait_s=wait_s))
         return summaries
 
-    def import_files(self, export_id: str, paths: Sequence[Path | str]) -> Any:
-        """Import export files downloaded from the Khoros UI (``dashboard.store.importer.import_files``)."""
+    def import_files(self, export_id: str, paths: Sequence[Path | str], *, wait_s: float | None = WRITER_WAIT_S
+                     ) -> Any:
+        """Import export files downloaded from the Khoros UI (``dashboard.store.importer.import_files``), with the
+        settings' time format and zone; another writer is waited for ``wait_s`` seconds at most."""
+        from dashboard.schema import TimeReading
         from dashboard.store.importer import import_files
 
-        return import_files(self.store, export_id, list(paths))
+        times = TimeReading(self.settings.export_time_format, self.settings.export_timezone)
+        return import_files(self.store, export_id, list(paths), times=times, wait_s=wait_s)
 
     def refresh_demo(self, progress: ProgressCallback | None = None) -> None:
         """Replace the demo world by one ending now, and sync it (only the demo has one)."""

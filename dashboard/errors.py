@@ -8,6 +8,7 @@ raw text; the CLI exits with a one-line message.
     DashboardError                       (this module)
     ├── SettingsError                    a setting is missing or invalid; names the setting (this module)
     ├── StoreError                       the store cannot be read or written; names the file (this module)
+    │   └── StoreBusy                    another writer holds the store's writer lease; names it (this module)
     ├── KhorosError                      the Khoros APIs (or the simulator): method, redacted URL, status
     │                                    (dashboard.khoros.errors, which draws its own subtree)
     ├── SchemaError                      an export file lacks a required column (dashboard.schema)
@@ -27,7 +28,7 @@ Subclasses that were ``ValueError`` before keep that base too, so existing ``exc
 
 from __future__ import annotations
 
-__all__ = ["DashboardError", "SettingsError", "StoreError"]
+__all__ = ["DashboardError", "SettingsError", "StoreBusy", "StoreError"]
 
 
 class DashboardError(Exception):
@@ -40,3 +41,8 @@ class SettingsError(DashboardError, ValueError):
 
 class StoreError(DashboardError, ValueError):
     """The store cannot be read or written as asked; the message names the file or the day."""
+
+
+class StoreBusy(StoreError):
+    """Another writer (a sync, an import, a repair) holds the store's writer lease and did not let go in the time
+    given; the message names it."""

@@ -16,7 +16,6 @@ matched target's clock (null when nothing responded).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import math
 import sys
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from dashboard.csv_safety import csv_text
 from dashboard.errors import DashboardError
 from dashboard.filters import DIMENSION_BY_KEY, DIMENSIONS, apply_filters
 from dashboard.metrics.conversations import BOT_RULES, pending_intervals
@@ -123,9 +123,7 @@ def format_report(frame: pl.DataFrame, fmt: str = "table") -> str:
         rows = [{k: _clean(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
         return json.dumps(rows, indent=2, default=str) + "\n"
     if fmt == "csv":
-        buffer = io.StringIO()
-        frame.write_csv(buffer)
-        return buffer.getvalue()
+        return csv_text(frame)  # tier and group names are customer text: never a spreadsheet formula
     if fmt != "table":
         raise ReportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
     if frame.height == 0:
@@ -147,6 +145,11 @@ def format_report(frame: pl.DataFrame, fmt: str = "table") -> str:
     return "\n".join(s.rstrip() for s in out) + "\n"
 
 
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2099, 12, 31)
+"""Days a report can cover: the store holds nothing outside them (``schema.TIME_RANGE``), and time-zone
+arithmetic on them stays inside the calendar."""
+
+
 def parse_filter(text: str) -> tuple[str, list[str]]:
     """``tier=Platinum,Gold`` -> ``("tier", ["Platinum", "Gold"])``; the key is a dimension's (as in a URL)."""
     key, sep, values = text.partition("=")
@@ -159,9 +162,12 @@ def parse_filter(text: str) -> tuple[str, list[str]]:
 
 def _parse_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def _parse_instant(text: str) -> datetime:
@@ -171,6 +177,8 @@ def _parse_instant(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO-8601 instant like 2026-11-20T12:00:00Z") from None
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z or an offset like +00:00")
+    if not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between {FIRST_DAY} and {LAST_DAY}")
     return value.astimezone(UTC)
 
 
@@ -230,17 +238,20 @@ def run(args: argparse.Namespace) -> int:
         if core.scan("conversation").select(pl.len()).collect().item() == 0:
             raise ReportError(f"the store at {core.store.root} holds no conversations; run `python -m dashboard "
                               "sync` or `python -m dashboard import FILES` first")
-        frame = sla_report(
+        frame = core.despite_damage(lambda: sla_report(
             core, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
             as_of=args.as_of, bot_rule=args.bot_rule, exclude_pending=args.exclude_pending, clock=args.clock,
             filters=_merged(getattr(args, "filters", [])),
-        )
+        ))
         if args.compare:
             groups = resolve_groups(args.by)
             if len(groups) != 1:
                 raise ReportError("--compare needs exactly one --by column (e.g. --by tier)")
             frame = compare_report(frame, groups[0], core.tier_order if groups[0] == "tier" else None)
         sys.stdout.write(format_report(frame, args.fmt))
+        for row in core.damaged().iter_rows(named=True):
+            print(f"report: note: {row['export']} {row['day']} is left out: its stored file could not be read "
+                  f"({row['reason']}); `python -m dashboard repair` fetches it again", file=sys.stderr)
     except DashboardError as e:
         print(f"report: {e}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ true and the app runs on the bundled simulator.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,7 @@ ENV_NAMES = (
     "KHOROS_RATE_CARE_PER_MIN",
     "KHOROS_EXPORT_TIME_FORMAT",
     "KHOROS_EXPORT_TIMEZONE",
+    "CARE_DASHBOARD_TENANT_NAME",
     "CARE_DASHBOARD_DATA_DIR",
     "CARE_DASHBOARD_CACHE_KEY",
     "CARE_DASHBOARD_POLICY",
@@ -97,6 +99,9 @@ class Settings:
     webhook_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """(setting name, URL) of every ``CARE_DASHBOARD_WEBHOOK_<NAME>`` set, sorted (a webhook's URL is its
     credential)."""
+    tenant_name: str | None = None
+    """``CARE_DASHBOARD_TENANT_NAME``: what the store folder, the sync output and the Data page call the tenant
+    (default: a short hash of the company key and host; never the key itself)."""
 
     @property
     def use_simulator(self) -> bool:
@@ -104,16 +109,37 @@ class Settings:
         return not (self.analytics_url or self.care_url or self.bot_api_url)
 
     @property
+    def host(self) -> str:
+        """The Khoros host the tenant is reached at ("" for the simulator)."""
+        return (self.analytics_url or self.care_url or self.bot_api_url or "").split("//")[-1].split("/")[0]
+
+    @property
     def tenant(self) -> str:
-        """A name for the data source that holds no secret (cache keys, store folders)."""
+        """A name for the data source that holds no credential part (store folders, cache keys, what the CLI
+        prints and the Data page shows): ``CARE_DASHBOARD_TENANT_NAME``, else ``khoros-`` and a short hash of
+        the company key and host."""
         if self.use_simulator:
             end = f"-{self.simulator_end:%Y%m%dT%H%M}" if self.simulator_end else ""
             return (
                 f"simulator-seed{self.simulator_seed}-d{self.simulator_days}-c{self.simulator_conversations_per_day}"
                 f"{end}"
             )
-        host = (self.analytics_url or self.care_url or "").split("//")[-1].split("/")[0]
-        return f"{self.company_key or 'nokey'}@{host}"
+        return self.tenant_name or self.tenant_hash
+
+    @property
+    def tenant_hash(self) -> str:
+        digest = hashlib.sha256(f"{self.company_key or ''}@{self.host}".encode()).hexdigest()[:12]
+        return f"khoros-{digest}"
+
+    @property
+    def previous_store_folders(self) -> list[str]:
+        """Names earlier versions (or settings) gave this tenant's store folder, oldest first: the company key
+        and host (before issue 18), then the hash label (before a name was configured). The store is moved from
+        one of them on open, so no folder keeps the key in its name."""
+        if self.use_simulator:
+            return []
+        names = [f"{self.company_key or 'nokey'}@{self.host}", self.tenant_hash]
+        return [n for n in names if n != self.tenant]
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -136,14 +162,17 @@ def _get(source: Mapping[str, object], name: str) -> str | None:
     return str(value).strip()
 
 
-def _int(source: Mapping[str, object], name: str, default: int) -> int:
+def _int(source: Mapping[str, object], name: str, default: int, lowest: int = 0, highest: int = 10**9) -> int:
     raw = _get(source, name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise ValueError(f"setting {name} must be an integer, got {raw!r}") from None
+        raise SettingsError(f"setting {name} must be a whole number, got {raw[:40]!r}") from None
+    if not lowest <= value <= highest:
+        raise SettingsError(f"setting {name} must be between {lowest:,} and {highest:,}, got {value:,}")
+    return value
 
 
 def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -169,24 +198,25 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         bot_password=_get(source, "KHOROS_BOT_PASSWORD"),
         tier_attribute=_get(source, "KHOROS_TIER_ATTRIBUTE") or "tier",
         tier_file=Path(tier_file) if tier_file else None,
-        rate_analytics_per_min=_int(source, "KHOROS_RATE_ANALYTICS_PER_MIN", 20),
-        rate_care_per_min=_int(source, "KHOROS_RATE_CARE_PER_MIN", 60),
+        rate_analytics_per_min=_int(source, "KHOROS_RATE_ANALYTICS_PER_MIN", 20, 1, 1_000_000),
+        rate_care_per_min=_int(source, "KHOROS_RATE_CARE_PER_MIN", 60, 1, 1_000_000),
         data_dir=Path(_get(source, "CARE_DASHBOARD_DATA_DIR") or DEFAULT_DATA_DIR).expanduser(),
         cache_key=_get(source, "CARE_DASHBOARD_CACHE_KEY"),
         policy_path=Path(policy) if policy else None,
         iframe_secret=_get(source, "CARE_DASHBOARD_IFRAME_SECRET"),
-        iframe_max_age_s=_int(source, "CARE_DASHBOARD_IFRAME_MAX_AGE", 300),
+        iframe_max_age_s=_int(source, "CARE_DASHBOARD_IFRAME_MAX_AGE", 300, 1, 86_400),
         timezone=_get(source, "CARE_DASHBOARD_TIMEZONE") or "America/New_York",
         bot_rule=_get(source, "CARE_DASHBOARD_BOT_RULE") or "human",
         simulator_seed=_int(source, "CARE_DASHBOARD_SIMULATOR_SEED", 7),
-        simulator_days=_int(source, "CARE_DASHBOARD_SIMULATOR_DAYS", 90),
-        simulator_conversations_per_day=_int(source, "CARE_DASHBOARD_SIMULATOR_CPD", 400),
+        simulator_days=_int(source, "CARE_DASHBOARD_SIMULATOR_DAYS", 90, 1, 730),
+        simulator_conversations_per_day=_int(source, "CARE_DASHBOARD_SIMULATOR_CPD", 400, 1, 100_000),
         simulator_end=_parse_instant("CARE_DASHBOARD_SIMULATOR_END", sim_end) if sim_end else None,
         export_time_format=time_format,
         export_timezone=time_zone,
         notify_rules_path=Path(notify).expanduser() if notify else None,
         smtp_url=_get(source, "CARE_DASHBOARD_SMTP_URL"),
         webhook_urls=webhooks,
+        tenant_name=_get(source, "CARE_DASHBOARD_TENANT_NAME"),
     )
 
 
@@ -211,5 +241,6 @@ def _parse_instant(name: str, raw: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"setting {name} must be an ISO-8601 instant like 2026-11-24T15:00:00Z, got {raw!r}") from None
+        raise SettingsError(f"setting {name} must be an ISO-8601 instant like 2026-11-24T15:00:00Z, got "
+                            f"{raw[:40]!r}") from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -68,7 +68,7 @@ class DataSource:
 
     @property
     def label(self) -> str:
-        return f"Khoros Care tenant {self.settings.tenant}"
+        return f"Khoros Care tenant {self.settings.tenant} ({self.settings.host})"
 
     @property
     def store(self) -> Store | None:
@@ -94,12 +94,8 @@ class DataSource:
         store = self.store
         if store is None:
             return "no-store"
-        # Every data write ends with its export's manifest write, so the manifests (and the quarantine files an
-        # import adds) say when the store last changed; a rerun stats a handful of files, not the store.
-        root = Path(store.root)
-        marks = [*root.glob("export=*/_manifest.json"), *root.glob("_quarantine/export=*/*.parquet")]
-        newest = max((p.stat().st_mtime_ns for p in marks), default=0)
-        return f"{store.root.name}:{newest}:{len(marks)}"
+        # Every write of the store is a commit of an export's manifest: a rerun stats a handful of files.
+        return store.data_version()
 
     def bot_app_ids(self) -> list[str] | None:
         """The bots whose request records a sync fetches (None: the configured ``KHOROS_BOT_APP_ID``)."""
@@ -205,13 +201,15 @@ def _floor_minute(t: datetime) -> datetime:
 
 
 def _clear_store(store: Store) -> None:
-    """Everything a demo world put in its store (the folder and its lock files stay)."""
-    for child in store.root.iterdir():
-        if child.name.startswith("export=") or child.name in ("_quarantine", "_failures.json", DEMO_RECORD):
-            if child.is_dir():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+    """Everything a demo world put in its store (the folder and its lock files stay), as its one writer."""
+    with store.writer("replace the demo world"):
+        for child in store.root.iterdir():
+            if child.name.startswith("export=") or child.name in ("_quarantine", "_damaged", "_failures.json",
+                                                                  DEMO_RECORD):
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
 
 
 _OLD_DEMO_FOLDER = re.compile(r"^simulator-seed\d+-d\d+-c\d+-\d{8}T\d{4}$")

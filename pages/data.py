@@ -37,6 +37,10 @@ with ui.page_guard("Could not show the store"):
         st.warning(f"{view.failures.height} window(s) could not be fetched by the last syncs; they are retried on "
                    "the next sync.", icon="⚠️")
         st.dataframe(view.failures, hide_index=True, key="data_failures")
+    if view.damaged is not None and view.damaged.height:
+        st.warning(f"{view.damaged.height} stored day(s) could not be read and are left out of every figure; the "
+                   "next sync of those days (or `python -m dashboard repair`) fetches them again.", icon="⚠️")
+        st.dataframe(view.damaged, hide_index=True, key="data_damaged")
     if view.manifest is not None:
         with st.expander("Manifest: rows per export and day"):
             st.dataframe(view.manifest, hide_index=True, key="data_manifest", height=300)

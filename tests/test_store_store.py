@@ -43,7 +43,8 @@ def test_write_day_then_scan_typed_and_deduplicated(tmp_path):
     frame = store.scan("incoming_post").collect()
     assert sorted(frame["post_id"].to_list()) == ["p1", "p2", "p3"]
     assert frame.schema == schema.EXPORTS["incoming_post"].polars_schema
-    assert (tmp_path / "export=incoming_post" / "day=2026-11-02" / "part.parquet").exists()
+    written = store.day_path("incoming_post", DAY)  # a new file under a new name, found through the manifest
+    assert written.parent == tmp_path / "export=incoming_post" / "day=2026-11-02" and written.name.startswith("part-")
     # replacing a day replaces, never appends
     store.write_day("incoming_post", DAY, posts(["p9"]))
     assert sorted(store.scan("incoming_post").collect()["post_id"].to_list()) == ["p3", "p9"]
@@ -142,7 +143,9 @@ def test_stale_temp_files_of_killed_writers_are_swept(tmp_path):
 
 def test_open_store_is_per_tenant(tmp_path):
     store = open_store(Settings(data_dir=tmp_path, analytics_url="https://x.example/api/public", company_key="ck"))
-    assert store.root == tmp_path / "store" / "ck_x.example"
+    other = open_store(Settings(data_dir=tmp_path, analytics_url="https://x.example/api/public", company_key="ck2"))
+    assert store.root.parent == tmp_path / "store" and store.root.name.startswith("khoros-")
+    assert other.root != store.root
     assert store.root.stat().st_mode & 0o777 == 0o700
 
 

@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     import polars as pl
 
+    from dashboard.errors import StoreError
     from dashboard.schema import SchemaError, TimeReading, export_schema, parse_export_bytes
     from dashboard.settings import load_settings
     from dashboard.store.importer import ImportFailed, detect_format, import_files
@@ -80,9 +81,12 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     from dashboard.core import Dashboard
 
     store = Dashboard.open(settings, demo="record").store  # the store the app and the report read
+    def waiting(who: str) -> None:
+        print(f"Waiting for {who} to finish (one writer at a time) ...", file=out, flush=True)
+
     try:
-        report = import_files(store, args.export, args.files, times=times)
-    except ImportFailed as exc:
+        report = import_files(store, args.export, args.files, times=times, on_wait=waiting)
+    except (ImportFailed, StoreError) as exc:
         print(f"error: import failed, nothing was written: {exc}", file=err)
         return 1
     for f in report.files:
@@ -96,4 +100,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         print(f"Quarantined rows (first {q.height}; all in the store's quarantine):", file=out)
         for row in q.iter_rows(named=True):
             print(f"  {row['source']}:{row['line']}: {row['reason']}", file=out)
+    for row in store.damaged().iter_rows(named=True):
+        print(f"note: {row['export']} {row['day']} is missing from the store ({row['reason']}); `python -m "
+              "dashboard repair` fetches it again", file=err)
     return 0

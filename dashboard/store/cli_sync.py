@@ -18,11 +18,29 @@ from typing import TextIO
 __all__ = ["add_arguments", "run"]
 
 
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2099, 12, 31)
+"""Days a sync can ask for: Khoros holds nothing older, and the arithmetic of a window stays inside the calendar."""
+MAX_LOOKBACK_DAYS = 3650
+
+
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between {FIRST_DAY} and {LAST_DAY}")
+    return day
+
+
+def _lookback(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 0 <= days <= MAX_LOOKBACK_DAYS:
+        raise argparse.ArgumentTypeError(f"{days:,} is not between 0 and {MAX_LOOKBACK_DAYS:,} days (ten years)")
+    return days
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exports", help="comma-separated export ids (default: all Analytics exports)")
     parser.add_argument("--bot-requests", action="store_true",
                         help="also sync Bot API v3 request records (needs KHOROS_BOT_APP_ID, or the simulator)")
-    parser.add_argument("--author-lookback-days", type=int, default=60, metavar="N",
+    parser.add_argument("--author-lookback-days", type=_lookback, default=60, metavar="N",
                         help="fetch author versions from N days before --start, so returning customers have "
                              "their tier (default 60; fetched once, then settled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
@@ -65,6 +83,14 @@ class ProgressBar:
         else:
             self.out.write(line + "\n")
         self.out.flush()
+
+
+def _tell_damaged(core, err: TextIO) -> None:
+    """Days still missing because their file was damaged (a sync fetches them when they are in its range)."""
+    damaged = core.damaged()
+    for row in damaged.iter_rows(named=True):
+        print(f"note: {row['export']} {row['day']} is missing from the store ({row['reason']}); `python -m "
+              "dashboard repair` fetches it again", file=err)
 
 
 def _minimum_seconds(windows: int, analytics_per_min: int, window_s: float = 60.0) -> float:
@@ -114,11 +140,9 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         if start > end:
             print(f"error: --start {start} is after --end {end}", file=err)
             return 2
-        if args.author_lookback_days < 0:
-            print("error: --author-lookback-days must be >= 0", file=err)
-            return 2
         store, client = core.store, core.client
         lookback = args.author_lookback_days
+        store.check(exports)  # a damaged day is set aside (when no one else is writing): the plan fetches it
         windows = plan_sync(store, start, end, exports=exports, now=now, author_lookback_days=lookback)
         floor = _minimum_seconds(len(windows), core.settings.rate_analytics_per_min)
         at_least = f", at least {floor:.0f} s at the rate limit" if floor else ""
@@ -126,7 +150,8 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
               f"at least {3 * len(windows)} requests{at_least}", file=out)
         bar = ProgressBar(out, floor_seconds=floor, quiet=args.quiet)
         summary = sync(client, store, start, end, exports=exports, now=now, progress=bar,
-                       author_lookback_days=lookback)
+                       author_lookback_days=lookback, on_wait=lambda who: print(
+                           f"Waiting for {who} to finish (one writer at a time) ...", file=out, flush=True))
         print(f"Summary: {summary}", file=out)
         fetched = summary.windows - summary.from_cache - len(summary.failures)
         if fetched > 0:
@@ -137,6 +162,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
             bots = sync_bot_requests(client, store, app_ids=core.source.bot_app_ids(), now=now, progress=bar)
             print(f"Bot request records: {bots}", file=out)
             failed += bots.failures
+        _tell_damaged(core, err)
     except (KhorosError, DashboardError) as exc:
         print(f"error: sync failed: {exc}", file=err)
         return 1

@@ -9,9 +9,11 @@
 - **How.** The days to fetch are covered with the fewest windows of at most 31 days (greedy from the
   earliest needed day; optimal for covering points with fixed-length intervals); one export job per window.
   Settled days inside a window are rewritten with identical rows — cheaper than a second job.
-- **Resumable.** A window's days are written (each atomically) before its manifest entries; after a kill the
-  next sync sees those days as missing and fetches them again, replacing the files whole. Nothing duplicates,
-  nothing is lost. Two syncs of one store do not overlap (a lock file).
+- **All or nothing per window.** A window's days, their quarantined rows and the failures it settles are one
+  commit of the export's manifest (:meth:`Store.commit`): a kill leaves each window as before or as after, and
+  the next sync fetches what is missing. Nothing duplicates, nothing is lost. The sync holds the store's writer
+  lease: another sync, an import or a repair of the same store waits for it (and it for them).
+- **Damaged days** (a file that no longer reads) are set aside before planning, so the sync fetches them again.
 - **Failures** of a window (after the client's retries and job re-runs) are recorded in the store and the
   summary; the other windows still sync. Except one: times the client cannot read without a setting (a date
   format that reads two ways, :class:`~dashboard.schema.TimeFormatError`) stop the whole sync, with nothing of
@@ -208,24 +210,31 @@ def _store_window(store: Store, window: SyncWindow, download: Any, now: datetime
               "failures": max(0, download.jobs - 1), "from_cache": bool(download.from_cache)}
         for day, part in parts.items()
     }
-    # Quarantine first: if we die after it, the window is fetched again and the same file is replaced.
-    store.write_quarantine(window.export_id, f"sync-{window.first_day}-{window.last_day}", result.quarantine)
-    store.replace_days(window.export_id, parts, meta)
+    # One commit: the window's days, their quarantine and the failures it settles, or nothing of them.
+    store.commit(window.export_id, days=parts, meta=meta,
+                 quarantine={f"sync-{window.first_day}-{window.last_day}": result.quarantine},
+                 fetched=(window.first_day, window.last_day), purpose=f"sync {window.label()}")
     return sum(p.height for p in parts.values()), result.quarantine.height
 
 
 def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable[str] | None = None,
          now: datetime | None = None, progress: ProgressCallback | None = None,
-         workers: int = JOB_WORKERS, author_lookback_days: int = 0) -> SyncSummary:
+         workers: int = JOB_WORKERS, author_lookback_days: int = 0,
+         on_wait: Callable[[str], None] | None = None, wait_s: float | None = None) -> SyncSummary:
     """Fetch every missing or unsettled day of ``[start, end]`` (inclusive) into ``store``.
 
-    ``author_lookback_days``: see :func:`plan_sync`."""
+    ``author_lookback_days``: see :func:`plan_sync`. The sync holds the store's writer lease throughout; when
+    another writer has it, ``on_wait(who)`` is told once and the sync waits (at most ``wait_s`` seconds, then
+    :class:`~dashboard.errors.StoreBusy`; None: as long as it takes)."""
     from dashboard.khoros import KhorosError
 
     began = time.perf_counter()
     now = now or client.now()
     summary = SyncSummary()
-    with store.lock("sync"):
+    with store.writer("sync", on_wait=on_wait, wait_s=wait_s):
+        # A damaged day is set aside first, so the plan fetches it again.
+        store.check([e for e in (exports or DEFAULT_EXPORTS)])
+        store.sweep()
         windows = plan_sync(store, start, end, exports=exports, now=now, author_lookback_days=author_lookback_days)
         summary.windows = len(windows)
         if progress:
@@ -266,7 +275,6 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
                     summary.failures.append(reason)
                     store.update_failures(window.export_id, failed=(window.first_day, window.last_day, reason))
                     continue
-                store.update_failures(window.export_id, fetched=(window.first_day, window.last_day))
                 summary.rows += rows
                 summary.quarantined += bad
                 summary.days += len(window.days)
@@ -287,7 +295,8 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
 
 
 def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | None = None, days: int = 31,
-                      now: datetime | None = None, progress: ProgressCallback | None = None) -> SyncSummary:
+                      now: datetime | None = None, progress: ProgressCallback | None = None,
+                      wait_s: float | None = None) -> SyncSummary:
     """Keep Bot API v3 request records as export ``bot_request`` (one file per UTC day, all apps together).
 
     The API lists the records of the last ``from`` (at most 31 days, relative to now): only the span back to
@@ -299,6 +308,7 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
     summary = SyncSummary()
     days = max(1, min(31, days))
     first_day = (now - timedelta(days=days)).date() + timedelta(days=1)
+    store.check(["bot_request"])  # a damaged day is set aside, so it is fetched again
     entries = store.day_entries("bot_request")
     wanted = [first_day + timedelta(days=i) for i in range((now.date() - first_day).days + 1)]
     need = [d for d in wanted if _needs_fetch(entries.get(d), d, "bot_request", now)]
@@ -312,7 +322,7 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
     records: dict[str, dict[str, Any]] = {}
     from dashboard.khoros import KhorosError
 
-    with store.lock("sync-bot"), client.counting() as used:
+    with store.writer("sync bot request records", wait_s=wait_s), client.counting() as used:
         for n, app in enumerate(apps):
             upper: int | None = None
             try:
@@ -340,8 +350,8 @@ def sync_bot_requests(client: Any, store: Store, *, app_ids: Iterable[str] | Non
             parts = {day: frame.filter(pl.col("__day") == day).drop("__day") for day in need}
             meta = {day: {"rows": part.height, "fetched_at": fetched, "as_of": now.isoformat(),
                           "source": "sync bot_request", "failures": 0} for day, part in parts.items()}
-            store.write_quarantine("bot_request", "sync-bot_request", result.quarantine)
-            store.replace_days("bot_request", parts, meta)
+            store.commit("bot_request", days=parts, meta=meta, quarantine={"sync-bot_request": result.quarantine},
+                         purpose="sync bot request records")
             summary.rows = sum(p.height for p in parts.values())
             summary.days = len(need)
             summary.quarantined = result.quarantine.height

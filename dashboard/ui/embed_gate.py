@@ -2,7 +2,8 @@
 
 Only a payload that decrypts, verifies and is fresh opens the author panel, for the author it names; the
 navigation is hidden and holds that one page, so nothing else is reachable from the frame. Everything else gets
-one generic page — the reason goes to the log, never the token or its contents.
+one generic page — a bad token, and a setting that cannot be read (``CARE_DASHBOARD_IFRAME_MAX_AGE=abc``) alike:
+the reason goes to the log, never the token or its contents, and no exception box reaches the frame.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import streamlit as st
 
 from dashboard.embed import EmbedPayload, InvalidPayload, decode_payload
+from dashboard.errors import SettingsError
 from dashboard.ui.loaders import get_settings
 
 __all__ = ["EMBED_PAYLOAD_KEY", "INVALID_LINK_MESSAGE", "run_embedded", "verified_payload"]
@@ -35,7 +37,11 @@ def _invalid_link_page() -> None:
 
 
 def run_embedded(token: str) -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:  # a wrong setting is the deployment's to fix: the log names it, the frame does not
+        _reject(f"settings: {exc}")
+        return
     # A verified token stays valid for this session's reruns (widget clicks) even after its max age.
     if st.session_state.get(_VERIFIED_KEY) != token:
         if not settings.iframe_secret:

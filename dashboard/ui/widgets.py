@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.charts import display_height
+from dashboard.csv_safety import csv_bytes
 from dashboard.source import DEMO_NOTICE
 from dashboard.views.kpi import Card, Kpi
 
@@ -51,7 +52,8 @@ def render_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
         return buf.getvalue()
 
     left, right = st.columns(2)
-    left.download_button("Download CSV", lambda: frame.write_csv().encode(), file_name=f"{name}.csv",
+    # Customer text never reaches a spreadsheet as a formula (dashboard.csv_safety); Parquet stays exact.
+    left.download_button("Download CSV", lambda: csv_bytes(frame), file_name=f"{name}.csv",
                          mime="text/csv", key=f"{key}_csv", on_click="ignore")
     right.download_button("Download Parquet", as_parquet, file_name=f"{name}.parquet",
                           mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore")

@@ -41,6 +41,8 @@ class DataView:
     targets: pl.DataFrame | None
     policy_note: str = ""
     policy_text: str | None = field(default=None, repr=False)
+    damaged: pl.DataFrame | None = None
+    """Stored days whose file could not be read, left out of every figure until fetched again (issue 18)."""
 
 
 def build_data(core) -> DataView:
@@ -93,6 +95,7 @@ def build_data(core) -> DataView:
         policy_caption=f"{path}" + (" (the default; set CARE_DASHBOARD_POLICY to use your own)"
                                     if path == DEFAULT_POLICY_PATH else ""),
         policy_error=policy_error, targets=targets, policy_note=note, policy_text=text,
+        damaged=core.damaged(),
     )
 
 
