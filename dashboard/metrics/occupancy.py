@@ -42,6 +42,7 @@ from dashboard.metrics.sla import resolve_as_of, window_bounds
 from dashboard.schema import TIME
 
 __all__ = [
+    "DEFINITIONS",
     "OCCUPANCY_COLUMNS",
     "SEGMENT_KINDS",
     "handling_by_category",
@@ -56,6 +57,22 @@ SEGMENT_KINDS = ("assignment", "reply", "wrap_up")
 OCCUPANCY_COLUMNS = ("available_seconds", "away_seconds", "handling_seconds", "in_hand_seconds",
                      "in_hand_away_seconds")
 """The additive seconds of :func:`occupancy_hours`; :func:`occupancy_by` sums them over any grouping."""
+
+DEFINITIONS: dict[str, str] = {
+    "available": "Time in an available agent state (raw_agent_states), cut to the window and to as-of.",
+    "in_hand": "A conversation is in an agent's hands from its assignment to the first reply, from each later "
+               "customer message to the reply, and from the last reply to the agent's own close.",
+    "handling": "Available time with at least one conversation in hand; conversations in hand at the same time "
+                "are merged, not summed.",
+    "occupancy": "Handling ÷ available.",
+    "concurrency": "Conversations in hand, summed over time, ÷ available time: the average number of open "
+                   "conversations per available agent.",
+    "concurrency_while_handling": "Conversations in hand, summed over time, ÷ handling time: how many at once "
+                                  "while working.",
+    "in_hand_away": "Time in a logged-in state other than available (lunch, break) with conversations in hand; "
+                    "not counted as handling.",
+}
+"""What each figure means, for the pages' "Explain" and the report's footnotes."""
 
 _FAR = pl.lit(253402300799000).cast(TIME)  # 9999-12-31: stands for "still in hand" while merging
 

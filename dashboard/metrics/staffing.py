@@ -61,6 +61,7 @@ from dashboard.schema import TIME
 __all__ = [
     "ASYNC",
     "CHANNEL_GROUPS",
+    "DEFINITIONS",
     "MODELS",
     "REALTIME",
     "REALTIME_CHANNELS",
@@ -88,6 +89,22 @@ CHANNEL_GROUPS = (REALTIME, ASYNC)
 REALTIME_CHANNELS = ("brand_messenger", "chat", "live_chat", "livechat", "web_chat")
 """Networks planned with Erlang C (the customer waits on the page); every other network is asynchronous."""
 MODELS = {REALTIME: "erlang_c", ASYNC: "workload"}
+DEFINITIONS: dict[str, str] = {
+    "arrivals": "Conversations that needed a human, at their clock start (first inbound post, or the hand-off "
+                "from a bot), per local hour.",
+    "forecast": "For each hour of the week, the mean of the same local hour over the last weeks.",
+    "wape": "Weighted absolute percentage error on held-back recent weeks: Σ|actual − forecast| ÷ Σ actual over "
+            "their hours.",
+    "erlang_c": "Real-time channels: the fewest agents for which the chosen share of conversations is taken "
+                "within the first-response target less the median time from assignment to first reply (Erlang C, "
+                "agent time per conversation = time in hand ÷ concurrency).",
+    "workload": "Asynchronous channels: the conversations arriving within one target length (Poisson count at "
+                "the chosen attainment) × agent time per conversation ÷ the target length ÷ the occupancy cap.",
+    "available_agents": "Agents in an available state in the same local hour of the week, averaged over recent "
+                        "weeks.",
+    "short_by": "Agents needed − agents available, where positive.",
+}
+"""What each figure means, for the pages' "Explain" and the report's footnotes."""
 HOUR = 3600.0
 WEEK = timedelta(days=7)
 
