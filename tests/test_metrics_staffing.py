@@ -4,6 +4,7 @@ and the forecast's error (WAPE) on a simulator world, reported."""
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
@@ -71,6 +72,15 @@ def test_erlang_c_edges() -> None:
     assert erlang_c_agents(10, 180, 0, 0.8) == 14  # taken on arrival: C(N, A) <= 0.2 first at 14 (0.1741)
     with pytest.raises(PlanningError, match="attainment"):
         erlang_c_agents(10, 180, 20, 1.0)
+
+
+def test_heavy_traffic_is_planned_without_numeric_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in the unstable hours once leaked as a RuntimeWarning
+        # a long wait allowed against a short handle time: exp((A − n)·t/h) overflows for n well below A
+        agents = erlang_c_agents(100.0, 1300, 12000, 0.8)
+    assert agents == 101  # any stable number of agents takes 80 % within 12000 s
+    assert erlang_c_service_level(101, 100.0, 1300, 12000) >= 0.8
 
 
 def test_poisson_quantile_by_hand() -> None:

@@ -310,7 +310,8 @@ def _erlang_c_agents_array(traffic: np.ndarray, handle_seconds: float, answer_se
         stable = todo & (n > traffic)
         with np.errstate(divide="ignore", invalid="ignore"):
             c = n * b / (n - traffic * (1 - b))
-            level = 1.0 - c * np.exp(-(n - traffic) * answer_seconds / handle_seconds)
+            # only stable hours (n > traffic) are read; the clip keeps the others from overflowing
+            level = 1.0 - c * np.exp(-np.clip(n - traffic, 0, None) * answer_seconds / handle_seconds)
         done = stable & (level >= attainment)
         need[done] = n
         todo &= ~done
