@@ -59,7 +59,7 @@ def test_the_erlang_b_recursion_behind_erlang_c_matches_the_erlang_b_table(agent
     # The 1 % blocking column of the Erlang B table as printed in traffic-engineering tables (offered traffic that
     # N trunks carry with 1 % of calls blocked: 1.36, 4.46, 12.03 and 37.90 Erlangs for 5, 10, 20 and 50 trunks).
     # Erlang C is computed from the Erlang B recursion, C = N·B / (N − A·(1 − B)), so the table checks it too.
-    from dashboard.metrics.staffing import _erlang_b
+    from dashboard.metrics.staffing._queueing import _erlang_b
 
     assert _erlang_b(agents, traffic) == pytest.approx(0.01, rel=0.03)
     b = _erlang_b(agents, traffic)
