@@ -27,12 +27,14 @@ notebooks: $(STAMP)
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+# Both test targets spread the tests over the machine's cores (pytest-xdist); whole files stay on one worker in
+# `test`, so each browser test file starts one Streamlit server.
 test: $(STAMP) chromium
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -m "not slow and not browser and not integration"
+	$(PY) -m pytest -n 2 -m "not slow and not browser and not integration"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -1,11 +1,9 @@
 """Khoros Care Dashboard — the Streamlit entrypoint: a router, the shared sidebar, and the embed gate.
 
-Run with ``make run`` (or ``streamlit run app.py``). Pages in ``pages/`` only lay out; every number comes from
-``dashboard.metrics``. A request carrying ``?payload=`` is Khoros Care framing the author panel: it sees only
-that panel, for the author in the payload, and nothing else.
+Run with ``make run`` (or ``streamlit run app.py``). Pages in ``pages/`` only lay out what a view in
+``dashboard.views`` built from the core. A request carrying ``?payload=`` is Khoros Care framing the author
+panel: it sees only that panel, for the author in the payload, and nothing else.
 """
-
-import logging
 
 import streamlit as st
 
@@ -13,22 +11,14 @@ from dashboard import ui
 from dashboard.ui.embed_gate import run_embedded
 
 st.set_page_config(page_title="Khoros Care Dashboard", page_icon=":material/forum:", layout="wide")
-log = logging.getLogger("dashboard.app")
 
 if "payload" in st.query_params:
     run_embedded(st.query_params["payload"])
     st.stop()
 
-try:
-    source = ui.get_source()
-    facts = ui.load_facts(source)
-except Exception as exc:  # shown on the page, never as a stack trace
-    log.exception("could not open the data source")
-    st.error(f"Could not open the data source: {exc}")
+if ui.attempt(ui.open_page_context, "Could not open the data source") is None:
     st.caption("Check the Khoros settings (README, 'Connect a Khoros Care tenant') and the Data page.")
     st.stop()
-
-ui.render_sidebar(source, facts)
 
 pages = {
     "Service": [

@@ -68,6 +68,7 @@ def run_sync(days: int = 90, conversations_per_day: int = 400, scale: float = 6.
                                       "KHOROS_RATE_ANALYTICS_PER_MIN": str(ANALYTICS_PER_MIN),
                                       "KHOROS_RATE_CARE_PER_MIN": str(CARE_PER_MIN)})
         settings = settings.with_overrides(simulator_end=end, username=options.username,
+                                           export_time_format=world.config.company_time_format,
                                            password=options.password, company_key=options.company_key)
         client = KhorosClient.from_settings(settings, base_url=sim.base_url, rate_window_s=window_s,
                                             use_cache=False)

@@ -130,7 +130,7 @@ def _from_cached_facts(tables, policy, as_of_ms: int, backlog_ms: int, metrics: 
     from bench import engine_ours
     from dashboard.metrics import backlog as backlog_metrics
 
-    facts = engine_ours._facts(tables).collect().lazy()
+    facts = engine_ours.facts_plan(tables).collect().lazy()
     out = {}
     if "backlog" in metrics:
         start = time.perf_counter()
@@ -208,7 +208,7 @@ def _run_stages(spec: dict) -> dict:
         out["stages"][name] = {"s": time.perf_counter() - start, "peak_mb": peak_rss_mb()}
         return value
 
-    facts = timed("conversation_facts", lambda: engine_ours._facts(tables).collect())
+    facts = timed("conversation_facts", lambda: engine_ours.facts_plan(tables).collect())
     evaluated = timed("evaluate (first_response)",
                       lambda: evaluate(facts.lazy(), policy, "first_response", as_of=as_of).collect())
     timed("attainment_by (tier, priority)", lambda: attainment_by(evaluated.lazy(), ["tier", "priority"]).collect())

@@ -48,6 +48,7 @@ from typing import Any
 
 import polars as pl
 
+from dashboard.errors import DashboardError
 from dashboard.metrics import automation
 from dashboard.metrics.policy import DEFAULT_POLICY_PATH, parse_duration
 from dashboard.metrics.stats import nearest_rank
@@ -78,7 +79,7 @@ _KEYS = {
 _COMMON = {"name", "kind", "app_id", "origin", "backoff", "severity"}
 
 
-class AlertRuleError(ValueError):
+class AlertRuleError(DashboardError, ValueError):
     """An ``[[alerts]]`` entry is invalid; the message names the file, the entry (and its line) and the key."""
 
 
@@ -308,6 +309,7 @@ def evaluate_alerts(
             per_scope = frame.group_by(by).agg(
                 attempts=pl.len(),
                 errors=pl.col("is_error").sum(),
+                error_rate=automation.error_rate(pl.col("is_error").sum(), pl.len()),
                 first_error=pl.col("t").filter("is_error").min(),
                 p95_ms=nearest_rank(pl.col("latency_ms"), 0.95),
                 first_slow=pl.col("t").filter(pl.col("latency_ms") >= rule.threshold * 1000).min(),
@@ -316,8 +318,9 @@ def evaluate_alerts(
                 if not _in_scope(rule, row["app_id"], row["origin"]):
                     continue
                 if rule.kind == "error_rate":
-                    rate = 100.0 * row["errors"] / row["attempts"]
-                    if row["attempts"] >= rule.min_attempts and rate >= rule.threshold:
+                    rate = 100.0 * row["error_rate"]
+                    # (the threshold is a percentage; a rate equal to it up to float rounding fires)
+                    if row["attempts"] >= rule.min_attempts and rate >= rule.threshold - 1e-9:
                         found.append((rule, row["app_id"], row["origin"], rate, row["first_error"],
                                       f"error rate {rate:.0f} % ({row['errors']} of {row['attempts']} attempts) "
                                       f"over the last {_span(rule.window)}"))  # fmt: skip

@@ -10,7 +10,7 @@ import altair as alt
 import polars as pl
 
 __all__ = [
-    "TIER_ORDER",
+    "SELECTION_NAME",
     "create_agent_states_now_chart",
     "create_agent_timeline_chart",
     "create_arrivals_heatmap_chart",
@@ -25,7 +25,6 @@ __all__ = [
     "display_height",
 ]
 
-TIER_ORDER = ["Platinum", "Gold", "Silver", "Standard", "unknown"]
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 STATUS_COLORS = alt.Scale(domain=["achieved", "breached", "pending"], range=["#2e7d32", "#c62828", "#9e9e9e"])
 SELECTION_NAME = "group_pick"
@@ -45,10 +44,12 @@ def display_height(chart: alt.TopLevelMixin) -> int | str:
     return int(height) + CHROME_PX if isinstance(height, int | float) else "content"
 
 
-def _sort_for(column: str, values: list) -> list | str:
-    if column == "tier":
-        return [t for t in TIER_ORDER if t in values] + sorted(v for v in values if v not in TIER_ORDER)
-    return "ascending"
+def _sort_for(values: list, order: list | None) -> list | str:
+    """The axis order: ``order`` (e.g. the policy's tiers, best served first) for the values it names, then the
+    rest ascending; without one, ascending."""
+    if order is None:
+        return "ascending"
+    return [v for v in order if v in values] + sorted(v for v in values if v not in order)
 
 
 def create_volume_chart(daily: pl.DataFrame, *, by: str = "network") -> alt.Chart:
@@ -85,8 +86,9 @@ def create_arrivals_heatmap_chart(heat: pl.DataFrame) -> alt.Chart:
     )
 
 
-def create_attainment_chart(groups: pl.DataFrame, group: str, *, target: float | None = None) -> alt.Chart:
-    """Attainment per group with its Wilson interval; click a bar to select the group.
+def create_attainment_chart(groups: pl.DataFrame, group: str, *, target: float | None = None,
+                            order: list | None = None) -> alt.Chart:
+    """Attainment per group with its Wilson interval; click a bar to select the group (groups in ``order``).
 
     Columns: ``group``, ``attainment`` (0-1, may be null), ``attainment_low``, ``attainment_high``, ``achieved``,
     ``breached``, ``pending``. The selection is named ``group_pick`` (``st.altair_chart(on_select="rerun")``).
@@ -95,7 +97,7 @@ def create_attainment_chart(groups: pl.DataFrame, group: str, *, target: float |
     values = data.get_column(group).to_list() if data.height else []
     pick = alt.selection_point(name=SELECTION_NAME, fields=[group])
     base = alt.Chart(data, title=f"SLA attainment by {group.replace('_', ' ')}").encode(
-        y=alt.Y(f"{group}:N", sort=_sort_for(group, values), title=None)
+        y=alt.Y(f"{group}:N", sort=_sort_for(values, order), title=None)
     )
     bars = base.mark_bar().encode(
         x=alt.X("attainment:Q", title="Attainment", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
@@ -119,7 +121,8 @@ def create_attainment_chart(groups: pl.DataFrame, group: str, *, target: float |
     return alt.layer(*layers).properties(height=max(120, 34 * max(len(values), 1)))
 
 
-def create_duration_by_group_chart(groups: pl.DataFrame, group: str, *, title: str) -> alt.Chart:
+def create_duration_by_group_chart(groups: pl.DataFrame, group: str, *, title: str,
+                                   order: list | None = None) -> alt.Chart:
     """Median and p90 (in minutes) per group. Columns: ``group``, ``median_seconds``, ``p90_seconds``."""
     values = groups.get_column(group).to_list() if groups.height else []
     long = groups.select(
@@ -131,7 +134,7 @@ def create_duration_by_group_chart(groups: pl.DataFrame, group: str, *, title: s
         alt.Chart(long, title=title)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{group}:N", sort=_sort_for(group, values), title=None),
+            y=alt.Y(f"{group}:N", sort=_sort_for(values, order), title=None),
             yOffset=alt.YOffset("statistic:N"),
             x=alt.X("minutes:Q", title="Minutes"),
             color=alt.Color("statistic:N", title=None, scale=alt.Scale(domain=["median", "p90"],
@@ -162,14 +165,14 @@ def create_response_distribution_chart(rows: pl.DataFrame, *, target_minutes: fl
     return alt.layer(hist, rule).properties(height=260)
 
 
-def create_period_comparison_chart(comparison: pl.DataFrame, group: str) -> alt.Chart:
+def create_period_comparison_chart(comparison: pl.DataFrame, group: str, *, order: list | None = None) -> alt.Chart:
     """Attainment this period vs previous. Columns: ``group``, ``period`` ("current"/"previous"), ``attainment``."""
     values = comparison.get_column(group).unique().to_list() if comparison.height else []
     return (
         alt.Chart(comparison, title="This period vs the previous one")
         .mark_bar()
         .encode(
-            y=alt.Y(f"{group}:N", sort=_sort_for(group, values), title=None),
+            y=alt.Y(f"{group}:N", sort=_sort_for(values, order), title=None),
             yOffset=alt.YOffset("period:N", sort=["previous", "current"]),
             x=alt.X("attainment:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="Attainment"),
             color=alt.Color("period:N", sort=["previous", "current"],
@@ -250,8 +253,8 @@ def create_agent_states_now_chart(states_now: pl.DataFrame) -> alt.Chart:
     )
 
 
-def create_tier_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
-    """Attainment per tier for each SLA metric, with 95% Wilson intervals, side by side.
+def create_tier_comparison_chart(comparison: pl.DataFrame, *, order: list | None = None) -> alt.Chart:
+    """Attainment per tier for each SLA metric, with 95% Wilson intervals, side by side (tiers in ``order``).
 
     Columns: ``tier``, ``metric`` (e.g. first_response, resolution), ``attainment`` (0-1, may be null),
     ``attainment_low``, ``attainment_high``, ``achieved``, ``breached``. Rows without attainment are not drawn.
@@ -259,7 +262,7 @@ def create_tier_comparison_chart(comparison: pl.DataFrame) -> alt.Chart:
     data = comparison.filter(pl.col("attainment").is_not_null())
     tiers = data.get_column("tier").unique().to_list() if data.height else []
     base = alt.Chart(data, title="Tier comparison (95% Wilson intervals)").encode(
-        y=alt.Y("tier:N", sort=_sort_for("tier", tiers), title=None),
+        y=alt.Y("tier:N", sort=_sort_for(tiers, order), title=None),
         yOffset=alt.YOffset("metric:N"),
     )
     points = base.mark_point(filled=True, size=70).encode(

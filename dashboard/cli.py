@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("dashboard.store.cli_import", "import export files downloaded from the Khoros UI"),
     "report": ("dashboard.report", "print service-level reports from the local store"),
     "payload": ("dashboard.embed", "encode or decode an iFrame extension payload (for admins)"),
+    "doctor": ("dashboard.doctor", "check the connection to Khoros (or the simulator): access, formats, limits, clock"),
 }
 
 

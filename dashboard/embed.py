@@ -16,7 +16,14 @@ which the Khoros admin configures on the extension, is:
      "timestamp": 1763479800000, "ssoToken": "optional"}
 
   Ids, names, networks and handles are strings (ids non-empty); ``conversationDisplayId`` and ``timestamp``
-  (epoch milliseconds) are integers; ``ssoToken`` is an optional string. Unknown keys are ignored.
+  are integers; ``ssoToken`` is an optional string. Unknown keys are ignored.
+
+  What Khoros promises is only "viewing agent, author, channel, conversationId, and a timestamp", so the rest
+  is optional: ``channel`` is accepted for ``network``; ``conversationDisplayId``, ``author.handle``,
+  ``agent.email`` and ``agent.name`` may be absent (None); ``timestamp`` may be epoch seconds or epoch
+  milliseconds, told apart by magnitude (below 10^11 it is seconds: 10^11 s is in the year 5138, 10^11 ms in
+  1973). Required: ``agent.id``, ``author.id``, ``author.network``, ``conversationId``, ``network`` (or
+  ``channel``) and ``timestamp``.
 
 A token is valid only when the tag verifies, the JSON has every required field with the right type, and
 ``timestamp`` is at most ``max_age_s`` (default 300 s) old and at most ``max_future_s`` (60 s) in the future.
@@ -33,7 +40,7 @@ failure (the GCM tag), and are reported identically on purpose.
 Command line (for the admin who sets up the extension)::
 
     python -m dashboard payload encode --secret S --json payload.json [--fresh]
-    python -m dashboard payload decode --secret S TOKEN
+    python -m dashboard payload decode --secret S [--] TOKEN
 
 ``--secret`` defaults to ``CARE_DASHBOARD_IFRAME_SECRET``; ``--fresh`` sets ``timestamp`` to now. ``decode``
 prints the JSON and exits 0, or prints one line ``invalid payload: <reason>`` to stderr and exits 1.
@@ -59,6 +66,8 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from dashboard.errors import DashboardError
+
 __all__ = [
     "DEFAULT_CIPHER",
     "MAX_TOKEN_CHARS",
@@ -77,6 +86,8 @@ __all__ = [
     "run",
 ]
 
+SECONDS_BELOW = 10**11
+"""A ``timestamp`` below this is epoch seconds, at or above it epoch milliseconds."""
 MAX_TOKEN_CHARS = 16_384
 """Longest token we look at. A real payload is well under 2 KB (4 KB with a long ``ssoToken``)."""
 
@@ -100,7 +111,7 @@ REASONS = (
 """The fixed reasons; field reasons add only a field name: ``missing field agent.id``, ``wrong type for timestamp``."""
 
 
-class InvalidPayload(ValueError):
+class InvalidPayload(DashboardError, ValueError):
     """The token is not a valid, fresh payload. ``reason`` is short, fixed text without secrets or data."""
 
     def __init__(self, reason: str) -> None:
@@ -201,15 +212,15 @@ def get_cipher(name: str = DEFAULT_CIPHER) -> PayloadCipher:
 @dataclass(frozen=True)
 class AgentRef:
     id: str
-    email: str
-    name: str
+    email: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
 class AuthorRef:
     id: str
     network: str
-    handle: str
+    handle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,21 +230,25 @@ class EmbedPayload:
     agent: AgentRef
     author: AuthorRef
     conversation_id: str
-    conversation_display_id: int
+    conversation_display_id: int | None
     network: str
     timestamp: datetime
     sso_token: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The wire form (camelCase keys, epoch-ms timestamp), as it was encoded."""
+        """The wire form (camelCase keys, epoch-ms timestamp; absent optional fields left out)."""
+        agent = {"id": self.agent.id, "email": self.agent.email, "name": self.agent.name}
+        author = {"id": self.author.id, "network": self.author.network, "handle": self.author.handle}
         out: dict[str, Any] = {
-            "agent": {"id": self.agent.id, "email": self.agent.email, "name": self.agent.name},
-            "author": {"id": self.author.id, "network": self.author.network, "handle": self.author.handle},
+            "agent": {k: v for k, v in agent.items() if v is not None},
+            "author": {k: v for k, v in author.items() if v is not None},
             "conversationId": self.conversation_id,
             "conversationDisplayId": self.conversation_display_id,
             "network": self.network,
             "timestamp": (self.timestamp - _EPOCH) // timedelta(milliseconds=1),
         }
+        if self.conversation_display_id is None:
+            del out["conversationDisplayId"]
         if self.sso_token is not None:
             out["ssoToken"] = self.sso_token
         return out
@@ -252,6 +267,13 @@ def _field(obj: Mapping[str, Any], key: str, kind: type, where: str, *, non_empt
     return value
 
 
+def _optional(obj: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    """A field Khoros does not promise: None when absent or null, else of ``kind``."""
+    if obj.get(key) is None:
+        return None
+    return _field(obj, key, kind, where)
+
+
 def _object(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     if key not in obj or obj[key] is None:
         raise InvalidPayload(f"missing field {key}")
@@ -265,28 +287,31 @@ def _payload_from_json(doc: Any) -> EmbedPayload:
         raise InvalidPayload("payload is not a JSON object")
     agent = _object(doc, "agent")
     author = _object(doc, "author")
-    stamp_ms = _field(doc, "timestamp", int, "")
+    stamp_raw = _field(doc, "timestamp", int, "")
+    stamp_ms = stamp_raw * 1000 if stamp_raw < SECONDS_BELOW else stamp_raw
     try:
         stamp = _EPOCH + timedelta(milliseconds=stamp_ms)  # exact; a float division would lose milliseconds
     except (OverflowError, ValueError):
         raise InvalidPayload("wrong type for timestamp") from None
+    # "channel" is the overview's word for the network; "network" wins when both are sent.
+    network_key = "network" if doc.get("network") is not None or doc.get("channel") is None else "channel"
     sso = doc.get("ssoToken")
     if sso is not None and not isinstance(sso, str):
         raise InvalidPayload("wrong type for ssoToken")
     return EmbedPayload(
         agent=AgentRef(
             id=_field(agent, "id", str, "agent", non_empty=True),
-            email=_field(agent, "email", str, "agent"),
-            name=_field(agent, "name", str, "agent"),
+            email=_optional(agent, "email", str, "agent"),
+            name=_optional(agent, "name", str, "agent"),
         ),
         author=AuthorRef(
             id=_field(author, "id", str, "author", non_empty=True),
             network=_field(author, "network", str, "author", non_empty=True),
-            handle=_field(author, "handle", str, "author"),
+            handle=_optional(author, "handle", str, "author"),
         ),
         conversation_id=_field(doc, "conversationId", str, "", non_empty=True),
-        conversation_display_id=_field(doc, "conversationDisplayId", int, ""),
-        network=_field(doc, "network", str, "", non_empty=True),
+        conversation_display_id=_optional(doc, "conversationDisplayId", int, ""),
+        network=_field(doc, network_key, str, "", non_empty=True),
         timestamp=stamp,
         sso_token=sso,
     )
@@ -358,7 +383,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dec = sub.add_parser("decode", help="verify and decrypt a token; print its JSON")
     dec.add_argument("--secret", help=f"shared secret (default: ${_SECRET_ENV})")
     dec.add_argument("--max-age", type=float, default=None, help=f"seconds (default: ${_MAX_AGE_ENV} or 300)")
-    dec.add_argument("token", metavar="TOKEN")
+    dec.add_argument("token", metavar="TOKEN",
+                     help="the payload token; one that starts with '-' (base64url can) goes after '--'")
 
 
 def _secret(args: argparse.Namespace) -> str | None:

@@ -12,6 +12,8 @@ raw text; the CLI exits with a one-line message.
     │                                    (dashboard.khoros.errors, which draws its own subtree)
     ├── SchemaError                      an export file lacks a required column (dashboard.schema)
     ├── PolicyError                      an SLA policy file is wrong; line and reason (dashboard.metrics.policy)
+    ├── ScheduleError                    a business schedule is wrong (dashboard.metrics.business_hours)
+    ├── AlertRuleError                   an [[alerts]] entry is wrong; file, entry, key (dashboard.alerts)
     ├── ReportError                      bad report arguments or an empty store (dashboard.report)
     └── InvalidPayload                   an iFrame payload is not valid (dashboard.embed)
 

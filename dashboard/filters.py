@@ -1,30 +1,55 @@
-"""Dimension filters shared by the pages, the notebooks and the report CLI.
+"""What a reader chose: the report window, time zone, dimension filters and bot rule (:class:`Filters`), and the
+dimensions themselves (:data:`DIMENSIONS`), defined once for the sidebar, the views and the report CLI.
 
-A filter is ``{dimension: [values]}``; an empty list means "all". Dimensions name columns of the
+A filter is ``{dimension key: values}``; an empty tuple means "all". Dimension columns are columns of the
 conversation facts frame (``dashboard.metrics.conversation_facts``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
-__all__ = ["FILTER_COLUMNS", "apply_filters", "filter_options"]
+__all__ = [
+    "DIMENSIONS",
+    "DIMENSION_BY_KEY",
+    "FILTER_COLUMNS",
+    "Dimension",
+    "Filters",
+    "apply_filters",
+    "filter_options",
+]
 
-FILTER_COLUMNS: dict[str, str] = {
-    "tier": "tier",
-    "priority": "priority",
-    "queue": "work_queue_id",
-    "channel": "network",
-    "team": "team_id",
-    "agent": "agent_id",
-}
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str
+    """The name in a URL (``?queue=3``), a filter and ``report --by``."""
+    column: str
+    """The conversation facts column."""
+    label: str
+    """What a reader sees."""
+
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("tier", "tier", "Customer tier"),
+    Dimension("priority", "priority", "Priority"),
+    Dimension("queue", "work_queue_id", "Work queue"),
+    Dimension("channel", "network", "Channel"),
+    Dimension("team", "team_id", "Team"),
+    Dimension("agent", "agent_id", "Agent"),
+)
+DIMENSION_BY_KEY: dict[str, Dimension] = {d.key: d for d in DIMENSIONS}
+FILTER_COLUMNS: dict[str, str] = {d.key: d.column for d in DIMENSIONS}
 
 
 def apply_filters(frame: pl.DataFrame | pl.LazyFrame, filters: Mapping[str, Sequence]) -> pl.DataFrame | pl.LazyFrame:
     """Keep rows whose dimension value is among the chosen ones, for every dimension with a choice."""
-    columns = frame.collect_schema().names()
+    schema = frame.collect_schema()
     conditions = []
     for dimension, values in filters.items():
         if not values:
@@ -32,17 +57,53 @@ def apply_filters(frame: pl.DataFrame | pl.LazyFrame, filters: Mapping[str, Sequ
         column = FILTER_COLUMNS.get(dimension)
         if column is None:
             raise KeyError(f"unknown filter {dimension!r}; known: {', '.join(FILTER_COLUMNS)}")
-        if column not in columns:
+        if column not in schema.names():
             raise KeyError(f"filter {dimension!r} needs column {column!r}, which this frame does not have")
-        dtype = frame.collect_schema()[column]
-        conditions.append(pl.col(column).is_in(pl.Series(list(values)).cast(dtype, strict=False)))
+        conditions.append(pl.col(column).is_in(pl.Series(list(values)).cast(schema[column], strict=False)))
     return frame.filter(*conditions) if conditions else frame
 
 
 def filter_options(facts: pl.DataFrame) -> dict[str, list]:
     """The values each filter can take, sorted, from the facts frame."""
-    options: dict[str, list] = {}
-    for dimension, column in FILTER_COLUMNS.items():
-        if column in facts.columns:
-            options[dimension] = facts.get_column(column).drop_nulls().unique().sort().to_list()
-    return options
+    return {d.key: facts.get_column(d.column).drop_nulls().unique().sort().to_list()
+            for d in DIMENSIONS if d.column in facts.columns}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A report window of whole local days ``[start, end)`` in ``tz``, dimension filters and the bot rule.
+    ``as_of`` is the instant live figures are computed at (None: the core's ``now()``)."""
+
+    start: date
+    end: date
+    """The day after the last day (exclusive)."""
+    tz: str
+    dimensions: Mapping[str, Sequence] = field(default_factory=dict)
+    bot_rule: str = "human"
+    as_of: datetime | None = None
+
+    @classmethod
+    def last_days(cls, now: datetime, tz: str, days: int = 28, **kwargs: object) -> Filters:
+        """The ``days`` local days up to and including today (partial), as the sidebar's presets choose."""
+        today = now.astimezone(ZoneInfo(tz)).date()
+        end = today + timedelta(days=1)
+        return cls(start=end - timedelta(days=days), end=end, tz=tz, as_of=now, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def previous_window(self) -> tuple[date, date]:
+        return self.start - timedelta(days=self.days), self.start
+
+    def apply(self, facts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+        return apply_filters(facts, self.dimensions)
+
+    @property
+    def window_text(self) -> str:
+        return f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d} (exclusive), {self.tz}"
+
+    def describe(self) -> str:
+        parts = [f"{self.start:%d %b %Y} – {self.end - timedelta(days=1):%d %b %Y} ({self.tz})"]
+        parts += [f"{DIMENSION_BY_KEY[k].label}: {', '.join(map(str, v))}" for k, v in self.dimensions.items() if v]
+        return " · ".join(parts)

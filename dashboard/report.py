@@ -20,52 +20,41 @@ import io
 import json
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from dashboard.metrics.conversations import BOT_RULES, conversation_facts, customer_bursts, pending_intervals
-from dashboard.metrics.policy import METRICS, Policy, PolicyError, load_policy
-from dashboard.metrics.sla import attainment_by, compare_attainment, evaluate, in_window, resolve_as_of
+from dashboard.errors import DashboardError
+from dashboard.filters import DIMENSIONS
+from dashboard.metrics.conversations import BOT_RULES, pending_intervals
+from dashboard.metrics.policy import METRICS
+from dashboard.metrics.sla import attainment_by, compare_attainment, evaluate, in_window
 
 __all__ = [
     "FORMATS",
     "GROUP_ALIASES",
-    "REPORT_EXPORTS",
-    "TIER_ORDER",
+    "ReportError",
     "add_arguments",
     "compare_report",
     "format_report",
-    "load_tier_file",
+    "resolve_groups",
     "run",
     "sla_report",
 ]
 
 FORMATS = ("table", "csv", "json")
-REPORT_EXPORTS = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
 GROUP_ALIASES: dict[str, str] = {
-    "tier": "tier",
-    "priority": "priority",
-    "channel": "network",
-    "network": "network",
-    "queue": "work_queue_id",
-    "work_queue_id": "work_queue_id",
-    "team": "team_id",
-    "team_id": "team_id",
-    "agent": "agent_id",
-    "agent_id": "agent_id",
+    **{d.key: d.column for d in DIMENSIONS},
+    **{d.column: d.column for d in DIMENSIONS},
     "status": "status",
 }
+"""``--by`` names: each dimension's key and its column, and the conversation's status."""
 
 
-TIER_ORDER = ("Platinum", "Gold", "Silver", "Standard", "unknown")
-"""Comparison order for tiers (best served first is the question asked); other tiers follow."""
-
-
-class ReportError(ValueError):
+class ReportError(DashboardError, ValueError):
     """Bad report arguments or an empty store: printed as one line, exit code 2."""
 
 
@@ -84,40 +73,32 @@ def resolve_groups(by: Sequence[str] | str) -> list[str]:
 
 
 def sla_report(
-    tables: Mapping[str, pl.LazyFrame],
-    policy: Policy,
+    core,
     *,
     metric: str = "first_response",
     by: Sequence[str] = ("tier",),
     start: date | datetime,
     end: date | datetime,
-    tz: str = "UTC",
+    tz: str | None = None,
     as_of: datetime | None = None,
-    bot_rule: str = "human",
-    tier_attribute: str = "tier",
+    bot_rule: str | None = None,
     exclude_pending: bool = False,
-    tier_table: pl.LazyFrame | None = None,
     clock: str = "target",
 ) -> pl.DataFrame:
     """Attainment per group for conversations whose first inbound post is in [start, end) in ``tz``.
 
-    ``exclude_pending`` (resolution only): time waiting on the customer does not count."""
-    missing = [e for e in REPORT_EXPORTS if e not in tables]
-    if missing:
-        raise ReportError(f"the report needs export(s) {', '.join(missing)}")
+    Everything not given is the core's: its policy and tier source, ``tz`` = the configured time zone,
+    ``as_of`` = ``core.now()``, the configured bot rule. The facts are planned over the stored files and never
+    held whole (the least memory on a large store). ``exclude_pending`` (resolution only): time waiting on the
+    customer does not count."""
     groups = resolve_groups(list(by))
-    facts = conversation_facts(
-        tables["conversation"], tables["incoming_post"], tables["response"],
-        tables["conversation_history_action"], tables["author"], bot_rule=bot_rule, tier_attribute=tier_attribute,
-        tier_table=tier_table,
-    )
-    facts = in_window(facts, start, end, tz)
-    frame = customer_bursts(tables["incoming_post"], tables["response"], facts, bot_rule=bot_rule) if (
-        metric == "next_response") else facts
     if exclude_pending and metric != "resolution":
         raise ReportError("--exclude-pending applies to --metric resolution only")
-    waits = pending_intervals(tables["conversation_history_action"]) if exclude_pending else None
-    evaluated = evaluate(frame, policy, metric, as_of=as_of, pending=waits)
+    tz = tz or core.settings.timezone
+    frame = core.bursts_lazy(bot_rule) if metric == "next_response" else core.facts_lazy(bot_rule)
+    waits = pending_intervals(core.scan("conversation_history_action")) if exclude_pending else None
+    evaluated = evaluate(in_window(frame, start, end, tz), core.policy(), metric, as_of=as_of or core.now(),
+                         pending=waits)
     return attainment_by(evaluated, groups, clock=clock).collect()
 
 
@@ -190,8 +171,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--end", type=_parse_date, required=True, help="day after the last (exclusive)")
     sla.add_argument("--tz", default=None, help="IANA time zone of the days (default: CARE_DASHBOARD_TIMEZONE)")
     sla.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
-                     help="evaluate as of this instant (ISO-8601 with zone; default now)")
-    sla.add_argument("--bot-rule", choices=BOT_RULES, default="human", dest="bot_rule")
+                     help="evaluate as of this instant (ISO-8601 with zone; default: now — the demo world's end "
+                          "in the demo)")
+    sla.add_argument("--bot-rule", choices=BOT_RULES, default=None, dest="bot_rule",
+                     help="human or any (default: CARE_DASHBOARD_BOT_RULE, else human)")
     sla.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
     sla.add_argument("--clock", choices=("target", "business", "calendar"), default="target",
                      help="clock of the seconds columns: each target's own (default), business or calendar")
@@ -203,51 +186,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
 
 
-def load_tier_file(path: Path) -> pl.LazyFrame:
-    """A CRM tier file (``KHOROS_TIER_FILE``): CSV or Parquet with ``author_id``, ``tier`` and optionally
-    ``updated_time`` (ISO-8601 or epoch ms) -> the ``tier_table`` of ``conversation_facts``."""
-    if not path.is_file():
-        raise ReportError(f"tier file {path} not found (KHOROS_TIER_FILE)")
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame = pl.read_parquet(path)
-        else:
-            frame = pl.read_csv(path, infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError) as e:
-        raise ReportError(f"tier file {path}: cannot read it ({str(e).splitlines()[0]})") from None
-    missing = [c for c in ("author_id", "tier") if c not in frame.columns]
-    if missing:
-        raise ReportError(f"tier file {path}: missing column(s) {', '.join(missing)} (has: {', '.join(frame.columns)})")
-    if "updated_time" in frame.columns and frame.schema["updated_time"] == pl.String:
-        text = pl.col("updated_time").str.strip_chars()
-        frame = frame.with_columns(updated_time=pl.coalesce(
-            text.cast(pl.Int64, strict=False).cast(pl.Datetime("ms", "UTC")),
-            text.str.to_datetime(time_unit="ms", time_zone="UTC", strict=False),
-        ))
-    return frame.lazy()
-
-
-def _find_store(settings):  # -> Store
-    """The store of the configured tenant. In demo mode the store folder carries the simulated world's end
-    (set when the app or a sync ran), so take the newest demo store with the configured seed and size."""
-    from dashboard.store import Store, open_store
-
-    store = open_store(settings)
-    if not settings.use_simulator or settings.simulator_end is not None:
-        return store
-    root = Path(store.root)
-    candidates = [p for p in root.parent.glob(f"{root.name}*") if p.is_dir()] if root.parent.is_dir() else []
-    if not candidates:
-        return store
-    newest = max(candidates, key=lambda p: max((f.stat().st_mtime_ns for f in p.rglob("*")), default=0))
-    return Store(newest)
-
-
 def run(args: argparse.Namespace) -> int:
+    from dashboard.core import Dashboard
     from dashboard.settings import load_settings
 
     try:
         settings = load_settings()
+        if args.policy is not None:
+            settings = settings.with_overrides(policy_path=args.policy)
         tz = args.tz or settings.timezone
         try:
             ZoneInfo(tz)
@@ -255,26 +201,22 @@ def run(args: argparse.Namespace) -> int:
             raise ReportError(f"unknown time zone {tz!r} (use an IANA name like America/New_York)") from None
         if args.end <= args.start:
             raise ReportError(f"--end {args.end} must be after --start {args.start}")
-        policy = load_policy(args.policy)
-        store = _find_store(settings)
-        tables = {e: store.scan(e) for e in REPORT_EXPORTS}
-        if tables["conversation"].select(pl.len()).collect().item() == 0:
-            raise ReportError(f"the store at {store.root} holds no conversations; run `python -m dashboard sync` "
-                              "or `python -m dashboard import FILES` first")
+        # The report reads what is stored (no sync, no network); the demo's recorded world gives its "now".
+        core = Dashboard.open(settings, demo="read")
+        if core.scan("conversation").select(pl.len()).collect().item() == 0:
+            raise ReportError(f"the store at {core.store.root} holds no conversations; run `python -m dashboard "
+                              "sync` or `python -m dashboard import FILES` first")
         frame = sla_report(
-            tables, policy, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
-            as_of=resolve_as_of(args.as_of), bot_rule=args.bot_rule, tier_attribute=settings.tier_attribute,
-            exclude_pending=args.exclude_pending,
-            tier_table=load_tier_file(settings.tier_file) if settings.tier_file else None, clock=args.clock,
+            core, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
+            as_of=args.as_of, bot_rule=args.bot_rule, exclude_pending=args.exclude_pending, clock=args.clock,
         )
         if args.compare:
             groups = resolve_groups(args.by)
             if len(groups) != 1:
                 raise ReportError("--compare needs exactly one --by column (e.g. --by tier)")
-            order = TIER_ORDER if groups[0] == "tier" else None
-            frame = compare_report(frame, groups[0], order)
+            frame = compare_report(frame, groups[0], core.tier_order if groups[0] == "tier" else None)
         sys.stdout.write(format_report(frame, args.fmt))
-    except (ReportError, PolicyError) as e:
+    except DashboardError as e:
         print(f"report: {e}", file=sys.stderr)
         return 2
     return 0

@@ -1,48 +1,82 @@
 """Columns of every export we use, in one place, and the parser that types them.
 
-Khoros does not publish the column lists of its Analytics exports (gap 1 in
-``shared/khoros-care-api.md``), so this module is the single definition: the
-simulator writes these columns, the client asks for them (``reportMetrics``),
-the store keeps them and the metrics read them. When the real lists are known,
-this is the one file to correct.
+Khoros does not publish the column lists of its Analytics exports (gap 1 in ``shared/khoros-care-api.md``),
+so this module is the single definition: the simulator writes these columns, the store keeps them and the
+metrics read them. When the real lists are known, this is the one file to correct.
 
-Column ids are lower_snake_case like Khoros' ``reportMetrics`` ids. Files
-exported from the Khoros UI carry display-name headers ("Conversation ID"), so
-every column also has aliases; headers are matched case- and
-punctuation-insensitively.
+What Khoros does document, and how it is read here (``khoros-care-api.md`` §12):
 
-Parsing never loses good rows: a row whose required value is missing or does
-not parse goes to a quarantine frame with the row number and a reason naming
-the column and the value; every other row is kept. A missing required
-*column* is a :class:`SchemaError` naming it, because then no row can be right.
+- **Column ids** are case-sensitive UPPER_SNAKE_CASE in its examples (``CONVERSATION_ID``, ``STATUS``). Our
+  names are their lower-case form; headers are matched case- and punctuation-insensitively, the documented
+  ids that are not simply ours in capitals are aliases (``ASSIGNED_AGENT_DISPLAY_ID``), and so are the
+  display names of files exported from the Khoros UI ("Conversation ID"). When a file has both our id and
+  an alias of it, our id wins.
+- **Every field is a string.** Numbers, booleans, lists (``;``-separated) and times are typed from text.
+- **Durations** come as millisecond strings (``TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS``); a column matched
+  through such a header is converted to our unit (``logged_in_seconds``).
+- **Times are formatted per the company's setting** (for example ``MM/dd/yyyy HH:mm:ss`` in the company's
+  zone). ISO-8601 with an offset and epoch milliseconds are always read. Any other time text is read with a
+  :class:`TimeReading`: a format (``KHOROS_EXPORT_TIME_FORMAT``, ``import --time-format``; strftime or
+  Khoros' ``MM/dd/yyyy`` style) and the zone it was written in (``KHOROS_EXPORT_TIMEZONE``, ``import
+  --time-zone``). **A date is never guessed**: without a format, a value that reads two ways
+  (``05/01/2026``: 1 May or 5 January) stops the parse — even when other values of the file would settle it —
+  as does a local time with no zone configured; the :class:`TimeFormatError` names the setting and the
+  option, and nothing of the file is read. Text that reads one way only (``11/23/2026``) is read. In the
+  hour a daylight-saving change repeats (01:00-02:00 on the fall-back night), a local time is read as its
+  first occurrence and a notice counts such values (a sync avoids them: it asks Khoros for UTC).
+- **Keys Khoros may not export are derived, never required**: an author row without ``updated_time`` applies
+  from the beginning of time (:data:`BEGINNING_OF_TIME`); a history action without ``action_id`` gets a
+  stable key from its content (so importing the same file twice changes nothing).
+
+Parsing never loses good rows: a row whose required value is missing or does not parse goes to a quarantine
+frame with the row number and a reason naming the column and the value; every other row is kept. A missing
+required *column* is a :class:`SchemaError` naming it, because then no row can be right.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from dashboard.errors import DashboardError
+
 __all__ = [
+    "BEGINNING_OF_TIME",
     "EXPORTS",
+    "FORMAT_HINT",
     "QUARANTINE_SCHEMA",
     "TIME",
+    "TIME_FORMAT_CANDIDATES",
+    "ZONE_HINT",
     "Column",
+    "ColumnMatch",
     "ExportSchema",
     "ParseResult",
     "SchemaError",
+    "TimeDetection",
+    "TimeFormatError",
+    "TimeReading",
+    "describe_time_format",
+    "detect_time_format",
     "empty_frame",
     "export_schema",
+    "match_columns",
     "parse_csv_bytes",
     "parse_export_bytes",
     "parse_json_bytes",
     "parse_rows",
+    "read_times",
+    "to_strftime",
 ]
 
 TIME = pl.Datetime("ms", "UTC")
@@ -60,8 +94,17 @@ _DTYPES: dict[str, pl.DataType] = {
 }
 
 
-class SchemaError(ValueError):
+BEGINNING_OF_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+"""``updated_time`` of an author row that carries none: its values apply to every conversation."""
+
+
+class SchemaError(DashboardError, ValueError):
     """An export as a whole does not fit its schema (e.g. a required column is missing)."""
+
+
+class TimeFormatError(SchemaError):
+    """An export's times cannot be read without a setting (a date format, a time zone); names both the
+    setting and the import option. Nothing of the file was read."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +114,8 @@ class Column:
     required: bool = False
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    ms_aliases: tuple[str, ...] = ()
+    """Headers that carry this (seconds) column in milliseconds, as Khoros' ``*_MILLIS`` columns do."""
 
     @property
     def dtype(self) -> pl.DataType:
@@ -104,8 +149,9 @@ class ExportSchema:
         raise KeyError(name)
 
 
-def _c(name: str, kind: Kind, required: bool = False, *aliases: str, doc: str = "") -> Column:
-    return Column(name, kind, required, aliases, doc)
+def _c(name: str, kind: Kind, required: bool = False, *aliases: str, doc: str = "",
+       ms_aliases: tuple[str, ...] = ()) -> Column:
+    return Column(name, kind, required, aliases, doc, ms_aliases)
 
 
 EXPORTS: dict[str, ExportSchema] = {
@@ -126,7 +172,9 @@ EXPORTS: dict[str, ExportSchema] = {
                 _c("created_time", "time", True, "Created Time", "Created Date", "Create Date"),
                 _c("closed_time", "time", False, "Closed Time", "Closed Date", "Close Date",
                    doc="final close; null while open"),
-                _c("assigned_agent_id", "str", False, "Assigned Agent ID", "Agent ID"),
+                _c("assigned_agent_id", "str", False, "Assigned Agent ID", "Agent ID", "ASSIGNED_AGENT_DISPLAY_ID",
+                   doc="the agent id the other exports use; Khoros documents ASSIGNED_AGENT_DISPLAY_ID (assumed "
+                       "the same id)"),
                 _c("tags", "list", False, "Tags", "Conversation Tags"),
                 _c("disposition", "str", False, "Disposition"),
             ),
@@ -170,7 +218,8 @@ EXPORTS: dict[str, ExportSchema] = {
             "conversation_history_action",
             "action",
             (
-                _c("action_id", "str", True, "Action ID"),
+                _c("action_id", "str", False, "Action ID",
+                   doc="derived from the action's content when the export has none"),
                 _c("conversation_id", "str", True, "Conversation ID"),
                 _c("action", "str", True, "Action", "Action Type",
                    doc="ASSIGNED | QUEUE_CHANGED | STATUS_CHANGED | PRIORITY_CHANGED | HANDOFF_TO_AGENT | "
@@ -192,8 +241,9 @@ EXPORTS: dict[str, ExportSchema] = {
                 _c("handle", "str", False, "Handle", "Screen Name"),
                 _c("display_name", "str", False, "Display Name", "Name"),
                 _c("tier", "str", False, "Tier", "Customer Tier"),
-                _c("updated_time", "time", True, "Updated Time", "Last Updated",
-                   doc="when these attribute values became effective; one row per author version"),
+                _c("updated_time", "time", False, "Updated Time", "Last Updated",
+                   doc="when these attribute values became effective; one row per author version; without it "
+                       "a row applies from the beginning of time"),
             ),
             key=("author_id", "updated_time"),
             time_column="updated_time",
@@ -223,7 +273,8 @@ EXPORTS: dict[str, ExportSchema] = {
                 _c("window_start", "time", True, "Window Start", "Start Time"),
                 _c("responses", "int", False, "Responses"),
                 _c("conversations_closed", "int", False, "Conversations Closed"),
-                _c("logged_in_seconds", "int", False, "Logged In Seconds"),
+                _c("logged_in_seconds", "int", False, "Logged In Seconds",
+                   ms_aliases=("TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS", "Logged In Time Millis")),
             ),
             key=("agent_id", "window_start"),
             time_column="window_start",
@@ -267,6 +318,299 @@ QUARANTINE_SCHEMA = pl.Schema(
 )
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Times
+
+
+_JAVA_TOKENS = (  # Khoros shows the company's format the Java way; longest tokens first
+    ("yyyy", "%Y"), ("SSS", "%3f"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("hh", "%I"), ("mm", "%M"),
+    ("ss", "%S"), ("M", "%m"), ("d", "%d"), ("H", "%H"), ("h", "%I"), ("m", "%M"), ("s", "%S"), ("a", "%p"),
+)
+_STRFTIME_OK = re.compile(r"%[YmdHIMSpfbBjy%]|%3f|%\.f|%\.3f")
+
+
+def to_strftime(pattern: str) -> str:
+    """A time format as strftime: ``%m/%d/%Y %H:%M:%S`` as it is, or Khoros' ``MM/dd/yyyy HH:mm:ss`` style
+    translated. Raises ``ValueError`` naming what it cannot read."""
+    pattern = pattern.strip()
+    if not pattern:
+        raise ValueError("a time format cannot be empty")
+    if "%" in pattern:
+        directives = re.findall(r"%.", _STRFTIME_OK.sub("", pattern))
+        if directives:
+            raise ValueError(f"time format {pattern!r}: unsupported directive {directives[0]!r}")
+        return pattern
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "'":  # quoted literal text, e.g. 'T'
+            end = pattern.find("'", i + 1)
+            if end < 0:
+                raise ValueError(f"time format {pattern!r}: unclosed quote")
+            out.append(pattern[i + 1:end].replace("%", "%%"))
+            i = end + 1
+            continue
+        for token, directive in _JAVA_TOKENS:
+            if pattern.startswith(token, i):
+                out.append(directive)
+                i += len(token)
+                break
+        else:
+            if pattern[i].isalpha():
+                raise ValueError(f"time format {pattern!r}: unknown letter {pattern[i]!r} (use yyyy MM dd HH hh mm "
+                                 "ss SSS a, or a strftime format like %m/%d/%Y %H:%M:%S)")
+            out.append("%%" if pattern[i] == "%" else pattern[i])
+            i += 1
+    return "".join(out)
+
+
+def _check_zone(zone: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{zone!r} is not an IANA time zone name (like America/New_York or UTC)") from None
+    return zone
+
+
+@dataclass(frozen=True)
+class TimeReading:
+    """How to read time text that is neither ISO-8601 with an offset nor epoch ms.
+
+    ``format``: strftime (or Khoros' ``MM/dd/yyyy HH:mm:ss`` style), None = deduce from the file, never guess.
+    ``zone``: the IANA zone the times were written in; ``offset_ms``: a fixed offset instead (Khoros'
+    ``timezoneOffset``, which ignores daylight saving). Naive times need one of the two.
+    """
+
+    format: str | None = None
+    zone: str | None = None
+    offset_ms: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.format is not None:
+            object.__setattr__(self, "format", to_strftime(self.format))
+        if self.zone is not None:
+            _check_zone(self.zone)
+
+
+FORMAT_HINT = "KHOROS_EXPORT_TIME_FORMAT (import: --time-format)"
+ZONE_HINT = "KHOROS_EXPORT_TIMEZONE (import: --time-zone)"
+
+_DATES = ("%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y")
+_CLOCKS = ("%H:%M:%S%.f", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
+TIME_FORMAT_CANDIDATES = tuple(f"{d} {c}" for d in _DATES for c in _CLOCKS)
+"""Formats a file's times are tried against when no format is configured (a date never has two readings
+silently: see :func:`detect_time_format`)."""
+
+_EPOCH = re.compile(r"^-?\d+$")
+_ISO_AWARE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+_ISO_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_ISO_SPACE = r"^(\d{4}-\d{2}-\d{2}) "
+_SANE_YEARS = (1990, 2200)
+
+
+def describe_time_format(fmt: str) -> str:
+    """A strftime format the way Khoros writes it (``MM/dd/yyyy HH:mm:ss``), for messages."""
+    out = fmt
+    # An optional fraction of a second (%.f) is left out: Khoros' formats are written without one.
+    for directive, token in (("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%I", "hh"), ("%M", "mm"),
+                             ("%S", "ss"), ("%.f", ""), ("%3f", "SSS"), ("%p", "a")):
+        out = out.replace(directive, token)
+    return out
+
+
+def _strptime(values: pl.Series, fmt: str) -> pl.Series:
+    parsed = values.str.strptime(pl.Datetime("ms"), fmt, strict=False)
+    if "%Y" in fmt:  # %Y takes any digit count: "11/23/26" must not become the year 26
+        year = parsed.dt.year()
+        parsed = parsed.set((year < _SANE_YEARS[0]) | (year > _SANE_YEARS[1]), None)
+    return parsed
+
+
+@dataclass
+class TimeDetection:
+    """What a set of time texts looks like: the kinds found and the formats that read every non-ISO value."""
+
+    epoch: int = 0
+    iso_aware: int = 0
+    iso_naive: int = 0
+    other: int = 0
+    """Values that are neither epoch ms nor ISO-8601."""
+    candidates: list[str] = field(default_factory=list)
+    """Formats (strftime) that read every ``other`` value that any format reads."""
+    unreadable: list[str] = field(default_factory=list)
+    """A few ``other`` values no format reads."""
+    conflict: tuple[str, dict[str, datetime]] | None = None
+    """A value the candidates read differently, with each reading."""
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.conflict is not None
+
+    @property
+    def needs_zone(self) -> bool:
+        return bool(self.iso_naive or self.other)
+
+    @property
+    def format(self) -> str | None:
+        """The one format the values allow (None when none is needed, or when it is ambiguous)."""
+        return self.candidates[0] if self.candidates and not self.ambiguous else None
+
+
+def detect_time_format(values: pl.Series | Iterable[str | None], *, sample: int = 2000) -> TimeDetection:
+    """Which formats read ``values`` (text), and whether they leave one reading: the deduction the parser
+    makes when no format is configured, and what ``doctor`` reports."""
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
+    text = series.cast(pl.String).str.strip_chars().drop_nulls()
+    text = text.filter(text != "").unique(maintain_order=True)  # the first problem named is the file's first
+    found = TimeDetection()
+    if text.is_empty():
+        return found
+    epoch = text.str.contains(_EPOCH.pattern)
+    aware = text.str.contains(_ISO_AWARE.pattern)
+    naive = text.str.contains(_ISO_NAIVE.pattern)
+    other = text.filter(~(epoch | aware | naive))
+    found.epoch, found.iso_aware, found.iso_naive, found.other = (
+        int(epoch.sum()), int(aware.sum()), int(naive.sum()), other.len())
+    if other.is_empty():
+        return found
+    # Formats that read anything in a sample, then those that read every value any of them reads.
+    probe = other.head(sample)
+    tried = [f for f in TIME_FORMAT_CANDIDATES if _strptime(probe, f).null_count() < probe.len()]
+    if len(tried) < len(TIME_FORMAT_CANDIDATES) and probe.len() < other.len():
+        tried = [f for f in TIME_FORMAT_CANDIDATES if _strptime(other, f).null_count() < other.len()]
+    parsed = {f: _strptime(other, f) for f in tried}
+    readable = pl.Series([False] * other.len())
+    for series_f in parsed.values():
+        readable = readable | series_f.is_not_null()
+    found.unreadable = other.filter(~readable).head(3).to_list()
+    found.candidates = [f for f, series_f in parsed.items() if series_f.filter(readable).null_count() == 0]
+    if parsed:
+        # A value that two formats read as different instants is ambiguous on its own ("05/01/2026"), whatever
+        # the rest of the file says: the date is never guessed, not even from its neighbours.
+        readings = pl.DataFrame(parsed)
+        spread = readings.select(lo=pl.min_horizontal(pl.all()), hi=pl.max_horizontal(pl.all()))
+        differs = (spread["lo"] != spread["hi"]).fill_null(False)
+        if differs.any():
+            i = int(differs.arg_max() or 0)
+            found.conflict = (other[i], {f: r for f, r in readings.row(i, named=True).items() if r is not None})
+    if found.conflict is None and not found.candidates and readable.any():
+        # Values in several formats: no single one reads them all.
+        found.conflict = (other.filter(readable)[0], {})
+    return found
+
+
+@dataclass(frozen=True)
+class _TimePlan:
+    """The decision for one file: how its time text is read."""
+
+    text_format: str | None
+    zone: str | None
+    offset_ms: int | None
+
+
+def _plan_times(export_id: str, source: str, columns: dict[str, pl.Series], reading: TimeReading,
+                notices: list[str]) -> _TimePlan:
+    """Decide how this file's time text is read, or raise :class:`TimeFormatError` (nothing read)."""
+    where = f"{export_id} export" + (f" in {source}" if source else "")
+    text_format = reading.format
+    naive_example: tuple[str, str] | None = None
+    problems: list[str] = []
+    zone_probe: str | None = text_format  # a format that reads the text, to find times without a zone
+    if text_format is None:
+        all_values = pl.concat([v.cast(pl.String) for v in columns.values()]) if columns else pl.Series([],
+                                                                                                       dtype=pl.String)
+        found = detect_time_format(all_values)
+        zone_probe = found.candidates[0] if found.candidates else None
+        if found.ambiguous:
+            value, readings = found.conflict  # type: ignore[misc]
+            column = next((c for c, v in columns.items() if value in set(v.cast(pl.String).str.strip_chars())), "?")
+            if readings:
+                shown = "; ".join(f"{describe_time_format(f)}: {t:%Y-%m-%d %H:%M:%S}" for f, t in readings.items())
+                problems.append(f"column {column}: the time {value!r} reads more than one way ({shown}); set "
+                                f"{FORMAT_HINT}, e.g. '%m/%d/%Y %H:%M:%S'")
+            else:
+                problems.append(f"column {column}: times are written in more than one format (e.g. {value!r}); "
+                                f"set {FORMAT_HINT}")
+        elif found.format is not None:
+            text_format = found.format
+            notices.append(f"time format read from the values: {describe_time_format(text_format)} (no value "
+                           f"reads another way; set {FORMAT_HINT} so that every file is read the same)")
+    for name, series in columns.items():
+        # Times without a zone: naive ISO-8601, and the text the format reads (unreadable text is quarantined).
+        values = series.cast(pl.String).str.strip_chars()
+        naive = values.str.contains(_ISO_NAIVE.pattern)
+        if zone_probe is not None:
+            naive = naive | _strptime(values, zone_probe).is_not_null()
+        if naive.any():
+            naive_example = (name, values.filter(naive)[0])
+            break
+    if naive_example is not None and reading.zone is None and reading.offset_ms is None:
+        column, value = naive_example
+        problems.append(f"column {column}: the time {value!r} has no zone; set {ZONE_HINT} to the zone the export "
+                        "was written in (the company's zone in Khoros, e.g. America/New_York)")
+    if problems:
+        raise TimeFormatError(f"{where}: " + "; ".join(problems) + ". Nothing was read from this file.")
+    return _TimePlan(text_format, reading.zone, reading.offset_ms)
+
+
+def _localize(naive: pl.Expr, plan: _TimePlan) -> pl.Expr:
+    if plan.zone is not None:
+        # The repeated hour of a fall-back night reads as its first occurrence; a skipped hour cannot exist.
+        return naive.dt.replace_time_zone(plan.zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone(
+            "UTC")
+    if plan.offset_ms is not None:
+        return naive.dt.replace_time_zone("UTC") - pl.duration(milliseconds=plan.offset_ms)
+    return pl.lit(None, dtype=TIME)
+
+
+def _time_expr(raw: pl.Expr, dtype: pl.DataType, plan: _TimePlan) -> pl.Expr:
+    if dtype.is_numeric():
+        return raw.cast(pl.Int64, strict=False).cast(TIME)
+    s = raw.cast(pl.String).str.strip_chars()
+    as_ms = pl.when(s.str.contains(_EPOCH.pattern)).then(s.cast(pl.Int64, strict=False)).cast(TIME)
+    t_form = s.str.replace(_ISO_SPACE, "${1}T")
+    aware = pl.coalesce(
+        t_form.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="ms", strict=False),
+        t_form.str.to_datetime("%Y-%m-%dT%H:%M%#z", time_unit="ms", strict=False),
+    ).dt.convert_time_zone("UTC")
+    naive = pl.coalesce(
+        t_form.str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M:%S%.f", strict=False),
+        t_form.str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M", strict=False),
+    )
+    if plan.text_format is not None:
+        naive = pl.coalesce(naive, s.str.strptime(pl.Datetime("ms"), plan.text_format, strict=False))
+    return pl.coalesce(as_ms, aware.cast(TIME), _localize(naive, plan).cast(TIME))
+
+
+def read_times(values: pl.Series | Iterable[str | None], times: TimeReading) -> pl.Series:
+    """Time texts as UTC instants, read as the parser reads them with ``times`` (no deduction: a text that
+    needs a format ``times`` lacks is null, as is one that does not read)."""
+    series = values if isinstance(values, pl.Series) else pl.Series(list(values), dtype=pl.String)
+    plan = _TimePlan(times.format, times.zone, times.offset_ms)
+    return series.cast(pl.String).to_frame("t").select(_time_expr(pl.col("t"), pl.String(), plan)).to_series()
+
+
+def _repeated_hour_count(raw: pl.DataFrame, columns: list[str], plan: _TimePlan) -> int:
+    """Naive times in a repeated (fall-back) hour of the zone: read as the first occurrence; counted for a
+    notice."""
+    if plan.zone is None or not columns:
+        return 0
+    count = 0
+    for c in columns:
+        s = pl.col(c).cast(pl.String).str.strip_chars()
+        t_form = s.str.replace(_ISO_SPACE, "${1}T")
+        naive = pl.coalesce(t_form.str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M:%S%.f", strict=False),
+                            *([s.str.strptime(pl.Datetime("ms"), plan.text_format, strict=False)]
+                              if plan.text_format else []))
+        either = naive.dt.replace_time_zone(plan.zone, ambiguous="earliest", non_existent="null")
+        strict = naive.dt.replace_time_zone(plan.zone, ambiguous="null", non_existent="null")
+        count += raw.select((either.is_not_null() & strict.is_null()).sum()).item()
+    return int(count)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parsing
+
+
 @dataclass
 class ParseResult:
     frame: pl.DataFrame
@@ -274,28 +618,67 @@ class ParseResult:
     quarantine: pl.DataFrame
     """Rows that failed, with ``line`` (1-based data row; CSV: file line) and ``reason``."""
     notices: list[str] = field(default_factory=list)
-    """Non-fatal observations: unknown columns ignored, aliases used."""
+    """Non-fatal observations: unknown columns ignored, aliases used, a time format read from the values."""
+    matched: dict[str, str] = field(default_factory=dict)
+    """File header -> our column, for every header that matched one."""
+    unknown: list[str] = field(default_factory=list)
+    """File headers that matched no column (kept as attributes for the author export)."""
+    time_format: str | None = None
+    """The strftime format time text was read with (configured or read from the values), if any."""
 
 
 def _norm(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", header.lower())
 
 
-def _header_map(schema: ExportSchema, headers: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-    """Map file headers to column names; return (mapping, unknown headers)."""
-    lookup: dict[str, str] = {}
+def _header_map(schema: ExportSchema, headers: Iterable[str]) -> tuple[dict[str, str], list[str], set[str]]:
+    """Map file headers to column names; return (mapping, unknown headers, headers carrying milliseconds).
+
+    Our own id beats an alias when a file has both (``ASSIGNED_AGENT_ID`` and ``ASSIGNED_AGENT_DISPLAY_ID``)."""
+    lookup: dict[str, tuple[str, int, bool]] = {}
     for c in schema.columns:
-        for alias in (c.name, *c.aliases):
-            lookup.setdefault(_norm(alias), c.name)
-    mapping: dict[str, str] = {}
+        names = [(c.name, False), *((a, False) for a in c.aliases), *((a, True) for a in c.ms_aliases)]
+        for rank, (alias, millis) in enumerate(names):
+            lookup.setdefault(_norm(alias), (c.name, rank, millis))
+    best: dict[str, tuple[int, str, bool]] = {}
     unknown: list[str] = []
     for h in headers:
-        target = lookup.get(_norm(h))
-        if target is not None and target not in mapping.values():
-            mapping[h] = target
-        else:
+        hit = lookup.get(_norm(h))
+        if hit is None:
             unknown.append(h)
-    return mapping, unknown
+            continue
+        target, rank, millis = hit
+        if target in best and best[target][0] <= rank:
+            unknown.append(h)
+            continue
+        if target in best:
+            unknown.append(best[target][1])
+        best[target] = (rank, h, millis)
+    mapping = {h: target for target, (_, h, _) in best.items()}
+    millis_headers = {h for _, (_, h, millis) in best.items() if millis}
+    ordered = [h for h in headers if h in mapping]
+    return {h: mapping[h] for h in ordered}, [h for h in headers if h in unknown], millis_headers
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How a file's headers match an export's columns (what ``doctor`` reports)."""
+
+    matched: dict[str, str]
+    """File header -> our column."""
+    unknown: list[str]
+    """Headers that match no column."""
+    missing_required: list[str]
+    missing_optional: list[str]
+
+
+def match_columns(export_id: str, headers: Iterable[str]) -> ColumnMatch:
+    """Match ``headers`` the way the parser does (case- and punctuation-insensitive, aliases, our id first)."""
+    schema = export_schema(export_id)
+    mapping, unknown, _ = _header_map(schema, list(headers))
+    found = set(mapping.values())
+    return ColumnMatch(mapping, unknown, [c.name for c in schema.columns if c.required and c.name not in found],
+                       [c.name for c in schema.columns if not c.required and c.name not in found])
 
 
 def _as_string(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -306,21 +689,19 @@ def _as_string(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.String)
 
 
-def _convert(raw: pl.Expr, kind: Kind, dtype: pl.DataType) -> pl.Expr:
+def _convert(raw: pl.Expr, kind: Kind, dtype: pl.DataType, plan: _TimePlan, *, millis: bool = False) -> pl.Expr:
     """Expression turning a raw column (any dtype) into ``kind``; unparsable values become null."""
     if kind == "time":
-        if dtype.is_numeric():
-            return raw.cast(pl.Int64, strict=False).cast(TIME)
-        s = raw.cast(pl.String).str.strip_chars()
-        as_ms = s.cast(pl.Int64, strict=False).cast(TIME)
-        as_iso = s.str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
-        return pl.coalesce(as_ms, as_iso)
+        return _time_expr(raw, dtype, plan)
     if kind == "int":
         if dtype.is_integer():
-            return raw.cast(pl.Int64)
+            value = raw.cast(pl.Int64)
+            return (value / 1000).round().cast(pl.Int64) if millis else value
         s = raw.cast(pl.String).str.strip_chars()
-        # "3.0" from spreadsheets is an int; "3.5" is not.
+        # "3.0" from spreadsheets is an int; "3.5" is not. Milliseconds become whole seconds.
         f = s.cast(pl.Float64, strict=False)
+        if millis:
+            return (f / 1000).round().cast(pl.Int64, strict=False)
         return pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
     if kind == "float":
         return raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False) if dtype == pl.String else raw.cast(
@@ -355,16 +736,45 @@ def _is_blank(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return raw.is_null()
 
 
+_ACTION_CONTENT = ("conversation_id", "action", "action_time", "agent_id", "from_value", "to_value")
+
+
+def _content_keys(frame: pl.DataFrame) -> pl.Series:
+    """A stable id per history action from what it says (same action, same id, in any file or format)."""
+    text = frame.select(pl.concat_str(
+        [pl.col(c).dt.epoch("ms").cast(pl.String) if c == "action_time" else pl.col(c) for c in _ACTION_CONTENT],
+        separator="\x1f", ignore_nulls=False,
+    ).fill_null(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in _ACTION_CONTENT],
+                              separator="\x1f"))).to_series()
+    return pl.Series([f"derived-{hashlib.blake2b(t.encode(), digest_size=12).hexdigest()}" for t in text],
+                     dtype=pl.String)
+
+
+def _derive_keys(export_id: str, frame: pl.DataFrame, notices: list[str]) -> pl.DataFrame:
+    if export_id == "author" and frame.height:
+        missing = frame["updated_time"].null_count()
+        if missing:
+            notices.append(f"{missing} author row(s) without updated_time apply from the beginning of time")
+            frame = frame.with_columns(pl.col("updated_time").fill_null(pl.lit(BEGINNING_OF_TIME).cast(TIME)))
+    if export_id == "conversation_history_action" and frame.height:
+        missing = frame["action_id"].null_count()
+        if missing:
+            notices.append(f"{missing} action(s) without action_id got an id from their content")
+            frame = frame.with_columns(
+                action_id=pl.when(pl.col("action_id").is_null()).then(_content_keys(frame)).otherwise("action_id"))
+    return frame
+
+
 def parse_frame(
-    export_id: str, raw: pl.DataFrame, *, source: str = "", line_offset: int = 1
+    export_id: str, raw: pl.DataFrame, *, source: str = "", line_offset: int = 1, times: TimeReading | None = None
 ) -> ParseResult:
     """Type a frame of raw values (any dtypes, file headers) against an export's schema.
 
-    ``line_offset`` is the line number of the first row in the source (2 for a CSV
-    with a header line, 1 for the first element of a JSON array).
+    ``line_offset`` is the line number of the first row in the source (2 for a CSV with a header line, 1 for
+    the first element of a JSON array). ``times`` says how to read time text (see the module docstring).
     """
     schema = export_schema(export_id)
-    mapping, unknown = _header_map(schema, raw.columns)
+    mapping, unknown, millis_headers = _header_map(schema, raw.columns)
     notices: list[str] = []
     missing = [c.name for c in schema.columns if c.required and c.name not in mapping.values()]
     if missing:
@@ -373,7 +783,7 @@ def parse_frame(
             f"{export_id} export{where}: required column(s) missing: {', '.join(missing)} "
             f"(found: {', '.join(raw.columns) or 'no columns'})"
         )
-    renamed = {h: t for h, t in mapping.items() if h != t}
+    renamed = {h: t for h, t in mapping.items() if _norm(h) != _norm(t)}
     if renamed:
         notices.append("columns matched by alias: " + ", ".join(f"{h!r} -> {t}" for h, t in renamed.items()))
     extras = [h for h in unknown if schema.extra_attributes]
@@ -382,6 +792,13 @@ def parse_frame(
         notices.append(f"unknown columns ignored: {', '.join(ignored)}")
 
     reverse = {t: h for h, t in mapping.items()}
+    text_times = {c.name: raw[reverse[c.name]] for c in schema.columns
+                  if c.kind == "time" and c.name in reverse and not raw.schema[reverse[c.name]].is_numeric()}
+    plan = _plan_times(export_id, source, text_times, times or TimeReading(), notices)
+    repeated = _repeated_hour_count(raw, [reverse[c] for c in text_times], plan)
+    if repeated:
+        notices.append(f"{repeated} time(s) fall in the hour {plan.zone} repeats when daylight saving ends; read "
+                       "as its first occurrence (a sync asks for UTC and has none)")
     typed: list[pl.Expr] = []
     problems: list[pl.Expr] = []
     for c in schema.columns:
@@ -391,14 +808,17 @@ def parse_frame(
         header = reverse[c.name]
         dtype = raw.schema[header]
         col = pl.col(header)
-        value = _convert(col, c.kind, dtype)
+        value = _convert(col, c.kind, dtype, plan, millis=header in millis_headers)
         typed.append(value.alias(c.name))
         blank = _is_blank(col, dtype)
         bad_value = (~blank) & value.is_null()
         shown = _as_string(col, dtype).str.slice(0, 60)
+        how = c.kind
+        if c.kind == "time" and plan.text_format:
+            how = f"time ({describe_time_format(plan.text_format)})"
         problems.append(
             pl.when(bad_value)
-            .then(pl.format("{}: cannot read '{}' as {}", pl.lit(c.name), shown, pl.lit(c.kind)))
+            .then(pl.format("{}: cannot read '{}' as {}", pl.lit(c.name), shown, pl.lit(how)))
             .otherwise(None)
         )
         if c.required:
@@ -413,12 +833,12 @@ def parse_frame(
     )
     checked = checked.with_columns(pl.when(pl.col("__reason") == "").then(None).otherwise(pl.col("__reason")).alias(
         "__reason"))
-    good = checked.filter(pl.col("__reason").is_null()).select(typed)
+    good = _derive_keys(export_id, checked.filter(pl.col("__reason").is_null()).select(typed), notices)
     bad = checked.filter(pl.col("__reason").is_not_null())
     quarantine = _quarantine_frame(export_id, source, bad, line_offset) if bad.height else empty_quarantine()
     if n and bad.height:
         notices.append(f"{bad.height} of {n} rows quarantined")
-    return ParseResult(good, quarantine, notices)
+    return ParseResult(good, quarantine, notices, dict(mapping), list(unknown), plan.text_format)
 
 
 def _attribute_name(header: str) -> str:
@@ -449,15 +869,17 @@ def empty_frame(export_id: str) -> pl.DataFrame:
     return pl.DataFrame(schema=export_schema(export_id).polars_schema)
 
 
-def parse_rows(export_id: str, rows: list[dict[str, Any]], *, source: str = "") -> ParseResult:
+def parse_rows(export_id: str, rows: list[dict[str, Any]], *, source: str = "", times: TimeReading | None = None
+               ) -> ParseResult:
     """Type a list of row objects (a JSON export already decoded)."""
     if not rows:
         return ParseResult(empty_frame(export_id), empty_quarantine())
     raw = pl.DataFrame(rows, infer_schema_length=None, strict=False)
-    return parse_frame(export_id, raw, source=source, line_offset=1)
+    return parse_frame(export_id, raw, source=source, line_offset=1, times=times)
 
 
-def parse_json_bytes(export_id: str, body: bytes, *, source: str = "") -> ParseResult:
+def parse_json_bytes(export_id: str, body: bytes, *, source: str = "", times: TimeReading | None = None
+                     ) -> ParseResult:
     """Parse a JSON export download: a top-level array of row objects."""
     stripped = body.strip()
     if not stripped or stripped == b"[]":
@@ -470,10 +892,11 @@ def parse_json_bytes(export_id: str, body: bytes, *, source: str = "") -> ParseR
         raise SchemaError(
             f"{export_id} export{' in ' + source if source else ''}: not valid JSON ({_short(exc)})"
         ) from None
-    return parse_frame(export_id, raw, source=source, line_offset=1)
+    return parse_frame(export_id, raw, source=source, line_offset=1, times=times)
 
 
-def parse_csv_bytes(export_id: str, body: bytes, *, source: str = "") -> ParseResult:
+def parse_csv_bytes(export_id: str, body: bytes, *, source: str = "", times: TimeReading | None = None
+                    ) -> ParseResult:
     """Parse a CSV export (header line first). Every value is read as text, then typed."""
     text_start = body.lstrip(b"\xef\xbb\xbf")
     if not text_start.strip():
@@ -487,11 +910,11 @@ def parse_csv_bytes(export_id: str, body: bytes, *, source: str = "") -> ParseRe
     except pl.exceptions.ComputeError:
         # Ragged or badly quoted files: fall back to the csv module, which lets us
         # quarantine just the malformed lines instead of refusing the file.
-        return _parse_csv_tolerant(export_id, text_start, source)
-    return parse_frame(export_id, raw, source=source, line_offset=2)
+        return _parse_csv_tolerant(export_id, text_start, source, times)
+    return parse_frame(export_id, raw, source=source, line_offset=2, times=times)
 
 
-def _parse_csv_tolerant(export_id: str, body: bytes, source: str) -> ParseResult:
+def _parse_csv_tolerant(export_id: str, body: bytes, source: str, times: TimeReading | None = None) -> ParseResult:
     text = body.decode("utf-8", errors="replace")
     reader = csv.reader(io.StringIO(text))
     try:
@@ -512,7 +935,7 @@ def _parse_csv_tolerant(export_id: str, body: bytes, source: str) -> ParseResult
         good_lines.append(line)
     raw = pl.DataFrame(good_rows, schema=header, orient="row") if good_rows else pl.DataFrame(
         schema={h: pl.String for h in header})
-    result = parse_frame(export_id, raw, source=source, line_offset=0)
+    result = parse_frame(export_id, raw, source=source, line_offset=0, times=times)
     if result.quarantine.height:
         # line_offset 0 made "line" the row index; map it back to the real file line.
         idx = result.quarantine["line"].to_list()
@@ -524,11 +947,12 @@ def _parse_csv_tolerant(export_id: str, body: bytes, source: str) -> ParseResult
     return result
 
 
-def parse_export_bytes(export_id: str, body: bytes, fmt: str, *, source: str = "") -> ParseResult:
+def parse_export_bytes(export_id: str, body: bytes, fmt: str, *, source: str = "", times: TimeReading | None = None
+                       ) -> ParseResult:
     if fmt.lower() == "json":
-        return parse_json_bytes(export_id, body, source=source)
+        return parse_json_bytes(export_id, body, source=source, times=times)
     if fmt.lower() == "csv":
-        return parse_csv_bytes(export_id, body, source=source)
+        return parse_csv_bytes(export_id, body, source=source, times=times)
     raise SchemaError(f"unknown report format {fmt!r} (json or csv)")
 
 

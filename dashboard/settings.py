@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from dashboard.errors import SettingsError
+
 __all__ = ["DEFAULT_DATA_DIR", "ENV_NAMES", "Settings", "load_settings"]
 
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "khoros-care-dashboard"
@@ -32,12 +34,15 @@ ENV_NAMES = (
     "KHOROS_TIER_FILE",
     "KHOROS_RATE_ANALYTICS_PER_MIN",
     "KHOROS_RATE_CARE_PER_MIN",
+    "KHOROS_EXPORT_TIME_FORMAT",
+    "KHOROS_EXPORT_TIMEZONE",
     "CARE_DASHBOARD_DATA_DIR",
     "CARE_DASHBOARD_CACHE_KEY",
     "CARE_DASHBOARD_POLICY",
     "CARE_DASHBOARD_IFRAME_SECRET",
     "CARE_DASHBOARD_IFRAME_MAX_AGE",
     "CARE_DASHBOARD_TIMEZONE",
+    "CARE_DASHBOARD_BOT_RULE",
     "CARE_DASHBOARD_SIMULATOR_SEED",
     "CARE_DASHBOARD_SIMULATOR_DAYS",
     "CARE_DASHBOARD_SIMULATOR_CPD",
@@ -66,11 +71,20 @@ class Settings:
     iframe_secret: str | None = field(default=None, repr=False)
     iframe_max_age_s: int = 300
     timezone: str = "America/New_York"
+    bot_rule: str = "human"
+    """Default bot rule for first response (human | any) of the pages, the report CLI and the notebooks."""
     simulator_seed: int = 7
     simulator_days: int = 90
     simulator_conversations_per_day: int = 400
     simulator_end: datetime | None = None
     """The simulated world's "now"; part of the tenant name, so each demo world has its own store."""
+    export_time_format: str | None = None
+    """How the tenant writes times in exports (its company setting), as strftime: ``KHOROS_EXPORT_TIME_FORMAT``
+    takes strftime (``%m/%d/%Y %H:%M:%S``) or Khoros' style (``MM/dd/yyyy HH:mm:ss``). None: read only
+    ISO-8601 and epoch ms, and a date format only when the values leave a single reading."""
+    export_timezone: str | None = None
+    """The zone times in exported files are written in (the company's zone), for files imported from the
+    Khoros UI; a sync asks Khoros for UTC instead."""
 
     @property
     def use_simulator(self) -> bool:
@@ -127,6 +141,7 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         source.update({k: v for k, v in secrets.items() if k in ENV_NAMES})
     tier_file = _get(source, "KHOROS_TIER_FILE")
     sim_end = _get(source, "CARE_DASHBOARD_SIMULATOR_END")
+    time_format, time_zone = _export_times(source)
     policy = _get(source, "CARE_DASHBOARD_POLICY")
     return Settings(
         analytics_url=_get(source, "KHOROS_ANALYTICS_URL"),
@@ -148,11 +163,31 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         iframe_secret=_get(source, "CARE_DASHBOARD_IFRAME_SECRET"),
         iframe_max_age_s=_int(source, "CARE_DASHBOARD_IFRAME_MAX_AGE", 300),
         timezone=_get(source, "CARE_DASHBOARD_TIMEZONE") or "America/New_York",
+        bot_rule=_get(source, "CARE_DASHBOARD_BOT_RULE") or "human",
         simulator_seed=_int(source, "CARE_DASHBOARD_SIMULATOR_SEED", 7),
         simulator_days=_int(source, "CARE_DASHBOARD_SIMULATOR_DAYS", 90),
         simulator_conversations_per_day=_int(source, "CARE_DASHBOARD_SIMULATOR_CPD", 400),
         simulator_end=_parse_instant("CARE_DASHBOARD_SIMULATOR_END", sim_end) if sim_end else None,
+        export_time_format=time_format,
+        export_timezone=time_zone,
     )
+
+
+def _export_times(source: Mapping[str, object]) -> tuple[str | None, str | None]:
+    """``KHOROS_EXPORT_TIME_FORMAT`` as strftime and ``KHOROS_EXPORT_TIMEZONE``, checked."""
+    from dashboard.schema import TimeReading
+
+    raw_format = _get(source, "KHOROS_EXPORT_TIME_FORMAT")
+    raw_zone = _get(source, "KHOROS_EXPORT_TIMEZONE")
+    try:
+        format_ = TimeReading(format=raw_format).format
+    except ValueError as exc:
+        raise SettingsError(f"setting KHOROS_EXPORT_TIME_FORMAT: {exc}") from None
+    try:
+        TimeReading(zone=raw_zone)
+    except ValueError as exc:
+        raise SettingsError(f"setting KHOROS_EXPORT_TIMEZONE: {exc}") from None
+    return format_, raw_zone
 
 
 def _parse_instant(name: str, raw: str) -> datetime:

@@ -1,165 +1,400 @@
-"""The data source behind the app, the notebooks and the CLI: settings in, a synced store out.
+"""Where the data comes from: a Khoros Care tenant, the bundled simulator's demo world, or tables in memory.
 
-With no Khoros settings this generates the simulator's world, serves it on a loopback port this process owns
-(stopped at exit), and syncs it into the local store through the real client — the same code path as a real
-tenant, so the demo exercises everything. With a tenant configured it opens the store and the client; syncing
-a tenant is an explicit action (``python -m dashboard sync`` or the Data page), never a side effect of opening
-a page.
+This is the only module that imports :mod:`dashboard.simulator`. The core (:mod:`dashboard.core`) opens one
+source per process and asks it for the store, the client and "now"; nothing else starts a simulator.
+
+The demo is one world per data folder (and seed and size). The first process to open it generates the world,
+records its end instant in the store (``_demo_world.json``), serves it to the client in-process (an ASGI
+transport: no port, no server thread) and syncs it into the store through the real client — the code path a
+tenant takes. Every later process, and every restart, finds the record and the filled store and reuses them:
+the same world, the same "now", the same figures, without generating anything. The world itself is generated
+again (deterministically, from the record) only when something needs the simulator: a sync, or Khoros' own
+bot health on the Automation page. ``refresh`` (the Data page's button, ``sync --new-demo-world``) replaces it
+with a world ending now.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
+import re
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from dashboard.errors import StoreError
+from dashboard.schema import export_schema
 from dashboard.settings import Settings, load_settings
+from dashboard.store import Store, open_store
 
-__all__ = ["DEMO_NOTICE", "SIMULATOR_DEMO_LIMIT_PER_MIN", "DataSource", "open_source"]
+__all__ = [
+    "DEMO_MODES",
+    "DEMO_NOTICE",
+    "DEMO_RECORD",
+    "SIMULATOR_DEMO_LIMIT_PER_MIN",
+    "DataSource",
+    "DemoSource",
+    "DemoWorld",
+    "TablesSource",
+    "TenantSource",
+    "open_source",
+]
 
 DEMO_NOTICE = "Demo data — simulated Khoros Care"
+DEMO_RECORD = "_demo_world.json"
+"""The demo world's record, in the demo store's folder."""
 
 # The embedded simulator is ours, not a customer's quota: the demo raises its limits (and the client's) so the
 # first start syncs in seconds. Tests and benchmarks of rate-limit behaviour use the documented limits.
 SIMULATOR_DEMO_LIMIT_PER_MIN = 100_000
+SIMULATOR_BASE_URL = "http://simulator.invalid"
+"""The in-process simulator's address: never resolved (the transport calls the ASGI app directly)."""
 
 ProgressCallback = Callable[[str, float], None]
 
 
-@dataclass
 class DataSource:
-    settings: Settings
-    store: Any
-    """``dashboard.store.Store`` holding the synced exports."""
-    client: Any | None = None
-    simulator: Any | None = None
-    world: Any | None = None
-    sync_summary: Any | None = None
-    bot_sync_summary: Any | None = None
-    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    """What the core needs from a data source. ``settings`` are the ones the store and client use (for the
+    demo: its credentials, limits and world end)."""
 
-    @property
-    def is_demo(self) -> bool:
-        return self.simulator is not None
+    settings: Settings
+    is_demo: bool = False
 
     @property
     def label(self) -> str:
-        return DEMO_NOTICE if self.is_demo else f"Khoros Care tenant {self.settings.tenant}"
+        return f"Khoros Care tenant {self.settings.tenant}"
+
+    @property
+    def store(self) -> Store | None:
+        return None
+
+    @property
+    def client(self) -> Any | None:
+        """The Khoros client (``dashboard.khoros.KhorosClient``), made on first use; None when there is none."""
+        return None
 
     def now(self) -> datetime:
-        """The instant "now" for live figures: the simulated world's clock in the demo, else the wall clock."""
-        if self.world is not None:
-            return self.world.now
+        """The instant "now" for live figures."""
         return datetime.now(UTC)
 
+    def scan(self, export_id: str) -> pl.LazyFrame:
+        store = self.store
+        if store is None:
+            raise StoreError(f"this data source has no store to read {export_id!r} from")
+        return store.scan(export_id)
+
     def data_version(self) -> str:
-        """Changes whenever the store changes (a sync, an import): the key of every cached load."""
+        """Changes whenever the stored data changes (a sync, an import): the key of every cached figure."""
+        store = self.store
+        if store is None:
+            return "no-store"
         # Every data write ends with its export's manifest write, so the manifests (and the quarantine files an
-        # import adds) say when the store last changed; a page rerun stats a handful of files, not the store.
-        root = Path(self.store.root)
+        # import adds) say when the store last changed; a rerun stats a handful of files, not the store.
+        root = Path(store.root)
         marks = [*root.glob("export=*/_manifest.json"), *root.glob("_quarantine/export=*/*.parquet")]
         newest = max((p.stat().st_mtime_ns for p in marks), default=0)
-        return f"{self.settings.tenant}:{newest}:{len(marks)}"
+        return f"{store.root.name}:{newest}:{len(marks)}"
 
-    def scan(self, export_id: str) -> pl.LazyFrame:
-        return self.store.scan(export_id)
+    def bot_app_ids(self) -> list[str] | None:
+        """The bots whose request records a sync fetches (None: the configured ``KHOROS_BOT_APP_ID``)."""
+        return None
 
     def close(self) -> None:
-        while self._closers:
-            self._closers.pop()()
+        """Release what the source started (client, simulator transport)."""
+
+
+class TenantSource(DataSource):
+    """A Khoros Care tenant: its store, and a client made when a sync or a live call needs one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store = open_store(settings)
+        self._client: Any | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                from dashboard.khoros import KhorosClient
+
+                self._client = KhorosClient.from_settings(self.settings)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+class TablesSource(DataSource):
+    """Export tables held in memory (a golden world, a benchmark's files): no store, no client, a fixed now."""
+
+    def __init__(self, tables: Mapping[str, pl.LazyFrame | pl.DataFrame], settings: Settings,
+                 now: datetime | None = None) -> None:
+        self.settings = settings
+        self._tables = {k: v.lazy() for k, v in tables.items()}
+        self._now = now
+        self._version = f"tables:{id(self)}"
+
+    @property
+    def label(self) -> str:
+        return "Tables in memory"
+
+    def now(self) -> datetime:
+        return self._now if self._now is not None else datetime.now(UTC)
+
+    def scan(self, export_id: str) -> pl.LazyFrame:
+        if export_id in self._tables:
+            return self._tables[export_id]
+        return pl.LazyFrame(schema=export_schema(export_id).polars_schema)
+
+    def data_version(self) -> str:
+        return self._version
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The demo world
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """The record of the demo world a store holds: what generates it again, and whether the store is full."""
+
+    seed: int
+    days: int
+    conversations_per_day: int
+    timezone: str
+    end: datetime
+    """The world's "now" (UTC, to the minute): fixed when the world was made, the same for every process."""
+    synced: bool = False
+    """True once the whole world is in the store."""
+
+    @classmethod
+    def read(cls, store: Store) -> DemoWorld | None:
+        try:
+            data = json.loads((store.root / DEMO_RECORD).read_bytes())
+            return cls(**{**data, "end": datetime.fromisoformat(data["end"]).astimezone(UTC)})
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StoreError(f"{store.root / DEMO_RECORD} is damaged ({exc}); delete it to make a new demo "
+                             "world") from None
+
+    def write(self, store: Store) -> None:
+        body = {**asdict(self), "end": self.end.isoformat()}
+        path = store.root / DEMO_RECORD
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, indent=1))
+        tmp.replace(path)
 
 
 def _floor_minute(t: datetime) -> datetime:
-    return t.replace(second=0, microsecond=0)
+    return t.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def _prune_old_demo_stores(store_root: Path, keep: str, *, idle: timedelta = timedelta(hours=6)) -> None:
-    """Each demo world has its own store folder; drop the others once nothing has written to them for a while
-    (another process — a CLI sync, a second app — may be using a recent one)."""
+def _clear_store(store: Store) -> None:
+    """Everything a demo world put in its store (the folder and its lock files stay)."""
+    for child in store.root.iterdir():
+        if child.name.startswith("export=") or child.name in ("_quarantine", "_failures.json", DEMO_RECORD):
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+
+_OLD_DEMO_FOLDER = re.compile(r"^simulator-seed\d+-d\d+-c\d+-\d{8}T\d{4}$")
+
+
+def _prune_old_demo_stores(store_root: Path, *, idle: timedelta = timedelta(hours=6)) -> None:
+    """Before one world per data folder, each demo start made a store folder named after its end minute; drop
+    those once nothing has written to them for a while (an older process may still be using a recent one)."""
     if not store_root.is_dir():
         return
     cutoff = (datetime.now(UTC) - idle).timestamp()
     for child in store_root.iterdir():
-        if child.is_dir() and child.name.startswith("simulator-") and child.name != keep:
+        if child.is_dir() and _OLD_DEMO_FOLDER.match(child.name):
             newest = max((p.stat().st_mtime for p in child.rglob("*")), default=child.stat().st_mtime)
             if newest < cutoff:
                 shutil.rmtree(child, ignore_errors=True)
+
+
+class DemoSource(DataSource):
+    """The bundled simulator's world, recorded in (and synced into) the demo store."""
+
+    is_demo = True
+
+    def __init__(self, settings: Settings, store: Store, record: DemoWorld) -> None:
+        self._base_settings = settings
+        self._store = store
+        self._lock = threading.RLock()
+        self._world: Any | None = None
+        self._client: Any | None = None
+        self._use(record)
+
+    def _use(self, record: DemoWorld) -> None:
+        self.record = record
+        # The simulator's default credentials are not secrets; they let the client authenticate as with Khoros.
+        # The world's end is part of the tenant name the client's response cache uses: each world its own.
+        from dashboard.simulator.world import WorldConfig
+
+        self.settings = self._base_settings.with_overrides(
+            simulator_end=record.end, username="demo", password="demo", company_key="demo",  # noqa: S106
+            rate_analytics_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN, rate_care_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN,
+            # The simulated company's time format setting, read the way a tenant's is (the world keeps the default).
+            export_time_format=WorldConfig.company_time_format,
+        )
+
+    @property
+    def label(self) -> str:
+        return DEMO_NOTICE
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    def now(self) -> datetime:
+        return self.record.end
+
+    @property
+    def world(self) -> Any:
+        """The simulator's world (``dashboard.simulator.world.World``), generated from the record on first use."""
+        with self._lock:
+            if self._world is None:
+                from dashboard.simulator.world import WorldConfig, generate_world
+
+                r = self.record
+                self._world = generate_world(WorldConfig(seed=r.seed, days=r.days, end=r.end, timezone=r.timezone,
+                                                         conversations_per_day=r.conversations_per_day))
+            return self._world
+
+    @property
+    def client(self) -> Any:
+        """A client of the simulator serving :attr:`world` in this process (no port)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self.new_client()
+            return self._client
+
+    def new_client(self, **client_options: Any) -> Any:
+        """A client of its own (``KhorosClient.from_settings`` options, e.g. ``use_cache=False``) talking to a
+        simulator app of its own on :attr:`world`, in process; closing the client closes its transport."""
+        from dashboard.khoros import KhorosClient
+        from dashboard.khoros._http import InProcessASGITransport
+        from dashboard.simulator.app import SimulatorOptions, create_app
+
+        options = SimulatorOptions(analytics_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN,
+                                   care_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN, job_seconds=0.0)
+        transport = InProcessASGITransport(create_app(self.world, options))
+        return KhorosClient.from_settings(self.settings, base_url=SIMULATOR_BASE_URL, transport=transport,
+                                          **client_options)
+
+    def bot_app_ids(self) -> list[str]:
+        return self.world.bots["app_id"].to_list()
+
+    def fill(self, progress: ProgressCallback | None = None) -> None:
+        """Sync the whole world into the store (what is there already is not fetched again), then record it."""
+        from dashboard.store.sync import sync, sync_bot_requests
+
+        def report(message: str, fraction: float) -> None:
+            if progress:
+                progress(message, fraction)
+
+        with self._lock:
+            report("Generating the simulated world", 0.05)
+            end = self.record.end
+            first_day, last_day = (end - timedelta(days=self.record.days)).date(), end.date()
+            apps = self.bot_app_ids()
+            sync(self.client, self._store, first_day, last_day, now=end,
+                 progress=lambda m, f: report(m, 0.1 + 0.8 * f))
+            # Bot API v3 lists request records of the last 31 days at most: that is what the demo can have too.
+            sync_bot_requests(self.client, self._store, app_ids=apps, now=end,
+                              progress=lambda m, f: report(m, 0.9 + 0.1 * f))
+            self.record = replace(self.record, synced=True)
+            self.record.write(self._store)
+
+    def refresh(self, progress: ProgressCallback | None = None, *, end: datetime | None = None) -> None:
+        """Replace the demo world by a new one ending ``end`` (default now), and sync it."""
+        with self._lock, self._store.lock("demo-world"):
+            self._drop_simulator()
+            _clear_store(self._store)
+            self._use(_new_record(self._base_settings, end))
+            self.record.write(self._store)
+            self.fill(progress)
+
+    def _drop_simulator(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = self._world = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_simulator()
+
+
+def _new_record(settings: Settings, end: datetime | None) -> DemoWorld:
+    return DemoWorld(seed=settings.simulator_seed, days=settings.simulator_days,
+                     conversations_per_day=settings.simulator_conversations_per_day, timezone=settings.timezone,
+                     end=_floor_minute(end or settings.simulator_end or datetime.now(UTC)))
+
+
+DEMO_MODES = ("fill", "record", "read")
+
+
+def _open_demo(settings: Settings, *, progress: ProgressCallback | None, mode: str, refresh: bool) -> DemoSource:
+    if mode not in DEMO_MODES:
+        raise ValueError(f"demo mode must be one of {', '.join(DEMO_MODES)}, got {mode!r}")
+    store = open_store(settings)
+    if mode == "read" and not refresh:
+        # A reader changes nothing: the stored world as recorded (an empty store: a world ending now, unrecorded).
+        return DemoSource(settings, store, DemoWorld.read(store) or _new_record(settings, None))
+    _prune_old_demo_stores(store.root.parent)
+    # One process makes (or completes) the world; the others wait here and then reuse it.
+    with store.lock("demo-world"):
+        record = DemoWorld.read(store)
+        pinned = settings.simulator_end is not None and (record is None
+                                                         or record.end != _floor_minute(settings.simulator_end))
+        if refresh or record is None or pinned:
+            _clear_store(store)
+            record = _new_record(settings, None)
+            record.write(store)
+        source = DemoSource(settings, store, record)
+        if mode == "fill" and not record.synced:
+            try:
+                source.fill(progress)
+            except BaseException:
+                source.close()
+                raise
+    return source
 
 
 def open_source(
     settings: Settings | None = None,
     *,
     progress: ProgressCallback | None = None,
-    world_end: datetime | None = None,
+    demo: str = "fill",
+    refresh_demo: bool = False,
 ) -> DataSource:
-    """Open the configured data source; in demo mode start and sync the simulator first."""
-    from dashboard.khoros import KhorosClient
-    from dashboard.store import open_store
+    """The configured data source; a tenant is never synced as a side effect of opening it.
 
+    ``demo`` says what opening the demo may do: ``fill`` (the app, notebooks) makes and records the world and
+    syncs all of it into the store the first time; ``record`` (the sync CLI) makes and records it but leaves the
+    syncing to the caller; ``read`` (the report) changes nothing and reads what is stored. ``refresh_demo``
+    replaces the recorded world by one ending now."""
     settings = settings or load_settings()
     if not settings.use_simulator:
-        store = open_store(settings)
-        client = KhorosClient.from_settings(settings)
-        return DataSource(settings, store, client)
-
-    from dashboard.simulator.app import SimulatorOptions
-    from dashboard.simulator.server import start_simulator
-    from dashboard.simulator.world import WorldConfig, generate_world
-    from dashboard.store.sync import sync, sync_bot_requests
-
-    end = _floor_minute(world_end or settings.simulator_end or datetime.now(UTC))
-    settings = settings.with_overrides(
-        simulator_end=end,
-        rate_analytics_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN,
-        rate_care_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN,
-    )
-    if progress:
-        progress("Generating the simulated world", 0.05)
-    world = generate_world(
-        WorldConfig(
-            seed=settings.simulator_seed,
-            days=settings.simulator_days,
-            conversations_per_day=settings.simulator_conversations_per_day,
-            end=end,
-            timezone=settings.timezone,
-        )
-    )
-    options = SimulatorOptions(
-        analytics_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN,
-        care_per_min=SIMULATOR_DEMO_LIMIT_PER_MIN,
-        job_seconds=0.0,
-    )
-    simulator = start_simulator(world, options)
-    source = DataSource(settings, None, world=world, simulator=simulator)
-    source._closers.append(simulator.stop)
+        return TenantSource(settings)
+    source = _open_demo(settings, progress=progress, mode=demo, refresh=refresh_demo)
     atexit.register(source.close)
-
-    # The simulator's default credentials are not secrets; they let the client authenticate as with Khoros.
-    settings = settings.with_overrides(
-        username=options.username, password=options.password, company_key=options.company_key
-    )
-    source.settings = settings
-    store = open_store(settings)
-    _prune_old_demo_stores(store.root.parent, keep=store.root.name)
-    client = KhorosClient.from_settings(settings, base_url=simulator.base_url)
-    source.store, source.client = store, client
-    first_day = (end - timedelta(days=settings.simulator_days)).date()
-    last_day = end.date()
-
-    def report(message: str, fraction: float) -> None:
-        if progress:
-            progress(message, 0.1 + 0.9 * fraction)
-
-    source.sync_summary = sync(client, store, first_day, last_day, now=end, progress=lambda m, f: report(m, 0.9 * f))
-    # Bot API v3 lists request records of the last 31 days at most: that is what the demo can have too.
-    source.bot_sync_summary = sync_bot_requests(
-        client, store, app_ids=world.bots["app_id"].to_list(), now=end, progress=lambda m, f: report(m, 0.9 + 0.1 * f)
-    )
     return source
-

@@ -1,41 +1,17 @@
-"""Expected values for the page tests, computed with the metric engine and the report CLI's function on the same
-store the app reads — never copied from the page."""
+"""Expected values for the page tests: the report CLI's function on the same core the app reads, the world's
+truth, and small readers of what AppTest shows — never a copy of a page's code."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
-
 import polars as pl
 
-FACT_EXPORTS = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
+from dashboard.report import sla_report
 
 
-def default_window(source) -> tuple[date, date, str]:
-    """The sidebar's default ("Last 28 days", ending with today) in the configured zone."""
-    tz = source.settings.timezone
-    today = source.now().astimezone(ZoneInfo(tz)).date()
-    end = today + timedelta(days=1)
-    return end - timedelta(days=28), end, tz
-
-
-def facts(source, bot_rule: str = "human") -> pl.DataFrame:
-    from dashboard.metrics import conversation_facts
-
-    t = {e: source.scan(e) for e in FACT_EXPORTS}
-    return conversation_facts(t["conversation"], t["incoming_post"], t["response"], t["conversation_history_action"],
-                              t["author"], bot_rule=bot_rule, tier_attribute=source.settings.tier_attribute).collect()
-
-
-def report(source, *, metric: str = "first_response", by: tuple[str, ...] = ()) -> pl.DataFrame:
-    """``python -m dashboard report sla`` as a function call, for the default window."""
-    from dashboard.metrics import load_policy
-    from dashboard.report import sla_report
-
-    start, end, tz = default_window(source)
-    return sla_report({e: source.scan(e) for e in FACT_EXPORTS}, load_policy(source.settings.policy_path),
-                      metric=metric, by=by, start=start, end=end, tz=tz, as_of=source.now(),
-                      tier_attribute=source.settings.tier_attribute)
+def report(core, *, metric: str = "first_response", by: tuple[str, ...] = (), **kwargs) -> pl.DataFrame:
+    """``python -m dashboard report sla`` as a function call, for the sidebar's default window."""
+    filters = core.default_filters()
+    return sla_report(core, metric=metric, by=by, start=filters.start, end=filters.end, tz=filters.tz, **kwargs)
 
 
 def empty_filter(all_facts: pl.DataFrame) -> dict[str, str]:

@@ -51,14 +51,14 @@ KHOROS_ENV_NAMES = (
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_demo_sources() -> Iterator[None]:
-    """Stop the simulators that app runs started, while pytest's output streams are still open."""
+def _close_app_cores() -> Iterator[None]:
+    """Release what the app runs' cores started (in-process simulators), while pytest's streams are open."""
     yield
     from dashboard.ui import loaders
 
-    for source in loaders._SOURCES.values():
-        source.close()
-    loaders._SOURCES.clear()
+    for core in loaders._CORES.values():
+        core.close()
+    loaders._CORES.clear()
 
 
 @pytest.fixture(scope="session")
@@ -83,20 +83,27 @@ def app_env(demo_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def demo_source(demo_env: dict[str, str]):
-    """The demo data source the app opens, opened once per test session (simulator started and synced)."""
+def demo_core(demo_env: dict[str, str]) -> Iterator:
+    """The core on the pinned demo world, opened once per session as any process opens it: the first open makes
+    the world, records it and syncs it into the store (in-process, no server)."""
+    from dashboard.core import Dashboard
     from dashboard.settings import load_settings
     from dashboard.ui import loaders
 
     settings = load_settings(env={**demo_env})
-    source = loaders._SOURCES.get(settings)
-    if source is None:
-        from dashboard.source import open_source
+    core = Dashboard.open(settings)
+    # The app's runs in this process share it (as one server process shares its core between sessions), so the
+    # world is generated once; tests/test_source.py shows a second process reusing a recorded world.
+    loaders._CORES.clear()
+    loaders._CORES[settings] = core
+    yield core
+    core.close()
 
-        source = open_source(settings)
-        loaders._SOURCES.clear()
-        loaders._SOURCES[settings] = source
-    yield source
+
+@pytest.fixture(scope="session")
+def demo_world(demo_core):
+    """The simulator's world behind the demo (its ``truth`` and ``tables`` are what really happened)."""
+    return demo_core.source.world
 
 
 def run_app(page: str | None = None, query: dict[str, str | list[str]] | None = None, timeout: float = 180):

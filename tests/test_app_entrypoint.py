@@ -16,12 +16,12 @@ def _metric(at, label: str) -> str:
     return values[label]
 
 
-def test_overview_counts_equal_the_simulated_worlds_truth(app_env, demo_source):
+def test_overview_counts_equal_the_simulated_worlds_truth(app_env, demo_world):
     at = run_app()
     assert not at.exception
     assert any(DEMO_NOTICE in i.value for i in at.info), "the demo must say it is simulated"
 
-    world = demo_source.world
+    world = demo_world
     tz = ZoneInfo(DEMO_ENV["CARE_DASHBOARD_TIMEZONE"])
     today = world.now.astimezone(tz).date()
     # Sidebar default: the last 28 local days, today included.
@@ -35,7 +35,7 @@ def test_overview_counts_equal_the_simulated_worlds_truth(app_env, demo_source):
     assert _metric(at, "Backlog now") == f"{still_open:,}"
 
 
-def test_every_navigation_page_runs_without_exception(app_env, demo_source):
+def test_every_navigation_page_runs_without_exception(app_env, demo_core):
     for page in ["pages/overview.py", "pages/service_levels.py", "pages/live_queue.py", "pages/agents.py",
                  "pages/automation.py", "pages/data.py"]:
         at = run_app(page=page)

@@ -88,6 +88,7 @@ def test_markdown_shows_command_machine_and_every_engine():
     assert "| 5,000,000 | sla | 5.00 s | 100 s | 4.00 s | 20.00x | 1.25x |" in text
 
 
+@pytest.mark.integration  # a child process
 def test_worker_process_reports_its_own_time_and_memory(tmp_path):
     config = SyntheticConfig(n_conversations=300, n_authors=300, days=5, seed=2)
     world = tmp_path / "world"

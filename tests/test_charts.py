@@ -30,17 +30,21 @@ def test_heatmap_names_weekdays_in_order():
     assert spec["encoding"]["y"]["sort"] == charts.WEEKDAYS
 
 
-def test_attainment_chart_orders_tiers_and_offers_a_click_selection():
+ORDER = ["Platinum", "Gold", "Silver", "Standard", "unknown"]  # as a policy names them (Policy.tier_order)
+
+
+def test_attainment_chart_orders_groups_as_told_and_offers_a_click_selection():
     groups = pl.DataFrame({
         "tier": ["Standard", "Platinum", "Gold", "Empty"],
         "attainment": [0.7, 0.95, 0.9, None],
         "attainment_low": [0.6, 0.9, 0.8, None], "attainment_high": [0.8, 0.99, 0.95, None],
         "achieved": [70, 95, 90, 0], "breached": [30, 5, 10, 0], "pending": [1, 0, 0, 3],
     })
-    spec = charts.create_attainment_chart(groups, "tier", target=0.9).to_dict()
+    spec = charts.create_attainment_chart(groups, "tier", target=0.9, order=ORDER).to_dict()
     bars, ci, goal = spec["layer"]
     assert goal["encoding"]["x"]["field"] == "goal"
     assert bars["encoding"]["y"]["sort"] == ["Platinum", "Gold", "Standard"]
+    assert charts.create_attainment_chart(groups, "tier").to_dict()["layer"][0]["encoding"]["y"]["sort"] == "ascending"
     assert spec["params"][0]["name"] == charts.SELECTION_NAME  # layered: params hoisted to the top
     assert ci["mark"]["type"] == "rule"
     data = [r for rows in spec["datasets"].values() for r in rows if "tier" in r]
@@ -94,7 +98,7 @@ def test_tier_comparison_chart_draws_intervals_per_metric_in_tier_order():
         "attainment_low": [0.6, 0.9, 0.7, None], "attainment_high": [0.8, 0.99, 0.9, None],
         "achieved": [70, 95, 8, 0], "breached": [30, 5, 2, 0],
     })
-    spec = charts.create_tier_comparison_chart(comparison).to_dict()
+    spec = charts.create_tier_comparison_chart(comparison, order=ORDER).to_dict()
     whiskers, points = spec["layer"]
     assert whiskers["encoding"]["x2"]["field"] == "attainment_high"
     assert points["encoding"]["y"]["sort"] == ["Platinum", "Standard"]  # Gold has no attainment: not drawn

@@ -1,4 +1,7 @@
-"""The Khoros client against scripted answers (httpx.MockTransport): job flow, retries, errors, tokens."""
+"""The Khoros client against scripted answers (httpx.MockTransport): job flow, retries, errors, tokens.
+
+The scripted answers follow Khoros' documented shapes: job creation is a POST with companyKey in the query and
+a form body; ``/download`` answers 307 to a pre-signed link that refuses credentials."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -17,6 +21,7 @@ from dashboard.khoros import (
     AuthenticationError,
     ExportJobFailed,
     ExportJobTimeout,
+    ExportLinkExpired,
     KhorosClient,
     PollPolicy,
     RateLimitError,
@@ -59,23 +64,42 @@ def analytics(result, status: int = 200) -> httpx.Response:
     return httpx.Response(status, json={"status": "PASS", "request": None, "message": None, "result": result})
 
 
-class FakeAnalytics:
-    """Khoros' export job flow with scripted job outcomes and quirks."""
+def form(request: httpx.Request) -> dict[str, list[str]]:
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    return parse_qs(request.content.decode(), keep_blank_values=True)
 
-    def __init__(self, outcomes: list[str] | None = None, running_polls: int = 1, body: bytes | None = None):
+
+class FakeAnalytics:
+    """Khoros' export job flow with scripted job outcomes and quirks.
+
+    ``expired``: how many times a job's pre-signed link answers 403 before it works (``-1``: always)."""
+
+    def __init__(self, outcomes: list[str] | None = None, running_polls: int = 1, body: bytes | None = None,
+                 expired: int = 0, storage_host: str = "storage.example"):
         self.outcomes = list(outcomes or ["ok"])
         self.running_polls = running_polls
         self.body = body if body is not None else json.dumps(ROWS).encode()
+        self.expired = expired
+        self.storage_host = storage_host
         self.requests: list[httpx.Request] = []
         self.jobs: dict[str, dict] = {}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path
+        if request.url.host == self.storage_host and path.startswith("/signed/"):
+            if "authorization" in request.headers:  # object storage refuses a second auth mechanism
+                return httpx.Response(400, content=b"<Error><Code>InvalidArgument</Code></Error>")
+            job = self.jobs[path.split("/")[2]]
+            job["fetches"] += 1
+            if self.expired < 0 or job["fetches"] <= self.expired:
+                return httpx.Response(403, content=b"<Error><Code>AccessDenied</Code>"
+                                                   b"<Message>Request has expired</Message></Error>")
+            return httpx.Response(200, content=self.body, headers={"content-type": "application/json"})
         if request.method == "POST" and path.startswith("/api/public/reports/report/"):
             n = len(self.jobs) + 1
             wf, run = f"wf-{n}", f"run+{n}/=="
-            self.jobs[wf] = {"polls": 0, "outcome": self.outcomes[min(n, len(self.outcomes)) - 1]}
+            self.jobs[wf] = {"polls": 0, "outcome": self.outcomes[min(n, len(self.outcomes)) - 1], "fetches": 0}
             encoded = run.replace("+", "%2B").replace("/", "%2F")
             base = f"https://analytics.example/api/public/reports/report/{wf}/{encoded}"
             self.jobs[wf]["base"] = base
@@ -83,7 +107,8 @@ class FakeAnalytics:
                               "statusUrl": f"{base}/status?companyKey={COMPANY_KEY}"})
         m = re.match(r"/api/public/reports/report/(wf-\d+)/.+/(status|download)$", path)
         if m:
-            job = self.jobs[m.group(1)]
+            wf = m.group(1)
+            job = self.jobs[wf]
             if m.group(2) == "status":
                 job["polls"] += 1
                 if job["polls"] <= self.running_polls or job["outcome"] == "never":
@@ -95,10 +120,8 @@ class FakeAnalytics:
                 inner = {"runnerState": "CLOSED", "reason": None, "detail": "COMPLETED"}
                 return analytics({"jobInfo": {"downloadUrl": f"{job['base']}/download?companyKey={COMPANY_KEY}"},
                                   "result": inner})
-            if job["outcome"] == "expired":
-                return httpx.Response(403, json={"status": "FAIL", "message": "Download link has expired",
-                                                 "result": None})
-            return httpx.Response(200, content=self.body, headers={"content-type": "application/json"})
+            return httpx.Response(307, headers={
+                "Location": f"https://{self.storage_host}/signed/{wf}/file.json?X-Amz-Signature=abc"})
         return httpx.Response(404, json={"status": "fail", "message": f"no route {path}"})
 
 
@@ -114,35 +137,66 @@ def test_run_export_follows_the_job_flow_with_the_fewest_requests():
     client, sleeps = make_client(fake)
     dl = client.run_export("incoming_post", START, END)
     assert json.loads(dl.body) == ROWS
-    assert (dl.workflow_id, dl.run_id, dl.fmt, dl.jobs) == ("wf-1", "run+1/==", "json", 1)
-    # run, one RUNNING poll, one CLOSED poll, download
-    assert [r.method for r in fake.requests] == ["POST", "GET", "GET", "GET"]
-    assert dl.requests == 4
+    assert (dl.workflow_id, dl.run_id, dl.fmt, dl.jobs, dl.links) == ("wf-1", "run+1/==", "json", 1, 1)
+    # run, one RUNNING poll, one CLOSED poll, /download (307), then the pre-signed link
+    assert [(r.method, r.url.host) for r in fake.requests] == [
+        ("POST", "analytics.example"), ("GET", "analytics.example"), ("GET", "analytics.example"),
+        ("GET", "analytics.example"), ("GET", "storage.example")]
+    assert dl.requests == 4 and client.stats.downloads == 1  # Khoros calls; the storage GET is not one
     run = fake.requests[0]
     assert run.url.path == "/api/public/reports/report/incoming_post"
-    q = run.url.params
-    assert q["companyKey"] == COMPANY_KEY and q["reportFormat"] == "json"
-    assert q["startTime"] == str(int(START.timestamp() * 1000)) and q["endTime"] == str(int(END.timestamp() * 1000))
-    assert q.get_list("reportMetrics")[:2] == ["post_id", "conversation_id"]  # repeated once per column
+    assert dict(run.url.params) == {"companyKey": COMPANY_KEY}  # only companyKey in the query of a POST
+    body = form(run)
+    assert body["reportFormat"] == ["json"] and body["timezone"] == ["UTC"]
+    assert body["startTime"] == [str(int(START.timestamp() * 1000))]
+    assert body["endTime"] == [str(int(END.timestamp() * 1000))]
+    assert "reportMetrics" not in body  # every column, by default
     assert run.headers["authorization"] == "Basic " + base64.b64encode(f"user-x:{PASSWORD}".encode()).decode()
     # the statusUrl is used as returned, without a second companyKey
     assert fake.requests[1].url.params.get_list("companyKey") == [COMPANY_KEY]
+    # the pre-signed link gets no credentials and no query of ours
+    signed = fake.requests[-1]
+    assert "authorization" not in signed.headers and "companyKey" not in str(signed.url)
     # polls back off: first delay, then x2
     assert sleeps.calls == [1.0, 2.0]
+
+
+def test_a_redirect_to_the_same_host_still_carries_no_credentials():
+    # httpx would keep Authorization on a same-origin redirect; the client follows 307s itself.
+    fake = FakeAnalytics(running_polls=0, storage_host="analytics.example")
+    client, _ = make_client(fake)
+    client.run_export("incoming_post", START, END)
+    signed = fake.requests[-1]
+    assert signed.url.path.startswith("/signed/") and "authorization" not in signed.headers
 
 
 def test_filters_are_mapped_and_unknown_filters_refused():
     fake = FakeAnalytics(running_polls=0)
     client, _ = make_client(fake)
     client.run_export("conversation", START, END, report_type="CREATED", priorities=[0, 1], work_queue_ids=(3,))
-    q = fake.requests[0].url.params
-    assert q["conversationReportType"] == "CREATED" and q["priorities"] == "0,1" and q["workqueueIds"] == "3"
+    q = form(fake.requests[0])
+    assert q["conversationReportType"] == ["CREATED"] and q["priorities"] == ["0,1"] and q["workqueueIds"] == ["3"]
+    client.run_export("conversation", START, END, timezone="America/Chicago")
+    assert form(fake.requests[-4])["timezone"] == ["America/Chicago"]  # POST, status, /download, link
     with pytest.raises(ValueError, match="unknown export filter 'colour'"):
         client.run_export("conversation", START, END, colour="red")
     with pytest.raises(ValueError, match="longer than 31 days"):
         client.run_export("conversation", START, START + timedelta(days=32))
     with pytest.raises(ValueError, match="unknown Analytics export"):
         client.run_export("brand_post", START, END)
+
+
+def test_report_metrics_are_sent_only_from_the_documented_allow_list():
+    fake = FakeAnalytics(running_polls=0)
+    client, _ = make_client(fake)
+    client.run_export("conversation", START, END, metrics=["CONVERSATION_ID", "STATUS"])
+    assert form(fake.requests[0])["reportMetrics"] == ["CONVERSATION_ID", "STATUS"]  # repeated, case kept
+    sent = len(fake.requests)
+    for bad, export in (("conversation_id", "conversation"), ("CREATED_TIME", "conversation"),
+                        ("POST_ID", "incoming_post")):
+        with pytest.raises(ValueError, match=f"'{bad}' is not a documented column id of the {export}"):
+            client.run_export(export, START, END, metrics=[bad])
+    assert len(fake.requests) == sent  # refused before anything was sent
 
 
 def test_a_failed_job_is_run_again_then_reported_with_export_and_window():
@@ -160,10 +214,21 @@ def test_a_failed_job_is_run_again_then_reported_with_export_and_window():
     assert COMPANY_KEY not in str(err.value) and PASSWORD not in str(err.value)
 
 
-def test_an_expired_link_runs_the_job_again():
-    fake = FakeAnalytics(outcomes=["expired", "ok"], running_polls=0)
+def test_an_expired_link_is_asked_for_again_before_the_job_is_run_again():
+    fake = FakeAnalytics(running_polls=0, expired=2)
     client, _ = make_client(fake)
-    assert client.run_export("incoming_post", START, END).jobs == 2
+    dl = client.run_export("incoming_post", START, END)
+    assert (dl.jobs, dl.links, len(fake.jobs)) == (1, 3, 1)  # two fresh links from /download, one job
+    downloads = [r for r in fake.requests if r.url.path.endswith("/download")]
+    assert len(downloads) == 3
+
+    stale = FakeAnalytics(running_polls=0, expired=-1)
+    client, _ = make_client(stale, job_attempts=2)
+    with pytest.raises(ExportLinkExpired) as err:
+        client.run_export("incoming_post", START, END)
+    assert len(stale.jobs) == 2 and "expired" in str(err.value)  # 3 links per job, then the job again
+    assert err.value.status == 403 and err.value.url.startswith("https://storage.example/signed/")
+    assert "X-Amz-Signature" not in str(err.value)
 
 
 def test_a_job_that_never_finishes_times_out():
@@ -400,17 +465,15 @@ def test_settled_windows_are_cached_forever_and_open_ones_briefly(tmp_path):
 
     cache.set = spy  # type: ignore[method-assign]
     client, _ = make_client(fake, cache=cache)
-    now = END + timedelta(days=3)
-    # posts settle an hour after the window: cached without expiry, and the second call sends nothing
-    client.run_export("incoming_post", START, END, now=now)
+    # a window the caller knows is settled is cached without expiry, and the second call sends nothing
+    client.run_export("incoming_post", START, END, settled=True)
     sent = len(fake.requests)
-    again = client.run_export("incoming_post", START, END, now=now)
+    again = client.run_export("incoming_post", START, END, settled=True)
     assert again.from_cache and again.requests == 0 and len(fake.requests) == sent
-    # conversations still change three days after the window: a short TTL only
-    client.run_export("conversation", START, END, now=now, report_type="CREATED")
+    assert (again.time_zone, again.time_format) == ("UTC", None)  # read back the way it was asked for
+    # a window that may still change: a short TTL only
+    client.run_export("conversation", START, END, report_type="CREATED")
     assert expiries == [None, 300.0]
-    client.run_export("conversation", START, END, now=END + timedelta(days=8), report_type="CLOSED")
-    assert expiries[-1] is None
 
 
 def test_setup_errors_are_not_retried(tmp_path):
@@ -436,6 +499,26 @@ def test_a_401_on_download_is_an_auth_error_not_an_expired_link():
         return fake(request)
 
     client, _ = make_client(handler)
-    with pytest.raises(AuthenticationError, match="HTTP 401"):
+    with pytest.raises(AuthenticationError, match="HTTP 401") as err:
         client.run_export("incoming_post", START, END)
     assert len(fake.jobs) == 1
+    assert (err.value.method, err.value.status) == ("GET", 401)
+    assert err.value.url == "https://analytics.example/api/public/reports/report/wf-1/run%2B1%2F==/download"
+
+
+def test_every_khoros_error_is_a_dashboard_error_with_method_redacted_url_and_status():
+    from dashboard.errors import DashboardError
+    from dashboard.khoros import KhorosError
+
+    client, _ = make_client(Script(httpx.ConnectError(f"refused {PASSWORD}")))
+    with pytest.raises(TransportError) as err:
+        client.author("a-1")
+    assert isinstance(err.value, KhorosError) and isinstance(err.value, DashboardError)
+    assert (err.value.method, err.value.url, err.value.status) == ("GET", "https://care.example/api/v2/authors/a-1",
+                                                                  None)
+    client, _ = make_client(Script(httpx.Response(400, json={"status": "fail", "message": "bad"})))
+    with pytest.raises(RequestRejectedError) as err:
+        client.changed_author_ids(START, START + timedelta(hours=1))
+    assert (err.value.method, err.value.status) == ("GET", 400)
+    assert err.value.url == "https://care.example/api/v2/authors/changed"  # no query: it can hold secrets
+    assert err.value.where == "GET https://care.example/api/v2/authors/changed"

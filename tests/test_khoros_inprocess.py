@@ -24,7 +24,8 @@ FIRST, LAST = date(2026, 11, 10), END.date()
 FAST_POLL = PollPolicy(first_delay_s=0.01, factor=2.0, max_delay_s=0.2, timeout_s=30.0)
 OPTIONS = dict(analytics_per_min=100_000, care_per_min=100_000, slow_seconds=0.01)
 SETTINGS = dict(username="demo", password="demo", company_key="demo", simulator_end=END,
-                rate_analytics_per_min=100_000, rate_care_per_min=100_000)
+                rate_analytics_per_min=100_000, rate_care_per_min=100_000,
+                export_time_format="MM/dd/yyyy HH:mm:ss")  # the simulated company's time format
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def synced(tmp_path, *, base_url: str, transport=None) -> tuple[dict[str, pl.Dat
     return frames, summary
 
 
+@pytest.mark.integration
 def test_in_process_sync_equals_a_sync_over_http(world, tmp_path):
     with start_simulator(world, SimulatorOptions(**OPTIONS)) as sim:
         over_http, http_summary = synced(tmp_path / "http", base_url=sim.base_url)

@@ -140,3 +140,39 @@ def test_agent_state_hours_sums_clipped_seconds_per_agent_and_state():
     # Window 09:00-15:00: Ann available 09-12 and 13-15 (open interval clipped) = 5 h, lunch 1 h; Bo 0.5 h.
     hours = agent_state_hours(agent_state_timeline(states, t(9), t(15))).collect()
     assert hours.rows() == [("Ann", "AVAILABLE", 5.0), ("Ann", "LUNCH", 1.0), ("Bo", "AVAILABLE", 0.5)]
+
+
+def _states_now() -> pl.DataFrame:
+    t = lambda h, m=0: datetime(2026, 11, 2, h, m, tzinfo=UTC)  # noqa: E731
+    return pl.DataFrame({
+        "agent_id": ["a", "a", "b", "c", "d", "e"],
+        "agent_name": ["Ann", "Ann", "Bob", None, "Dee", "Eve"],
+        "state": ["Available", "Lunch", "Available", "Busy", "Available", " available "],
+        "start_time": [t(9), t(12), t(9), t(11), t(8), t(12)],
+        "end_time": [t(12), t(13), None, t(11, 30), t(10), None],
+    }, schema_overrides={"start_time": T, "end_time": T})
+
+
+def test_agents_by_state_counts_each_agents_covering_interval():
+    from dashboard.metrics.agents import agents_available, agents_by_state
+
+    now = agents_by_state(_states_now(), datetime(2026, 11, 2, 12, 15, tzinfo=UTC))
+    # a: Lunch (12-13); b: Available (open); e: " available " (open); c ended 11:30, d ended 10:00 -> not counted.
+    assert now.rows() == [(" available ", 1), ("Available", 1), ("Lunch", 1)]  # most agents first, then by name
+    # "available" in any case and spacing is AVAILABLE_STATES' state, as in the leaderboard's available hours
+    assert agents_available(now) == 2
+
+
+def test_handle_time_is_first_assignment_to_close_per_agent_nearest_rank():
+    from dashboard.metrics.agents import handle_time_by_agent
+
+    def row(cid: str, agent: str, assigned_h: int, closed_h: int | None) -> dict:
+        return {"conversation_id": cid, "agent_id": agent, "first_inbound_time": utc(8),
+                "first_assigned_time": utc(assigned_h), "closed_time": None if closed_h is None else utc(closed_h)}
+
+    facts = pl.DataFrame([row("c1", "ann", 9, 10), row("c2", "ann", 9, 12), row("c3", "ann", 9, 13),
+                          row("c4", "bob", 10, 11), row("c5", "bob", 10, None)],
+                         schema_overrides={c: T for c in ("first_inbound_time", "first_assigned_time", "closed_time")})
+    out = handle_time_by_agent(facts, start=date(2026, 11, 16), end=date(2026, 11, 17), tz="UTC", as_of=AS_OF)
+    # ann: 1 h, 3 h, 4 h -> median (nearest rank: the 2nd of 3) 3 h; bob: one closed conversation, 1 h
+    assert out.rows() == [("ann", 3, 3 * 3600.0), ("bob", 1, 3600.0)]

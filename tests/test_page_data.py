@@ -14,15 +14,15 @@ PAGE = "pages/data.py"
 
 
 @pytest.fixture
-def source(app_env, demo_source):
-    return demo_source
+def core(app_env, demo_core):
+    return demo_core
 
 
-def test_freshness_and_policy_come_from_the_store_and_the_policy_file(source):
+def test_freshness_and_policy_come_from_the_store_and_the_policy_file(core):
     at = run_app(PAGE)
     assert not at.exception and not at.error, [e.value for e in at.error]
     freshness = h.frame_with(at, "export", "last_success", "rows")
-    expected = source.store.freshness()
+    expected = core.store.freshness()
     shown = dict(freshness.drop_nulls("rows").select("export", "rows").iter_rows())
     assert shown == dict(expected.select("export", "rows").iter_rows())
     targets = h.frame_with(at, "metric", "clock", "schedule")
@@ -30,7 +30,7 @@ def test_freshness_and_policy_come_from_the_store_and_the_policy_file(source):
     assert any("[[targets]]" in c.value for c in at.code)
 
 
-def test_sync_now_reports_its_summary(source):
+def test_sync_now_reports_its_summary(core):
     at = run_app(PAGE)
     at.multiselect(key="data_sync_exports").set_value(["conversation", "response"])
     at.number_input(key="data_sync_days").set_value(1)
@@ -40,7 +40,7 @@ def test_sync_now_reports_its_summary(source):
     assert any(s.value.startswith("Sync complete") for s in at.success)
 
 
-def test_a_failed_sync_is_a_message_not_a_traceback(source, monkeypatch):
+def test_a_failed_sync_is_a_message_not_a_traceback(core, monkeypatch):
     from dashboard.khoros import KhorosError
     from dashboard.store import sync as sync_module
 
@@ -55,7 +55,7 @@ def test_a_failed_sync_is_a_message_not_a_traceback(source, monkeypatch):
     assert any("Sync failed" in e.value and "401" in e.value for e in at.error)
 
 
-def test_import_of_an_uploaded_file_quarantines_bad_rows(source, tmp_path):
+def test_import_of_an_uploaded_file_quarantines_bad_rows(core, tmp_path):
     # New, closed, long-past conversations: the shared demo store keeps every figure other tests check.
     header = "Conversation ID,Author ID,Network,Status,Created Time,Closed Time\n"
     lines = [f"imported-test-{i},author-x,twitter,CLOSED,2001-01-0{i}T10:00:00Z,2001-01-0{i}T11:00:00Z"
@@ -68,14 +68,14 @@ def test_import_of_an_uploaded_file_quarantines_bad_rows(source, tmp_path):
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     assert any("2 rows from 1 file(s)" in s.value and "1 quarantined" in s.value for s in at.success)
-    quarantine = source.store.quarantine().filter(pl.col("source").str.contains("conversations_export.csv"))
+    quarantine = core.store.quarantine().filter(pl.col("source").str.contains("conversations_export.csv"))
     assert quarantine.height == 1
     at = run_app(PAGE)  # the quarantine section lists the rejected row with its reason
     reasons = h.frame_with(at, "export", "reason", "rows")
     assert reasons.filter(pl.col("export") == "conversation").height >= 1
 
 
-def test_an_unreadable_upload_is_a_message_not_a_traceback(source):
+def test_an_unreadable_upload_is_a_message_not_a_traceback(core):
     at = run_app(PAGE)
     at.selectbox(key="data_import_export").set_value("response")
     at.file_uploader(key="data_import_files").upload("wrong.csv", b"just,some,columns\n1,2,3\n", "text/csv").run()

@@ -1,13 +1,11 @@
-"""The Live queue page through the entrypoint: open backlog, at-risk list and agent states as the metric
-functions compute them for the world's "now"; filters from the URL; a message when nothing is open."""
+"""The Live queue page through the entrypoint: open backlog and agents available as the simulated world says
+at its "now", the at-risk list ordered by time to breach, filters from the URL, a message when nothing is open."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
-from dashboard.metrics import backlog, load_policy
-from dashboard.metrics import pages_support as ps
 from tests import _page_helpers as h
 from tests.conftest import run_app
 
@@ -15,37 +13,47 @@ PAGE = "pages/live_queue.py"
 
 
 @pytest.fixture
-def source(app_env, demo_source):
-    return demo_source
+def core(app_env, demo_core):
+    return demo_core
 
 
-def test_open_backlog_and_at_risk_list_for_now(source):
+def available_at(states: pl.DataFrame, now) -> int:
+    """Agents whose state interval covering ``now`` is "Available" — worked out row by row from the raw table."""
+    latest: dict[str, tuple] = {}
+    for row in states.iter_rows(named=True):
+        covers = row["start_time"] <= now and (row["end_time"] is None or row["end_time"] > now)
+        if covers and (row["agent_id"] not in latest or row["start_time"] > latest[row["agent_id"]][0]):
+            latest[row["agent_id"]] = (row["start_time"], row["state"])
+    return sum(1 for _, state in latest.values() if state == "Available")
+
+
+def test_open_backlog_at_risk_list_and_agents_for_now(core, demo_world):
     at = run_app(PAGE)
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = h.metrics(at)
-    open_now = source.scan("conversation").filter(pl.col("status") != "CLOSED").select(pl.len()).collect().item()
-    assert shown["Open now"] == f"{open_now:,}"
-    risk = backlog.at_risk(h.facts(source).lazy(), load_policy(), source.now()).collect()
-    assert shown["Clocks running"] == f"{risk.height:,}"
+    still_open = demo_world.truth.filter(pl.col("status") != "CLOSED")
+    assert shown["Open now"] == f"{still_open.height:,}"
     table = h.frame_with(at, "breaches in", "breach_at")
-    assert table.get_column("conversation_id").to_list() == risk.get_column("conversation_id").to_list()
-    states = ps.agent_states_now(source.scan("raw_agent_states"), source.now())
-    available = states.filter(pl.col("state").str.to_lowercase() == "available").get_column("agents").sum()
-    assert shown["Agents available"] == f"{available:,}"
+    assert shown["Clocks running"] == f"{table.height:,}" and table.height > 0
+    assert set(table.get_column("conversation_id")) <= set(still_open.get_column("conversation_id"))
+    assert table.get_column("breach_at").is_sorted()
+    assert (table.get_column("seconds_to_breach") >= 0).all()  # running clocks, not yet breached
+    expected = available_at(demo_world.tables["raw_agent_states"], demo_world.now)
+    assert expected > 0
+    assert shown["Agents available"] == f"{expected:,}"
     assert any("refreshed" in c.value for c in at.caption)
 
 
-def test_filters_from_the_url_narrow_the_queue(source):
-    facts = h.facts(source)
-    open_ids = backlog.open_at(facts.lazy(), source.now()).collect()
-    busiest = open_ids.group_by("priority").len().sort("len", descending=True).row(0, named=True)
-    at = run_app(PAGE, query={"priority": str(busiest["priority"])})
+def test_filters_from_the_url_narrow_the_queue(core, demo_world):
+    still_open = demo_world.truth.filter(pl.col("status") != "CLOSED")
+    busiest = still_open.group_by("priority_at_start").len().sort("len", descending=True).row(0, named=True)
+    at = run_app(PAGE, query={"priority": str(busiest["priority_at_start"])})
     assert not at.exception and not at.error
     assert h.metrics(at)["Open now"] == f"{busiest['len']:,}"
 
 
-def test_nothing_open_gets_a_message(source):
-    at = run_app(PAGE, query=h.empty_filter(h.facts(source)))
+def test_nothing_open_gets_a_message(core):
+    at = run_app(PAGE, query=h.empty_filter(core.facts()))
     assert not at.exception and not at.error
     assert any("Nothing is open" in w.value for w in at.warning)
     assert h.metrics(at)["Open now"] == "0"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -38,15 +37,27 @@ def test_shipped_default_policy_loads_and_covers_every_metric_and_tier() -> None
     assert tiers == {"Platinum", "Gold", "Silver", "Standard"}
 
 
-def test_load_policy_uses_the_environment_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    custom = tmp_path / "mine.toml"
-    custom.write_text(SCHEDULE + '[[targets]]\nmetric = "resolution"\ntarget = "2d"\nclock = "calendar"\n')
-    monkeypatch.setenv("CARE_DASHBOARD_POLICY", str(custom))
-    policy = load_policy()
-    assert policy.source == str(custom)
-    assert policy.targets[0].target_seconds == 2 * 86400
-    monkeypatch.delenv("CARE_DASHBOARD_POLICY")
+def test_load_policy_without_a_path_is_the_shipped_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Which file a tenant uses is the core's to decide (tests/test_core.py); the metric layer reads no settings.
+    monkeypatch.setenv("CARE_DASHBOARD_POLICY", "/nowhere/policy.toml")
     assert load_policy().source == str(DEFAULT_POLICY_PATH)
+
+
+def test_tier_order_comes_from_the_policy() -> None:
+    assert load_policy().tier_order == ("Platinum", "Gold", "Silver", "Standard", "unknown")
+    targets = ('[[targets]]\nmetric = "first_response"\ntier = ["Or", "Argent"]\ntarget = "1h"\n'
+               '[[targets]]\nmetric = "resolution"\ntier = "Bronze"\ntarget = "1d"\n'
+               '[[targets]]\nmetric = "first_response"\ntier = "Argent"\ntarget = "2h"\n')
+    # without a tiers list: the order in which the targets name them; "unknown" (no tier) always last
+    named = parse_policy(SCHEDULE + targets)
+    assert named.tier_order == ("Or", "Argent", "Bronze", "unknown")
+    assert named.order_tiers(["unknown", "Zinc", "Bronze", "Or", "Alu"]) == ["Or", "Bronze", "unknown", "Alu", "Zinc"]
+    # an explicit list wins (a top-level key comes before the tables in TOML)
+    ranked = parse_policy('tiers = ["Bronze", "Argent", "Or"]\n' + SCHEDULE + targets)
+    assert ranked.tier_order == ("Bronze", "Argent", "Or", "unknown")
+    with pytest.raises(PolicyError) as info:
+        parse_policy('tiers = "Gold"\n' + SCHEDULE + targets)
+    assert info.value.line == 1 and "tiers must be a list" in str(info.value)
 
 
 def test_targets_parse_matching_keys() -> None:

@@ -1,56 +1,57 @@
-"""The report CLI: core on the simulator's world, formats, argument errors, and run() against a store."""
+"""The report CLI: on the simulator's world through the core, formats, argument errors, and run() against a
+tenant's store (what ``python -m dashboard report`` does), tier file included."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import polars as pl
 import pytest
-from polars.testing import assert_frame_equal
 
 from dashboard import report
-from dashboard.metrics import load_policy
-from dashboard.metrics.conversations import conversation_facts
-from dashboard.metrics.sla import attainment_by, evaluate, in_window
+from dashboard.core import Dashboard
+from dashboard.simulator.world import WorldConfig, generate_world
+from tests._worlds import TENANT_ENV, write_tenant_store
 
-world_module = pytest.importorskip("dashboard.simulator.world")
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 REQUIRED = ["total", "achieved", "breached", "pending", "bot_contained", "attainment", "median_seconds",
             "p90_seconds"]
+WINDOW = dict(start=date(2026, 11, 9), end=date(2026, 11, 19))
 
 
 @pytest.fixture(scope="module")
-def tables() -> dict[str, pl.LazyFrame]:
-    world = world_module.generate_world(world_module.WorldConfig(seed=5, days=14, conversations_per_day=80, end=END))
-    return {k: v.lazy() for k, v in world.tables.items()}
+def world():
+    return generate_world(WorldConfig(seed=5, days=14, conversations_per_day=80, end=END))
 
 
-def test_sla_report_by_tier_has_the_contract_columns(tables) -> None:
-    out = report.sla_report(tables, load_policy(), by=["tier"], start=date(2026, 11, 9), end=date(2026, 11, 19),
-                            tz="America/New_York", as_of=END)
+@pytest.fixture(scope="module")
+def core(world) -> Dashboard:
+    return Dashboard.from_tables(world.tables, now=END)
+
+
+def test_sla_report_by_tier_counts_the_worlds_conversations(core, world) -> None:
+    out = report.sla_report(core, by=["tier"], **WINDOW, tz="America/New_York")
     assert out.columns[0] == "tier"
     assert set(REQUIRED) <= set(out.columns)
     assert set(out["tier"]) <= {"Platinum", "Gold", "Silver", "Standard", "unknown"}
     assert (out["total"] == out["achieved"] + out["breached"] + out["pending"]).all()
-    assert out["total"].sum() > 100
-    # same numbers as calling the metric functions directly
-    t = tables
-    facts = conversation_facts(t["conversation"], t["incoming_post"], t["response"],
-                               t["conversation_history_action"], t["author"])
-    direct = attainment_by(evaluate(in_window(facts, date(2026, 11, 9), date(2026, 11, 19), "America/New_York"),
-                                    load_policy(), as_of=END), ["tier"]).collect()
-    # (the mean's float sum may be added up in another order: compare with a tolerance)
-    assert_frame_equal(out, direct, rel_tol=1e-9)
+    # Oracle: the world's own record of each conversation (first inbound post in the window, tier at its start).
+    local_day = pl.col("first_inbound_time").dt.convert_time_zone("America/New_York").dt.date()
+    truth = world.truth.filter(local_day.is_between(WINDOW["start"], WINDOW["end"], closed="left"))
+    counted = out.select(pl.col("total", "bot_contained", "not_started", "no_target").sum()).row(0)
+    assert sum(counted) == truth.height > 100
+    assert out["bot_contained"].sum() == truth.filter(pl.col("bot_contained")).height
+    per_tier = dict(truth.group_by("tier_at_start").len().iter_rows())
+    row_sums = out.select("tier", pl.sum_horizontal("total", "bot_contained", "not_started", "no_target"))
+    assert dict(row_sums.iter_rows()) == per_tier
 
 
-def test_sla_report_other_metrics_and_groups(tables) -> None:
+def test_sla_report_other_metrics_and_groups(core) -> None:
     for metric in ("next_response", "time_to_assign", "resolution"):
-        out = report.sla_report(tables, load_policy(), metric=metric, by=["tier", "channel"],
-                                start=date(2026, 11, 9), end=date(2026, 11, 19), tz="UTC", as_of=END)
+        out = report.sla_report(core, metric=metric, by=["tier", "channel"], **WINDOW, tz="UTC")
         assert out.columns[:2] == ["tier", "network"]
         assert out["total"].sum() > 0, metric
 
@@ -75,14 +76,6 @@ def test_formats() -> None:
     assert "no conversations" in report.format_report(frame.head(0), "table")
 
 
-class _FakeStore:
-    def __init__(self, tables: dict[str, pl.LazyFrame], root: Path) -> None:
-        self.tables, self.root = tables, root
-
-    def scan(self, export_id: str) -> pl.LazyFrame:
-        return self.tables[export_id]
-
-
 def _args(**overrides) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     report.add_arguments(parser)
@@ -92,23 +85,34 @@ def _args(**overrides) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_run_prints_json_from_the_store(tables, monkeypatch, capsys, tmp_path) -> None:
-    monkeypatch.setattr(report, "_find_store", lambda settings: _FakeStore(tables, tmp_path))
+@pytest.fixture
+def tenant(world, tmp_path, monkeypatch):
+    """The world in a tenant's store, configured in the environment as ``python -m dashboard report`` reads it."""
+    write_tenant_store(world.tables, tmp_path)
+    for name, value in {**TENANT_ENV, "CARE_DASHBOARD_DATA_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("KHOROS_TIER_FILE", "CARE_DASHBOARD_POLICY", "CARE_DASHBOARD_BOT_RULE"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_run_prints_json_from_the_store(tenant, core, capsys) -> None:
     assert report.run(_args(by="tier,priority", format="json", tz="America/New_York")) == 0
     rows = json.loads(capsys.readouterr().out)
     assert rows and {*REQUIRED, "tier", "priority"} <= set(rows[0])
+    expected = report.sla_report(core, by=["tier", "priority"], **WINDOW, tz="America/New_York", as_of=END)
+    assert [(r["tier"], r["priority"], r["achieved"], r["breached"]) for r in rows] == list(
+        expected.select("tier", "priority", "achieved", "breached").iter_rows())
 
 
-def test_run_reports_errors_in_one_line(tables, monkeypatch, capsys, tmp_path) -> None:
-    monkeypatch.setattr(report, "_find_store", lambda settings: _FakeStore(tables, tmp_path))
+def test_run_reports_errors_in_one_line(tenant, capsys, tmp_path, monkeypatch) -> None:
     assert report.run(_args(tz="Mars/Base")) == 2
     assert "unknown time zone" in capsys.readouterr().err
     bad_policy = tmp_path / "bad.toml"
     bad_policy.write_text("[schedules.default]\ntimezone = 'UTC'\n[[targets]]\nmetric = 'speed'\ntarget = '1h'\n")
     assert report.run(_args(policy=str(bad_policy))) == 2
     assert "line 4" in capsys.readouterr().err
-    empty = {k: v.head(0) for k, v in tables.items()}
-    monkeypatch.setattr(report, "_find_store", lambda settings: _FakeStore(empty, tmp_path))
+    monkeypatch.setenv("CARE_DASHBOARD_DATA_DIR", str(tmp_path / "elsewhere"))
     assert report.run(_args()) == 2
     assert "holds no conversations" in capsys.readouterr().err
 
@@ -121,11 +125,10 @@ def test_argument_errors_exit_through_argparse() -> None:
     with pytest.raises(SystemExit):
         parser.parse_args(["sla", "--start", "2026-11-01", "--end", "2026-11-19", "--as-of", "2026-11-20T12:00"])
     ns = SimpleNamespace(**vars(parser.parse_args(["sla", "--start", "2026-11-01", "--end", "2026-11-19"])))
-    assert ns.metric == "first_response" and ns.bot_rule == "human" and ns.fmt == "table"
+    assert ns.metric == "first_response" and ns.bot_rule is None and ns.fmt == "table"  # None: the setting's
 
 
-def test_run_compare(tables, monkeypatch, capsys, tmp_path) -> None:
-    monkeypatch.setattr(report, "_find_store", lambda settings: _FakeStore(tables, tmp_path))
+def test_run_compare(tenant, capsys) -> None:
     parser = argparse.ArgumentParser()
     report.add_arguments(parser)
     base = ["sla", "--start", "2026-11-09", "--end", "2026-11-19", "--as-of", "2026-11-20T12:00:00Z"]
@@ -136,34 +139,35 @@ def test_run_compare(tables, monkeypatch, capsys, tmp_path) -> None:
     assert "exactly one --by" in capsys.readouterr().err
 
 
-def test_compare_and_exclude_pending_through_the_core(tables) -> None:
-    policy = load_policy()
-    common = dict(start=date(2026, 11, 9), end=date(2026, 11, 19), tz="UTC", as_of=END)
-    by_tier = report.sla_report(tables, policy, by=["tier"], **common)
-    pairs = report.compare_report(by_tier, "tier", report.TIER_ORDER)
+def test_compare_and_exclude_pending_through_the_core(core) -> None:
+    common = dict(**WINDOW, tz="UTC")
+    by_tier = report.sla_report(core, by=["tier"], **common)
+    pairs = report.compare_report(by_tier, "tier", core.tier_order)
     assert pairs.height == by_tier.height * (by_tier.height - 1) // 2
     assert pairs.row(0, named=True)["group"] == "Platinum"
     assert set(pairs["verdict"].drop_nulls()) <= {"better", "worse", "not distinguishable"}
-    full = report.sla_report(tables, policy, metric="resolution", by=[], **common).row(0, named=True)
-    net = report.sla_report(tables, policy, metric="resolution", by=[], exclude_pending=True,
-                            **common).row(0, named=True)
+    full = report.sla_report(core, metric="resolution", by=[], **common).row(0, named=True)
+    net = report.sla_report(core, metric="resolution", by=[], exclude_pending=True, **common).row(0, named=True)
     # waiting on the customer no longer counts: faster resolutions, at least as many achieved
     assert net["median_seconds"] < full["median_seconds"]
     assert net["achieved"] >= full["achieved"]
     with pytest.raises(report.ReportError, match="resolution only"):
-        report.sla_report(tables, policy, metric="first_response", exclude_pending=True, **common)
+        report.sla_report(core, metric="first_response", exclude_pending=True, **common)
 
 
-def test_tier_file_replaces_the_author_attribute(tables, tmp_path) -> None:
-    authors = tables["author"].select("author_id").unique().collect()["author_id"].to_list()
+def test_the_tier_file_replaces_the_author_attribute(tenant, world, capsys, monkeypatch, tmp_path) -> None:
+    authors = sorted(world.tables["author"]["author_id"].unique().to_list())
     crm = tmp_path / "tiers.csv"
     crm.write_text("author_id,tier,updated_time\n" + "".join(f"{a},Diamond,\n" for a in authors[: len(authors) // 2]))
-    out = report.sla_report(tables, load_policy(), by=["tier"], start=date(2026, 11, 9), end=date(2026, 11, 19),
-                            tz="UTC", as_of=END, tier_table=report.load_tier_file(crm))
-    assert set(out["tier"]) == {"Diamond", "unknown"}
+    monkeypatch.setenv("KHOROS_TIER_FILE", str(crm))
+    assert report.run(_args(by="tier", format="json", tz="UTC")) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["tier"] for r in rows} == {"Diamond", "unknown"}
     bad = tmp_path / "bad.csv"
     bad.write_text("customer,level\nx,Gold\n")
-    with pytest.raises(report.ReportError, match="missing column"):
-        report.load_tier_file(bad)
-    with pytest.raises(report.ReportError, match="not found"):
-        report.load_tier_file(tmp_path / "none.csv")
+    monkeypatch.setenv("KHOROS_TIER_FILE", str(bad))
+    assert report.run(_args()) == 2
+    assert "missing column" in capsys.readouterr().err
+    monkeypatch.setenv("KHOROS_TIER_FILE", str(tmp_path / "none.csv"))
+    assert report.run(_args()) == 2
+    assert "not found (KHOROS_TIER_FILE)" in capsys.readouterr().err

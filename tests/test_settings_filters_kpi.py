@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from dashboard.filters import apply_filters, filter_options
-from dashboard.kpi import Kpi, format_duration
+from dashboard.filters import Filters, apply_filters, filter_options
 from dashboard.settings import load_settings
+from dashboard.views.kpi import Kpi, format_duration
 
 
 def test_no_khoros_url_means_the_simulator_and_secrets_never_show_in_repr():
@@ -47,3 +47,12 @@ def test_kpi_formats_values_and_deltas_in_their_units():
     assert Kpi("c", "Conversations", 120, "count", "d", previous=100).delta == "+20 (+20%)"
     assert Kpi("f", "FRT", 600, "seconds", "d", previous=900).delta == "-5m"
     assert Kpi("f", "FRT", None, "seconds", "d", previous=900).delta is None
+
+
+def test_filters_window_previous_window_and_description():
+    now = datetime(2026, 11, 18, 3, 30, tzinfo=UTC)  # still 17 Nov in New York
+    filters = Filters.last_days(now, "America/New_York", 7, dimensions={"tier": ("Gold",), "queue": ()})
+    assert (filters.start.isoformat(), filters.end.isoformat(), filters.days) == ("2026-11-11", "2026-11-18", 7)
+    assert [d.isoformat() for d in filters.previous_window()] == ["2026-11-04", "2026-11-11"]
+    assert filters.describe() == "11 Nov 2026 – 17 Nov 2026 (America/New_York) · Customer tier: Gold"
+    assert filters.as_of == now and filters.bot_rule == "human"

@@ -1,7 +1,11 @@
-"""Contract tests of the simulator's Care v2 and Bot v3 routes, its limits, faults and own routes (plain httpx)."""
+"""Contract tests of the simulator's Care v2 and Bot v3 routes, its limits, faults and own routes (plain httpx).
+
+In process (the ASGI app through ``InProcessASGITransport``), except the tests of the real server and the CLI,
+which are marked ``integration``."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from datetime import UTC, datetime
@@ -10,7 +14,8 @@ import httpx
 import polars as pl
 import pytest
 
-from dashboard.simulator.app import SimulatorOptions
+from dashboard.khoros._http import InProcessASGITransport
+from dashboard.simulator.app import SimulatorOptions, create_app
 from dashboard.simulator.server import start_simulator
 from dashboard.simulator.world import WorldConfig, generate_world
 
@@ -23,15 +28,19 @@ def world():
     return generate_world(WorldConfig(seed=11, days=21, conversations_per_day=80, end=END))
 
 
+def sim_http(app, **kw) -> httpx.Client:
+    """A plain httpx client on the simulator's ASGI app, in this process (no port)."""
+    return httpx.Client(transport=InProcessASGITransport(app), base_url="http://simulator.test", timeout=10, **kw)
+
+
 @pytest.fixture(scope="module")
-def sim(world):
-    with start_simulator(world, SimulatorOptions(analytics_per_min=10_000, care_per_min=10_000)) as running:
-        yield running
+def app(world):
+    return create_app(world, SimulatorOptions(analytics_per_min=10_000, care_per_min=10_000))
 
 
 @pytest.fixture()
-def care(sim):
-    with httpx.Client(base_url=sim.base_url, auth=("demo", "demo"), timeout=10) as c:
+def care(app):
+    with sim_http(app, auth=("demo", "demo")) as c:
         yield c
 
 
@@ -129,17 +138,18 @@ def test_reference_data(care, world):
     assert care.get("/api/v2/smartviews").json()["status"] == "success"
 
 
-def test_care_needs_basic_auth(sim):
-    r = httpx.get(f"{sim.base_url}/api/v2/tags")
-    assert r.status_code == 401 and r.json() == {"status": "fail", "message": "Unauthorized"}
-    r = httpx.get(f"{sim.base_url}/api/v2/tags", auth=("demo", "nope"))
-    assert r.status_code == 401
+def test_care_needs_basic_auth(app):
+    with sim_http(app) as anonymous:
+        r = anonymous.get("/api/v2/tags")
+        assert r.status_code == 401 and r.json() == {"status": "fail", "message": "Unauthorized"}
+        assert anonymous.get("/api/v2/tags", auth=("demo", "nope")).status_code == 401
 
 
 def test_bot_token_lifecycle_and_records(world):
     app_id = world.bots["app_id"][0]
     opts = SimulatorOptions(token_grace_s=0.5)
-    with start_simulator(world, opts) as s, httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as care:
+    app = create_app(world, opts)
+    with sim_http(app, auth=("demo", "demo")) as care:
         assert care.get(f"/api/v2/tokens/khorosapi/ownerId/{app_id}").status_code == 404
         created = care.post(f"/api/v2/tokens/khorosapi/ownerId/{app_id}").json()
         assert created["status"] == "success"
@@ -149,7 +159,7 @@ def test_bot_token_lifecycle_and_records(world):
         assert again.status_code == 409 and again.json()["message"] == "A token at this path already exists."
         assert care.get(f"/api/v2/tokens/khorosapi/ownerId/{app_id}").json()["data"]["token"] == token
         assert care.post("/api/v2/tokens/khorosapi/ownerId/no-such-bot").status_code == 404
-        bot = httpx.Client(base_url=s.base_url, headers={"Authorization": f"Bearer {token}"})
+        bot = sim_http(app, headers={"Authorization": f"Bearer {token}"})
         listed = bot.get(f"/bots/v3/request/appId/{app_id}", params={"from": "3d"})
         assert listed.status_code == 200 and listed.headers["x-amzn-RequestId"] == listed.json()["requestId"]
         records = listed.json()["data"]
@@ -183,13 +193,14 @@ def test_bot_token_lifecycle_and_records(world):
         time.sleep(0.6)
         stale = bot.get(f"/bots/v3/health/appId/{app_id}")
         assert stale.status_code == 401 and stale.json()["error"]["message"].startswith("Unauthorized")
-        fresh = httpx.Client(base_url=s.base_url, headers={"Authorization": f"Bearer {new}"})
+        fresh = sim_http(app, headers={"Authorization": f"Bearer {new}"})
         assert fresh.delete(f"/bots/v3/tokens/appId/{app_id}").json() == {}
         assert fresh.get(f"/bots/v3/health/appId/{app_id}").status_code == 401
-        assert httpx.get(f"{s.base_url}/bots/v3/registrations").status_code == 401
-        forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-        assert httpx.get(f"{s.base_url}/bots/v3/registrations",
-                         headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+        with sim_http(app) as anonymous:
+            assert anonymous.get("/bots/v3/registrations").status_code == 401
+            forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+            assert anonymous.get("/bots/v3/registrations",
+                                 headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
 def test_incidents_show_in_records_and_health(world):
@@ -223,7 +234,7 @@ def test_incidents_show_in_records_and_health(world):
 
 def test_rate_limit_answers_429_with_retry_after_and_counts_it(world):
     opts = SimulatorOptions(analytics_per_min=3, care_per_min=2, rate_window_s=1.0)
-    with start_simulator(world, opts) as s, httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
+    with sim_http(create_app(world, opts), auth=("demo", "demo")) as c:
         codes = [c.get("/api/public/teams", params={"companyKey": "demo"}).status_code for _ in range(5)]
         assert codes == [200, 200, 200, 429, 429]
         limited = c.get("/api/public/teams", params={"companyKey": "demo"})
@@ -244,7 +255,7 @@ def test_faults_are_seeded_and_of_every_kind(world):
     opts = SimulatorOptions(fault_rate=1.0, seed=5, slow_seconds=0.05, analytics_per_min=10_000,
                             care_per_min=10_000)
     seen = set()
-    with start_simulator(world, opts) as s, httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
+    with sim_http(create_app(world, opts), auth=("demo", "demo")) as c:
         for _ in range(40):
             try:
                 r = c.get("/api/v2/tags")
@@ -274,6 +285,7 @@ def test_truth_route_lists_conversations_bots_and_incidents(care, world):
     assert care.get("/__simulator__/truth", params={"limit": "x"}).status_code == 400
 
 
+@pytest.mark.integration
 def test_stop_frees_the_port_and_the_thread(world):
     s = start_simulator(world, SimulatorOptions())
     port = s.port
@@ -288,24 +300,26 @@ def test_stop_frees_the_port_and_the_thread(world):
 
 
 def test_expired_download_link_and_failed_job_faults(world):
-    opts = SimulatorOptions(fault_rate=1.0, fault_kinds=("expired_link",))
-    with start_simulator(world, opts) as s, httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
-        run = c.post("/api/public/reports/report/response",
-                     params={"companyKey": "demo", "startTime": world.now_ms - DAY, "endTime": world.now_ms})
-        assert run.status_code == 200, "only downloads can expire"
+    fields = {"startTime": str(world.now_ms - DAY), "endTime": str(world.now_ms)}
+    app = create_app(world, SimulatorOptions(fault_rate=1.0, fault_kinds=("expired_link",)))
+    with sim_http(app, auth=("demo", "demo")) as c:
+        run = c.post("/api/public/reports/report/response", params={"companyKey": "demo"}, data=fields)
+        assert run.status_code == 200, "only pre-signed links can expire"
         status = c.get(run.json()["result"]["statusUrl"]).json()["result"]
-        expired = c.get(status["jobInfo"]["downloadUrl"])
-        assert expired.status_code == 403 and "expired" in expired.json()["message"]
-    with start_simulator(world, SimulatorOptions(fault_rate=1.0, fault_kinds=("failed_job",))) as s, \
-            httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
-        run = c.post("/api/public/reports/report/response",
-                     params={"companyKey": "demo", "startTime": world.now_ms - DAY, "endTime": world.now_ms})
+        link = c.get(status["jobInfo"]["downloadUrl"])
+        assert link.status_code == 307
+        expired = c.get(link.headers["location"], auth=None)
+        assert expired.status_code == 403 and b"Request has expired" in expired.content
+    app = create_app(world, SimulatorOptions(fault_rate=1.0, fault_kinds=("failed_job",)))
+    with sim_http(app, auth=("demo", "demo")) as c:
+        run = c.post("/api/public/reports/report/response", params={"companyKey": "demo"}, data=fields)
         status = c.get(run.json()["result"]["statusUrl"]).json()["result"]
         assert isinstance(status, list) and status[0]["result"]["detail"] == "FAILED"
     with pytest.raises(ValueError, match="fault_kinds"):
         SimulatorOptions(fault_kinds=("meteor",))
 
 
+@pytest.mark.integration
 def test_cli_serves_prints_credentials_and_stops(world, capsys):
     import argparse
     import threading
@@ -377,8 +391,8 @@ def test_every_route_answers_and_is_counted(world):
                                                                                                          named=True)
     app_id = world.bots["app_id"][1]
     window = {"startEpochMillis": ms(conv["created_time"]) - 1000}
-    with start_simulator(world, SimulatorOptions(analytics_per_min=10_000, care_per_min=10_000)) as s, \
-            httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
+    app = create_app(world, SimulatorOptions(analytics_per_min=10_000, care_per_min=10_000))
+    with sim_http(app, auth=("demo", "demo")) as c:
         net_id = c.get(f"/api/v2/authors/{author['author_id']}").json()["data"][0]["handles"]["whatsapp"][0]["id"]
         handle = author["handle"]
         base = "/api/v2/authors/networks/whatsapp"
@@ -419,32 +433,101 @@ def test_every_route_answers_and_is_counted(world):
         assert c.put(f"{base}/ids/{net_id}", json={"x": 1}).json()["data"][0]["attributes"]["segment"] == "C"
         assert c.get("/api/public/reports/report/author", params={"companyKey": "demo", "startTime": 0,
                                                                   "endTime": DAY}).status_code == 200
-        job = c.post("/api/public/reports/report/author", params={"companyKey": "demo", "startTime":
-                                                                   world.now_ms - DAY, "endTime": world.now_ms})
+        job = c.post("/api/public/reports/report/author", params={"companyKey": "demo"},
+                     data={"startTime": world.now_ms - DAY, "endTime": world.now_ms})
         status = c.get(job.json()["result"]["statusUrl"]).json()["result"]
-        assert c.get(status["jobInfo"]["downloadUrl"]).status_code == 200
+        link = c.get(status["jobInfo"]["downloadUrl"])
+        assert link.status_code == 307 and c.get(link.headers["location"], auth=None).status_code == 200
+        assert c.get("/api/v2/bots/currentTAR", params={"timeRangeInMillis": 7 * DAY}).status_code == 200
         token = c.get(f"/api/v2/tokens/khorosapi/ownerId/{app_id}").json()["data"]["token"]
-        bot = httpx.Client(base_url=s.base_url, headers={"Authorization": f"Bearer {token}"})
+        bot = sim_http(app, headers={"Authorization": f"Bearer {token}"})
         record = bot.get(f"/bots/v3/request/appId/{app_id}", params={"from": "21d"}).json()["data"][0]
         for path in (f"/bots/v3/request/{record['id']}", f"/bots/v3/health/appId/{app_id}", "/bots/v3/registrations",
                      f"/bots/v3/registrations/appId/{app_id}"):
             assert bot.get(path).status_code == 200, path
         new_token = bot.put(f"/bots/v3/tokens/appId/{app_id}").json()["data"]["token"]
-        fresh = httpx.Client(base_url=s.base_url, headers={"Authorization": f"Bearer {new_token}"})
+        fresh = sim_http(app, headers={"Authorization": f"Bearer {new_token}"})
         assert fresh.delete(f"/bots/v3/tokens/appId/{app_id}").status_code == 200
         stats = c.get("/__simulator__/stats").json()["routes"]
-        served = {f"{m} {r.path}" for r in s.app.routes if isinstance(r, Route)
+        served = {f"{m} {r.path}" for r in app.routes if isinstance(r, Route)
                   for m in (r.methods or set()) - {"HEAD"} if not r.path.startswith("/__simulator__")}
         assert served <= set(stats), sorted(served - set(stats))
 
 
 def test_status_polls_and_downloads_count_against_the_analytics_limit(world):
     opts = SimulatorOptions(analytics_per_min=3, rate_window_s=60)
-    with start_simulator(world, opts) as s, httpx.Client(base_url=s.base_url, auth=("demo", "demo")) as c:
-        job = c.post("/api/public/reports/report/author",
-                     params={"companyKey": "demo", "startTime": world.now_ms - DAY, "endTime": world.now_ms})
+    with sim_http(create_app(world, opts), auth=("demo", "demo")) as c:
+        job = c.post("/api/public/reports/report/author", params={"companyKey": "demo"},
+                     data={"startTime": world.now_ms - DAY, "endTime": world.now_ms})
         status = c.get(job.json()["result"]["statusUrl"])
         download = c.get(status.json()["result"]["jobInfo"]["downloadUrl"])
-        assert [job.status_code, status.status_code, download.status_code] == [200, 200, 200]
+        assert [job.status_code, status.status_code, download.status_code] == [200, 200, 307]
+        # the pre-signed link is object storage, not the Analytics API: no quota, counted apart
+        assert c.get(download.headers["location"], auth=None).status_code == 200
         again = c.get(job.json()["result"]["statusUrl"])
         assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 60
+        stats = c.get("/__simulator__/stats").json()
+        assert (stats["total"], stats["downloads"], stats["throttled"]) == (4, 1, 1)
+
+
+def test_display_id_lookup_processes_at_most_20_and_lists_the_rest_in_meta(care, world):
+    numbers = world.tables["conversation"].sort("conversation_display_id")["conversation_display_id"].to_list()
+    asked = [*numbers[:25], 1]  # 26 ids: 25 real, one that does not exist
+    body = care.get(f"/api/v2/conversations/displayIds/{','.join(map(str, asked))}").json()
+    assert body["status"] == "success" and len(body["data"]) == 20
+    assert {c["displayNumber"] for c in body["data"]} == set(asked[:20])
+    assert body["_meta"]["message"] == "Some conversations could not be processed."
+    assert body["_meta"]["displayIds"] == asked[20:]
+    one = care.get(f"/api/v2/conversations/displayIds/{numbers[0]},1").json()
+    assert len(one["data"]) == 1 and one["_meta"]["displayIds"] == [1]
+    assert "_meta" not in care.get(f"/api/v2/conversations/displayIds/{numbers[0]}").json()
+
+
+def test_bot_records_carry_the_event_in_the_documented_payload_only(world):
+    app_id = world.bots["app_id"][0]
+    app = create_app(world, SimulatorOptions())
+    with sim_http(app, auth=("demo", "demo")) as care:
+        token = care.post(f"/api/v2/tokens/khorosapi/ownerId/{app_id}").json()["data"]["token"]
+    with sim_http(app, headers={"Authorization": f"Bearer {token}"}) as bot:
+        records = bot.get(f"/bots/v3/request/appId/{app_id}", params={"from": "21d"}).json()["data"]
+    assert records
+    documented = {"id", "companyKey", "externalId", "networkKey", "appId", "callbackUrl", "origin", "state",
+                  "details", "payload", "createdEpochMillis", "completedEpochMillis", "lastUpdatedEpochMillis"}
+    assert {k for r in records for k in r} == documented  # no eventType / conversationId of our own
+    operations = {}
+    for r in records:
+        event = json.loads(r["payload"])
+        assert event["type"] in {"message", "update", "control", "resolve"}
+        if "operation" in event:
+            operations[event["operation"]] = event
+    assert set(operations) == {"CREATED", "CLOSED", "AGENT_RESPONSE"}
+    for op, event in operations.items():
+        assert event["type"] == "update" and set(event["conversation"]) == {"displayId", "conversationUuid"}
+        assert event["conversation"]["conversationUuid"] in set(world.tables["conversation"]["conversation_id"])
+        assert ("agentResponse" in event) == (op == "AGENT_RESPONSE")
+
+
+def test_permissions_clock_and_dropped_columns_can_be_faulty(world):
+    from email.utils import parsedate_to_datetime
+
+    app_id = world.bots["app_id"][0]
+    opts = SimulatorOptions(forbidden_families=("author", "bot"), clock_skew_s=3600,
+                            drop_export_columns=("conversation:STATUS",))
+    with sim_http(create_app(world, opts), auth=("demo", "demo")) as c:
+        denied = c.get("/api/v2/authors/changed", params={"startEpochMillis": 0})
+        assert denied.status_code == 403 and "no permission for the author API" in denied.json()["message"]
+        assert c.post(f"/api/v2/tokens/khorosapi/ownerId/{app_id}").status_code == 403  # no Bot API role
+        tags = c.get("/api/v2/tags")
+        assert tags.status_code == 200
+        skew = (parsedate_to_datetime(tags.headers["date"]) - datetime.now(UTC)).total_seconds()
+        assert 3590 < skew < 3610
+        job = c.post("/api/public/reports/report/conversation", params={"companyKey": "demo"},
+                     data={"startTime": world.now_ms - DAY, "endTime": world.now_ms})
+        status = c.get(job.json()["result"]["statusUrl"]).json()["result"]
+        link = c.get(status["jobInfo"]["downloadUrl"]).headers["location"]
+        rows = json.loads(c.get(link, auth=None).content)
+        assert rows and "STATUS" not in rows[0] and "CONVERSATION_ID" in rows[0]
+    with pytest.raises(ValueError, match="forbidden_families"):
+        SimulatorOptions(forbidden_families=("email",))
+    with pytest.raises(ValueError, match="drop_export_columns"):
+        SimulatorOptions(drop_export_columns=("STATUS",))

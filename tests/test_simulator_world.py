@@ -218,6 +218,7 @@ print(h.hexdigest())
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_world_is_identical_across_processes():
     """Another interpreter (another hash seed, other thread timing) builds the very same world."""
     import os

@@ -1,4 +1,5 @@
-"""``python -m dashboard sync``: the bundled simulator by default, a summary, exit codes with reasons."""
+"""``python -m dashboard sync``: the data folder's demo world by default (served in-process), a summary, exit codes
+with reasons, and ``--new-demo-world``."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import argparse
 import io
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from dashboard.store import cli_sync
@@ -18,8 +21,6 @@ SMALL_WORLD = {
     "CARE_DASHBOARD_SIMULATOR_DAYS": "12",
     "CARE_DASHBOARD_SIMULATOR_CPD": "30",
     "CARE_DASHBOARD_SIMULATOR_END": "2026-11-18T15:30:00+00:00",
-    # The simulator started by the CLI enforces these limits too; 21 requests fit in one window at 100/min.
-    "KHOROS_RATE_ANALYTICS_PER_MIN": "100",
 }
 TENANT_NAMES = ("KHOROS_ANALYTICS_URL", "KHOROS_CARE_URL", "KHOROS_BOT_API_URL", "KHOROS_COMPANY_KEY",
                 "KHOROS_USERNAME", "KHOROS_PASSWORD", "KHOROS_BOT_APP_ID")
@@ -53,7 +54,7 @@ def test_sync_without_settings_targets_the_bundled_simulator(env):
     assert "Requests: 21 sent; the job flow needs at least 21 for 7 windows" in text
     assert "Bot request records:" in text
     stores = list((env / "store").iterdir())
-    assert len(stores) == 1 and stores[0].name.startswith("simulator-seed4-d12-c30-20261118T1530")
+    assert [s.name for s in stores] == ["simulator-seed4-d12-c30"]  # the folder the app and the report use
     assert (stores[0] / "export=conversation" / "_manifest.json").exists()
     assert (stores[0] / "export=bot_request" / "_manifest.json").exists()
 
@@ -104,6 +105,7 @@ def test_the_eta_floor_follows_the_rate_limit():
     assert cli_sync._minimum_seconds(21, 20) == 180.0  # 63 calls: three waits
 
 
+@pytest.mark.integration
 def test_module_entry_point(env):
     root = Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-m", "dashboard", "sync", "--exports", "nope"], cwd=root,
@@ -123,3 +125,21 @@ def test_the_progress_bar_eta_never_promises_less_than_the_rate_limit_allows():
     quiet = io.StringIO()
     cli_sync.ProgressBar(quiet, floor_seconds=0, quiet=True)("x", 1.0)
     assert quiet.getvalue() == ""
+
+
+def test_a_new_demo_world_replaces_the_recorded_one(env, monkeypatch):
+    from dashboard.core import Dashboard
+    from dashboard.settings import load_settings
+
+    assert cli_sync.run(parse("--start", "2026-11-17", "--end", "2026-11-18", "--quiet"), out=io.StringIO()) == 0
+    assert Dashboard.open(load_settings(), demo="read").now().isoformat() == "2026-11-18T15:30:00+00:00"
+    monkeypatch.delenv("CARE_DASHBOARD_SIMULATOR_END")  # unpinned: a new world ends now
+    out = io.StringIO()
+    assert cli_sync.run(parse("--new-demo-world", "--quiet", "--start", "2026-11-17"), out=out) == 0
+    core = Dashboard.open(load_settings(), demo="read")
+    assert core.now().date() > date(2026, 11, 18) and "bundled simulator" in out.getvalue()
+    assert core.scan("conversation").select(pl.len()).collect().item() > 0  # synced whole
+    err = io.StringIO()
+    monkeypatch.setenv("KHOROS_ANALYTICS_URL", "https://analytics.example/api/public")
+    assert cli_sync.run(parse("--new-demo-world"), out=io.StringIO(), err=err) == 2
+    assert "--new-demo-world is for the demo" in err.getvalue()

@@ -1,5 +1,9 @@
-"""Sync against the simulator over real HTTP: completeness, zero repeat requests, the request minimum, the
-rate limits, faults, kill -9 and resume, and what the cache folder holds."""
+"""Sync against the simulator: completeness, zero repeat requests, the request minimum, the rate limits, faults,
+kill -9 and resume, and what the cache folder holds.
+
+The client talks to the simulator's ASGI app in process (``InProcessASGITransport``: no port, same code path);
+the kill -9 test and one end-to-end sync run a real server (``integration``). The simulator speaks the
+documented formats: the client reads US-locale times (the simulated company's setting) in UTC, as asked."""
 
 from __future__ import annotations
 
@@ -19,8 +23,9 @@ import pytest
 
 from dashboard import schema
 from dashboard.khoros import KhorosClient, PollPolicy, RetryPolicy
+from dashboard.khoros._http import InProcessASGITransport
 from dashboard.settings import Settings
-from dashboard.simulator.app import SimulatorOptions
+from dashboard.simulator.app import SimulatorOptions, create_app
 from dashboard.simulator.server import start_simulator
 from dashboard.simulator.world import WorldConfig, generate_world
 from dashboard.store import Store
@@ -31,6 +36,7 @@ FIRST = date(2026, 10, 21)  # 31 days up to and including END's day
 LAST = END.date()
 USER, PASSWORD, COMPANY_KEY = "sync-user-7f3a", "s3cret-pa55word-x", "ck-91b2c7e4"
 FAST_POLL = PollPolicy(first_delay_s=0.02, factor=2.0, max_delay_s=0.5, timeout_s=60.0)
+US_FORMAT = "MM/dd/yyyy HH:mm:ss"  # the simulated company's time format setting (WorldConfig default)
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +52,44 @@ def options(**over) -> SimulatorOptions:
 
 def settings(data_dir: Path, **over) -> Settings:
     base = {"data_dir": data_dir, "username": USER, "password": PASSWORD, "company_key": COMPANY_KEY,
-            "simulator_end": END, "rate_analytics_per_min": 100_000, "rate_care_per_min": 100_000}
+            "simulator_end": END, "rate_analytics_per_min": 100_000, "rate_care_per_min": 100_000,
+            "export_time_format": US_FORMAT}
     return Settings(**{**base, **over})
 
 
-def client_for(sim, data_dir: Path, *, rate_window_s: float = 60.0, use_cache: bool = True, **over) -> KhorosClient:
+class InProcess:
+    """The simulator's app for in-process clients: ``base_url`` names it, ``transport()`` reaches it."""
+
+    base_url = "http://simulator.test"
+
+    def __init__(self, world, opts: SimulatorOptions) -> None:
+        self.app = create_app(world, opts)
+        self._transports: list[InProcessASGITransport] = []
+
+    def transport(self) -> InProcessASGITransport:
+        self._transports.append(InProcessASGITransport(self.app))
+        return self._transports[-1]
+
+    def __enter__(self) -> InProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for t in self._transports:
+            t.close()
+
+
+def client_for(sim, data_dir: Path, *, rate_window_s: float = 60.0, use_cache: bool = True, retry=None,
+               **over) -> KhorosClient:
+    transport = sim.transport() if isinstance(sim, InProcess) else None
     return KhorosClient.from_settings(settings(data_dir, **over), base_url=sim.base_url, poll=FAST_POLL,
-                                      rate_window_s=rate_window_s, use_cache=use_cache)
+                                      rate_window_s=rate_window_s, use_cache=use_cache, transport=transport,
+                                      retry=retry)
 
 
 def sim_stats(sim) -> dict:
+    if isinstance(sim, InProcess):
+        with httpx.Client(transport=sim.transport(), base_url=sim.base_url) as c:
+            return c.get("/__simulator__/stats", timeout=10).json()
     return httpx.get(f"{sim.base_url}/__simulator__/stats", timeout=10).json()
 
 
@@ -76,7 +110,7 @@ def expected(world, export_id: str) -> pl.DataFrame:
 
 
 def test_a_30_day_sync_is_complete_minimal_and_not_repeated(world, tmp_path):
-    with start_simulator(world, options()) as sim:
+    with InProcess(world, options()) as sim:
         client = client_for(sim, tmp_path)
         store = Store(tmp_path / "store")
         first = sync(client, store, FIRST, LAST, now=END)
@@ -107,29 +141,25 @@ def test_a_30_day_sync_is_complete_minimal_and_not_repeated(world, tmp_path):
 
 
 def test_csv_and_json_downloads_parse_to_the_same_rows(world, tmp_path):
-    with start_simulator(world, options()) as sim:
+    with InProcess(world, options()) as sim:
         client = client_for(sim, tmp_path, use_cache=False)
-        start = datetime(2026, 11, 1, tzinfo=UTC)
+        start = datetime(2026, 11, 2, tzinfo=UTC)  # after the daylight-saving night (see test_documented_formats)
         for export_id in ("conversation", "response", "author"):
             filters = {"report_type": "CREATED"} if export_id == "conversation" else {}
             as_json = client.run_export(export_id, start, END, **filters).parse()
             as_csv = client.run_export(export_id, start, END, fmt="csv", timezone="America/Chicago", **filters)
             parsed = as_csv.parse()
-            assert as_csv.body.startswith(schema.EXPORTS[export_id].names[0].encode() + b",")
+            assert as_csv.body.startswith(schema.EXPORTS[export_id].names[0].upper().encode() + b",")
             assert parsed.quarantine.is_empty() and as_json.quarantine.is_empty()
             key = list(schema.EXPORTS[export_id].key)
             names = schema.EXPORTS[export_id].names
-            # dashboard.schema reads an empty CSV field of an optional text column as "" (JSON has null): known,
-            # reported to the schema's owner; everything else (times in another zone, lists, numbers) must match.
-            blank_to_null = [pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c)
-                             for c, t in parsed.frame.select(names).schema.items() if t == pl.String]
-            from_csv = parsed.frame.select(names).with_columns(blank_to_null).sort(key)
-            assert from_csv.equals(as_json.frame.select(names).sort(key)), export_id
+            # times in another zone, lists, numbers, empty fields: the same rows either way
+            assert parsed.frame.select(names).sort(key).equals(as_json.frame.select(names).sort(key)), export_id
         client.close()
 
 
 def test_a_restarted_client_is_served_from_the_cache(world, tmp_path):
-    with start_simulator(world, options()) as sim:
+    with InProcess(world, options()) as sim:
         client = client_for(sim, tmp_path)
         sync(client, Store(tmp_path / "a"), FIRST, LAST, now=END, exports=["response"])
         client.close()
@@ -145,7 +175,7 @@ def test_a_restarted_client_is_served_from_the_cache(world, tmp_path):
 def test_two_syncs_of_one_store_at_once_do_the_work_once(world, tmp_path):
     import threading
 
-    with start_simulator(world, options(job_seconds=0.1)) as sim:
+    with InProcess(world, options(job_seconds=0.1)) as sim:
         app_side = client_for(sim, tmp_path / "app", use_cache=False)
         cli_side = client_for(sim, tmp_path / "cli", use_cache=False)
         results = []
@@ -171,7 +201,7 @@ def test_two_syncs_of_one_store_at_once_do_the_work_once(world, tmp_path):
 
 def test_bot_request_records_sync_incrementally(world, tmp_path):
     apps = world.bots["app_id"].to_list()
-    with start_simulator(world, options(bot_list_cap=300)) as sim:
+    with InProcess(world, options(bot_list_cap=300)) as sim:
         client = client_for(sim, tmp_path)
         store = Store(tmp_path / "store")
         first = sync_bot_requests(client, store, app_ids=apps, now=END, days=31)
@@ -179,6 +209,9 @@ def test_bot_request_records_sync_incrementally(world, tmp_path):
         first_day = datetime(2026, 10, 21, tzinfo=UTC)
         want = world.tables["bot_request"].filter(pl.col("created_time") >= first_day)
         assert got.height == want.height and got["request_id"].n_unique() == got.height
+        # every column, the event and its conversation included, read from the documented record and payload
+        names = schema.EXPORTS["bot_request"].names
+        assert got.select(names).sort("request_id").equals(want.select(names).sort("request_id"))
         assert first.jobs > len(apps)  # pages beyond the 300-record cap were fetched
         again = sync_bot_requests(client, store, app_ids=apps, now=END, days=31)
         assert again.requests == 0
@@ -186,7 +219,7 @@ def test_bot_request_records_sync_incrementally(world, tmp_path):
 
 
 def test_failed_windows_are_reported_and_nothing_is_half_stored(world, tmp_path):
-    with start_simulator(world, options(failed_job_rate=1.0)) as sim:
+    with InProcess(world, options(failed_job_rate=1.0)) as sim:
         client = client_for(sim, tmp_path)
         client.job_attempts = 2
         store = Store(tmp_path / "store")
@@ -200,7 +233,7 @@ def test_failed_windows_are_reported_and_nothing_is_half_stored(world, tmp_path)
         assert store.failures()[0]["first_day"] == FIRST.isoformat() and "FAILED" in store.failures()[0]["reason"]
         assert store.freshness().row(0, named=True)["failed_windows"] == 1
         client.close()
-    with start_simulator(world, options()) as sim:
+    with InProcess(world, options()) as sim:
         client = client_for(sim, tmp_path / "later")
         assert sync(client, store, FIRST, LAST, now=END, exports=["incoming_post"]).ok
         assert store.failures() == [] and store.freshness()["failed_windows"].to_list() == [0]
@@ -208,7 +241,7 @@ def test_failed_windows_are_reported_and_nothing_is_half_stored(world, tmp_path)
 
 
 def test_the_cache_folder_holds_no_pickle_no_credential_and_no_readable_customer_text(world, tmp_path):
-    with start_simulator(world, options()) as sim:
+    with InProcess(world, options()) as sim:
         client = client_for(sim, tmp_path, bot_app_id=world.bots["app_id"][0])
         sync(client, Store(tmp_path / "store"), FIRST, LAST, now=END)
         client.work_queues()
@@ -242,7 +275,7 @@ def test_the_cache_folder_holds_no_pickle_no_credential_and_no_readable_customer
 def test_zero_429s_under_the_documented_limits_time_scaled(world, tmp_path):
     # Khoros' 20 Analytics calls per minute, on a 1.5-second "minute" on both sides so the test stays fast.
     window = 1.5
-    with start_simulator(world, options(analytics_per_min=20, care_per_min=60, rate_window_s=window)) as sim:
+    with InProcess(world, options(analytics_per_min=20, care_per_min=60, rate_window_s=window)) as sim:
         client = client_for(sim, tmp_path, rate_window_s=window, rate_analytics_per_min=20, rate_care_per_min=60)
         started = time.monotonic()
         summary = sync(client, Store(tmp_path / "store"), date(2026, 10, 12), LAST, now=END)
@@ -253,7 +286,7 @@ def test_zero_429s_under_the_documented_limits_time_scaled(world, tmp_path):
         assert took >= 2 * window  # 42 calls at 20 per window need at least two waits
         client.close()
     # Without the shared limiter the same sync runs into the server's limit (so the check above can fail).
-    with start_simulator(world, options(analytics_per_min=20, rate_window_s=window)) as sim:
+    with InProcess(world, options(analytics_per_min=20, rate_window_s=window)) as sim:
         greedy = client_for(sim, tmp_path / "greedy", rate_window_s=window)
         summary = sync(greedy, Store(tmp_path / "greedy-store"), date(2026, 10, 12), LAST, now=END)
         assert summary.ok and summary.throttled > 0 and sim_stats(sim)["throttled"] > 0
@@ -262,14 +295,13 @@ def test_zero_429s_under_the_documented_limits_time_scaled(world, tmp_path):
 
 @pytest.mark.slow
 def test_a_sync_through_20_percent_faults_stores_exactly_what_a_clean_sync_stores(world, tmp_path):
-    with start_simulator(world, options()) as sim:
+    with InProcess(world, options()) as sim:
         clean_client = client_for(sim, tmp_path / "clean")
         clean = Store(tmp_path / "clean" / "store")
         assert sync(clean_client, clean, FIRST, LAST, now=END).ok
         clean_client.close()
-    with start_simulator(world, options(fault_rate=0.2, seed=3)) as sim:
-        client = KhorosClient.from_settings(settings(tmp_path / "faulty"), base_url=sim.base_url, poll=FAST_POLL,
-                                            retry=RetryPolicy(attempts=8, base_s=0.05, cap_s=0.5))
+    with InProcess(world, options(fault_rate=0.2, seed=3)) as sim:
+        client = client_for(sim, tmp_path / "faulty", retry=RetryPolicy(attempts=8, base_s=0.05, cap_s=0.5))
         client.job_attempts = 8  # a 20% FAILED-job rate: keep the chance of a window giving up negligible
         faulty = Store(tmp_path / "faulty" / "store")
         summary = sync(client, faulty, FIRST, LAST, now=END)
@@ -293,7 +325,8 @@ CHILD = textwrap.dedent("""
     base_url, data_dir = sys.argv[1], Path(sys.argv[2])
     end = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     settings = Settings(data_dir=data_dir, username="{user}", password="{password}", company_key="{key}",
-                        simulator_end=end, rate_analytics_per_min=100000, rate_care_per_min=100000)
+                        simulator_end=end, rate_analytics_per_min=100000, rate_care_per_min=100000,
+                        export_time_format="MM/dd/yyyy HH:mm:ss")
     client = KhorosClient.from_settings(settings, base_url=base_url,
                                         poll=PollPolicy(first_delay_s=0.02, factor=2.0, max_delay_s=0.5))
     def progress(message, fraction):
@@ -305,6 +338,7 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_kill_9_in_the_middle_of_a_sync_then_resume_gives_the_same_store(world, tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD)

@@ -33,6 +33,9 @@ from dashboard.khoros.ratelimit import SharedRateLimiter
 __all__ = ["HttpAnswer", "HttpSession", "InProcessASGITransport", "RetryPolicy", "SessionStats", "family_of",
            "redact_url"]
 
+STORAGE_EXTENSION = "khoros_storage"
+"""Marks a request to a pre-signed storage link: no Khoros quota, counted as a download."""
+
 
 def family_of(path: str) -> str | None:
     """The rate-limit family of a request path (Khoros counts these separately)."""
@@ -71,20 +74,25 @@ class RetryPolicy:
 
 @dataclass
 class SessionStats:
-    """Counters of everything sent; read them before and after a piece of work for its share."""
+    """Counters of everything sent; read them before and after a piece of work for its share.
+
+    ``requests`` counts calls to Khoros' APIs (what its quotas count); ``downloads`` the GETs of pre-signed
+    export links, which go to object storage, not to Khoros."""
 
     requests: int = 0
     throttled: int = 0
     retries: int = 0
     by_family: dict[str, int] = field(default_factory=dict)
+    downloads: int = 0
 
     def copy(self) -> SessionStats:
-        return SessionStats(self.requests, self.throttled, self.retries, dict(self.by_family))
+        return SessionStats(self.requests, self.throttled, self.retries, dict(self.by_family), self.downloads)
 
     def minus(self, earlier: SessionStats) -> SessionStats:
         fams = {k: v - earlier.by_family.get(k, 0) for k, v in self.by_family.items()}
         return SessionStats(self.requests - earlier.requests, self.throttled - earlier.throttled,
-                            self.retries - earlier.retries, {k: v for k, v in fams.items() if v})
+                            self.retries - earlier.retries, {k: v for k, v in fams.items() if v},
+                            self.downloads - earlier.downloads)
 
 
 class _Counters:
@@ -96,10 +104,12 @@ class _Counters:
         self._local = threading.local()
 
     def add(self, *, family: str | None = None, request: bool = False, throttled: bool = False,
-            retry: bool = False) -> None:
+            retry: bool = False, download: bool = False) -> None:
         targets = [self.total, *getattr(self._local, "scopes", [])]
         with self._lock:
             for s in targets:
+                if download:
+                    s.downloads += 1
                 if request:
                     s.requests += 1
                     key = family or "other"
@@ -146,9 +156,10 @@ class RateLimitTransport(httpx.BaseTransport):
         self.counters = counters
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        family = family_of(request.url.path)
+        storage = bool(request.extensions.get(STORAGE_EXTENSION))
+        family = None if storage else family_of(request.url.path)
         slot = self.limiter.acquire(family) if self.limiter else None
-        self.counters.add(family=family, request=True)
+        self.counters.add(family=family, request=not storage, download=storage)
         try:
             response = self.inner.handle_request(request)
             headers = httpx.Headers(response.headers)
@@ -294,9 +305,11 @@ class InProcessASGITransport(httpx.BaseTransport):
 class HttpAnswer:
     status: int
     headers: dict[str, str]
+    """Header names in lower case."""
     body: bytes
     url: str
-    """Final URL (after redirects), query removed."""
+    """The URL asked, query removed."""
+    method: str = "GET"
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -304,6 +317,11 @@ class HttpAnswer:
 
 class NetworkError(Exception):
     """The network failed on every attempt (wraps the httpx error's class name only)."""
+
+    def __init__(self, message: str, *, method: str, url: str) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
 
 
 class HttpSession:
@@ -318,8 +336,10 @@ class HttpSession:
         network = transport if transport is not None else httpx.HTTPTransport(retries=0)
         stack = RetryTransport(RateLimitTransport(network, limiter, self.counters), retry or RetryPolicy(),
                                self.counters, limiter, sleep or time.sleep, rng)
+        # Redirects are never followed by httpx: it keeps the Authorization header on a same-origin redirect, and
+        # a pre-signed download link must get no credentials (the client follows those itself).
         self._client = httpx.Client(transport=stack, timeout=httpx.Timeout(timeout_s, connect=10.0),
-                                    follow_redirects=True, headers={"Accept": "application/json, text/csv"})
+                                    follow_redirects=False, headers={"Accept": "application/json, text/csv"})
 
     @property
     def stats(self) -> SessionStats:
@@ -329,17 +349,24 @@ class HttpSession:
         """``with session.scope() as s:`` counts only this thread's requests inside the block."""
         return self.counters.scope()
 
-    def request(self, method: str, url: str, *, params: Any = None, json_body: Any = None,
-                basic: tuple[str, str] | None = None, bearer: str | None = None) -> HttpAnswer:
+    def request(self, method: str, url: str, *, params: Any = None, json_body: Any = None, form: Any = None,
+                basic: tuple[str, str] | None = None, bearer: str | None = None, storage: bool = False
+                ) -> HttpAnswer:
+        """One request (retried and rate-limited by the stack). ``form`` is sent x-www-form-urlencoded (a list
+        value repeats its key); a redirect is returned as it is, never followed. ``storage``: a pre-signed
+        link (no quota, counted in ``downloads``)."""
         headers: dict[str, str] = {}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
         try:
-            response = self._client.request(method, url, params=params, json=json_body, headers=headers,
-                                            auth=httpx.BasicAuth(*basic) if basic else None)
+            response = self._client.request(method, url, params=params, json=json_body, data=form, headers=headers,
+                                            auth=httpx.BasicAuth(*basic) if basic else None,
+                                            extensions={STORAGE_EXTENSION: True} if storage else None)
         except httpx.RequestError as exc:
-            raise NetworkError(f"{type(exc).__name__} on {method} {redact_url(url)}") from None
-        return HttpAnswer(response.status_code, dict(response.headers), response.content, redact_url(str(response.url)))
+            raise NetworkError(f"{type(exc).__name__} on {method} {redact_url(url)}", method=method,
+                               url=redact_url(url)) from None
+        return HttpAnswer(response.status_code, dict(response.headers), response.content, redact_url(str(response.url)),
+                          method=method)
 
     def close(self) -> None:
         self._client.close()

@@ -2,12 +2,16 @@
 
 Every message says what failed and where (API family, method, path, export and window) and never carries a
 secret: URLs are shown without their query string (which holds ``companyKey`` or an access token), headers are
-never shown, and server messages pass through :func:`scrub` before they are quoted.
+never shown, and server messages pass through :func:`scrub` before they are quoted. Like httpx's errors, every
+:class:`KhorosError` raised for a request carries that request's ``method``, its redacted ``url`` and, when an
+answer came, its HTTP ``status`` (``None`` where there was no request or no answer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from dashboard.errors import DashboardError
 
 __all__ = [
     "AuthenticationError",
@@ -29,8 +33,21 @@ __all__ = [
 ]
 
 
-class KhorosError(Exception):
+class KhorosError(DashboardError):
     """Base class of everything the Khoros client raises."""
+
+    def __init__(self, message: str, *, method: str | None = None, url: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        """``scheme://host/path``: no query string, no user info."""
+        self.status = status
+
+    @property
+    def where(self) -> str:
+        """``"METHOD url"`` of the request that failed (empty when the error is not about one request)."""
+        return " ".join(part for part in (self.method, self.url) if part)
 
 
 class ConfigurationError(KhorosError):
@@ -46,12 +63,12 @@ class BadResponseError(KhorosError):
 
 
 class HTTPStatusError(KhorosError):
-    """An HTTP error answer. ``status`` is the code, ``where`` is "METHOD path" without the query."""
+    """An HTTP error answer: ``status`` is its code, ``method`` and ``url`` (redacted) name the request."""
 
-    def __init__(self, message: str, *, status: int, where: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.where = where
+    status: int
+
+    def __init__(self, message: str, *, status: int, method: str, url: str) -> None:
+        super().__init__(message, method=method, url=url, status=status)
 
 
 class AuthenticationError(HTTPStatusError):
@@ -69,8 +86,9 @@ class RequestRejectedError(HTTPStatusError):
 class RateLimitError(HTTPStatusError):
     """429 on every attempt: the shared quota is exhausted by someone else for too long."""
 
-    def __init__(self, message: str, *, status: int, where: str, retry_after: float | None = None) -> None:
-        super().__init__(message, status=status, where=where)
+    def __init__(self, message: str, *, status: int, method: str, url: str, retry_after: float | None = None
+                 ) -> None:
+        super().__init__(message, status=status, method=method, url=url)
         self.retry_after = retry_after
 
 
@@ -81,8 +99,9 @@ class ServerError(HTTPStatusError):
 class ExportJobError(KhorosError):
     """An Analytics export job did not deliver; carries the export, the window and the reason."""
 
-    def __init__(self, message: str, *, export_id: str, window: str, reason: str, attempts: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, export_id: str, window: str, reason: str, attempts: int,
+                 method: str | None = None, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, method=method, url=url, status=status)
         self.export_id = export_id
         self.window = window
         self.reason = reason

@@ -12,7 +12,10 @@ __all__ = [
     "BotHealth",
     "BotToken",
     "Conversation",
+    "CurrentTar",
+    "DisplayIdLookup",
     "ExportDownload",
+    "Probe",
     "Tag",
     "Team",
     "WorkQueue",
@@ -40,8 +43,22 @@ class ExportDownload:
     start: datetime | None = None
     end: datetime | None = None
     jobs: int = 1
-    """Jobs run (more than one when a job FAILED or its link expired)."""
+    """Jobs run (more than one when a job FAILED)."""
     from_cache: bool = False
+    links: int = 1
+    """Download links asked for (more than one when a pre-signed link had expired)."""
+    time_format: str | None = None
+    """The tenant's time format (strftime) the body's times are written in, when configured."""
+    time_zone: str | None = "UTC"
+    """The zone the export was asked to write its times in (``timezone``); None with a fixed offset."""
+    time_offset_ms: int | None = None
+    """The fixed offset asked for instead (``timezoneOffset``)."""
+
+    def time_reading(self) -> Any:
+        """How this body's time text is read (a ``dashboard.schema.TimeReading``)."""
+        from dashboard.schema import TimeReading
+
+        return TimeReading(self.time_format, self.time_zone, self.time_offset_ms)
 
     def parse(self, *, source: str = "") -> Any:
         """The rows, typed per ``dashboard.schema`` (a ``ParseResult``: frame, quarantine, notices)."""
@@ -49,7 +66,7 @@ class ExportDownload:
 
         if not source and self.start is not None and self.end is not None:
             source = f"{self.export_id} {self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}"
-        return parse_export_bytes(self.export_id, self.body, self.fmt, source=source)
+        return parse_export_bytes(self.export_id, self.body, self.fmt, source=source, times=self.time_reading())
 
 
 @dataclass(frozen=True)
@@ -131,3 +148,52 @@ class BotToken:
 
     def seconds_left(self, now: datetime | None = None) -> float:
         return (self.expires_at - (now or datetime.now(UTC))).total_seconds()
+
+
+@dataclass(frozen=True)
+class DisplayIdLookup:
+    """Conversations found by display number; ``unprocessed`` lists the numbers Khoros named in ``_meta``."""
+
+    conversations: tuple[Conversation, ...]
+    unprocessed: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class CurrentTar:
+    """Khoros' own "time to agent response" (``GET /api/v2/bots/currentTAR``) for a live range."""
+
+    response_type: str
+    """FIRST | SUBSEQUENT"""
+    average_ms: float | None
+    median_ms: float | None
+    range_ms: int
+    priorities: tuple[int, ...] = ()
+    work_queue_ids: tuple[int, ...] = ()
+    smart_view_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One cheap authenticated call, for ``doctor``: what answered, when, and the server's clock."""
+
+    family: str
+    method: str
+    url: str
+    """Redacted (no query)."""
+    status: int | None
+    """None when no answer came (network error)."""
+    ok: bool
+    message: str = ""
+    server_time: datetime | None = None
+    """The answer's ``Date`` header."""
+    local_time: datetime | None = None
+    """Our clock halfway through the call."""
+    rate_headers: dict[str, str] = field(default_factory=dict)
+    """``Retry-After`` and ``X-RateLimit-*`` headers, when the answer had any."""
+
+    @property
+    def clock_skew_s(self) -> float | None:
+        """Server clock minus ours (seconds; the ``Date`` header has whole seconds, so +-1 s is noise)."""
+        if self.server_time is None or self.local_time is None:
+            return None
+        return (self.server_time - self.local_time).total_seconds()

@@ -7,12 +7,26 @@
 - :mod:`~dashboard.metrics.sla` — evaluation per conversation × metric and attainment per group.
 - :mod:`~dashboard.metrics.stats` — nearest-rank percentiles and Wilson intervals (one implementation).
 - :mod:`~dashboard.metrics.backlog` — open at an instant by age, the at-risk list, breaches due per hour.
-- :mod:`~dashboard.metrics.agents` — the agent leaderboard and time in states.
+- :mod:`~dashboard.metrics.agents` — the agent leaderboard, time in states, agents by state now, handle time.
 - :mod:`~dashboard.metrics.volume` — arrivals per day and channel, the heatmap, the KPI summary.
+- :mod:`~dashboard.metrics.automation` — automation health, error groups, incidents and their impact.
+- :mod:`~dashboard.metrics.author_panel` — one author's profile and service history (the iFrame panel).
+
+Nothing here reads files or settings: the core (:mod:`dashboard.core`) decides which policy, tiers and data.
 """
 
-from dashboard.metrics.agents import agent_leaderboard, agent_state_seconds, agent_state_timeline
-from dashboard.metrics.backlog import AGE_BUCKETS, at_risk, backlog_by_age, breaches_due, open_at
+from dashboard.metrics.agents import (
+    AVAILABLE_STATES,
+    agent_leaderboard,
+    agent_names,
+    agent_state_hours,
+    agent_state_seconds,
+    agent_state_timeline,
+    agents_available,
+    agents_by_state,
+    handle_time_by_agent,
+)
+from dashboard.metrics.backlog import AGE_BUCKETS, at_risk, backlog_by_age, breaches_due, open_at, open_at_day_ends
 from dashboard.metrics.business_hours import (
     Schedule,
     ScheduleError,
@@ -24,6 +38,7 @@ from dashboard.metrics.business_hours import (
 )
 from dashboard.metrics.conversations import (
     BOT_RULES,
+    FACT_EXPORTS,
     UNKNOWN_TIER,
     conversation_facts,
     customer_bursts,
@@ -33,8 +48,11 @@ from dashboard.metrics.policy import METRICS, Policy, PolicyError, Target, load_
 from dashboard.metrics.sla import (
     STATUSES,
     attainment_by,
+    attainment_by_metric,
+    attainment_by_period,
     compare_attainment,
     evaluate,
+    evaluate_window,
     in_window,
     met_all,
     resolve_as_of,
@@ -45,7 +63,9 @@ from dashboard.metrics.volume import KPI_UNITS, arrivals_heatmap, conversations_
 
 __all__ = [
     "AGE_BUCKETS",
+    "AVAILABLE_STATES",
     "BOT_RULES",
+    "FACT_EXPORTS",
     "KPI_UNITS",
     "METRICS",
     "PERCENTILE_METHOD",
@@ -58,11 +78,17 @@ __all__ = [
     "Target",
     "add_business_seconds",
     "agent_leaderboard",
+    "agent_names",
+    "agent_state_hours",
     "agent_state_seconds",
     "agent_state_timeline",
+    "agents_available",
+    "agents_by_state",
     "arrivals_heatmap",
     "at_risk",
     "attainment_by",
+    "attainment_by_metric",
+    "attainment_by_period",
     "backlog_by_age",
     "breaches_due",
     "business_clock_ms",
@@ -73,6 +99,8 @@ __all__ = [
     "customer_bursts",
     "difference_interval",
     "evaluate",
+    "evaluate_window",
+    "handle_time_by_agent",
     "in_window",
     "is_business_time",
     "kpi_summary",
@@ -81,6 +109,7 @@ __all__ = [
     "met_all",
     "nearest_rank",
     "open_at",
+    "open_at_day_ends",
     "parse_policy",
     "pending_intervals",
     "previous_window",

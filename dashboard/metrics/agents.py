@@ -23,20 +23,37 @@ import polars as pl
 
 from dashboard.metrics.policy import Policy
 from dashboard.metrics.sla import attainment_by, evaluate, in_window, resolve_as_of, window_bounds
+from dashboard.metrics.stats import nearest_rank
 from dashboard.schema import TIME
 
 __all__ = [
     "AVAILABLE_STATES",
     "OFFLINE_STATES",
     "agent_leaderboard",
+    "agent_names",
+    "agent_state_hours",
     "agent_state_seconds",
     "agent_state_timeline",
+    "agents_available",
+    "agents_by_state",
+    "handle_time_by_agent",
+    "is_available",
 ]
 
 AVAILABLE_STATES = ("AVAILABLE",)
 """State names (upper-cased) that count as ready to handle conversations."""
 OFFLINE_STATES = ("OFFLINE", "LOGGED OUT", "LOGGED_OUT", "LOGGEDOUT")
 """State names (upper-cased) that count as not logged in."""
+
+
+def _state_name() -> pl.Expr:
+    return pl.col("state").str.to_uppercase().str.strip_chars()
+
+
+def is_available(state: pl.Expr | None = None) -> pl.Expr:
+    """True for a state that counts as ready to handle conversations (:data:`AVAILABLE_STATES`, any case)."""
+    name = _state_name() if state is None else state.str.to_uppercase().str.strip_chars()
+    return name.is_in(list(AVAILABLE_STATES))
 
 
 def _bounds(start: date | datetime, end: date | datetime, tz: str, as_of: datetime | None):
@@ -74,13 +91,13 @@ def agent_state_seconds(states: pl.LazyFrame, start: date | datetime, end: date 
     Columns: ``agent_id``, ``agent_name``, ``available_seconds``, ``away_seconds``, ``logged_in_seconds``.
     """
     lo, hi, _ = _bounds(start, end, tz, as_of)
-    state = pl.col("state").str.to_uppercase().str.strip_chars()
+    state = _state_name()
     clipped = (
         states.filter((pl.col("start_time") < hi) & (pl.col("end_time").is_null() | (pl.col("end_time") > lo)))
         .with_columns(
             seconds=(pl.min_horizontal(pl.col("end_time").fill_null(hi), hi)
                      - pl.max_horizontal(pl.col("start_time"), lo)).dt.total_milliseconds().clip(0) / 1000.0,
-            _available=state.is_in(list(AVAILABLE_STATES)),
+            _available=is_available(),
             _offline=state.is_in(list(OFFLINE_STATES)),
         )
     )
@@ -182,4 +199,64 @@ def agent_state_hours(timeline: pl.LazyFrame) -> pl.LazyFrame:
         timeline.group_by("agent_name", "state")
         .agg((pl.col("seconds").sum() / 3600).alias("hours"))
         .sort("agent_name", "state")
+    )
+
+
+def agent_names(states: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """``agent_id`` -> ``agent_name``: the latest name ``raw_agent_states`` gives each agent."""
+    return (
+        states.lazy()
+        .drop_nulls(["agent_id", "agent_name"])
+        .sort("start_time")
+        .group_by("agent_id")
+        .agg(pl.col("agent_name").last())
+        .sort("agent_id")
+        .collect()
+    )
+
+
+def agents_by_state(states: pl.LazyFrame | pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """How many agents are in each state at ``as_of`` (each agent's interval containing it; an interval with no
+    end lasts until now). An agent with no interval covering ``as_of`` is logged out and not counted.
+    Columns: ``state``, ``agents``; most agents first."""
+    at = pl.lit(resolve_as_of(as_of)).cast(TIME)
+    current = (
+        states.lazy()
+        .filter(pl.col("start_time") <= at, pl.col("end_time").is_null() | (pl.col("end_time") > at))
+        .sort("start_time")
+        .group_by("agent_id")
+        .agg(pl.col("state").last())
+    )
+    return (
+        current.group_by("state")
+        .agg(pl.len().cast(pl.Int64).alias("agents"))
+        .sort(["agents", "state"], descending=[True, False])
+        .collect()
+    )
+
+
+def agents_available(by_state: pl.DataFrame) -> int:
+    """Agents ready to handle conversations, from :func:`agents_by_state`."""
+    return int(by_state.filter(is_available()).get_column("agents").sum())
+
+
+def handle_time_by_agent(facts: pl.LazyFrame | pl.DataFrame, *, start: date | datetime, end: date | datetime,
+                         tz: str = "UTC", as_of: datetime | None = None) -> pl.DataFrame:
+    """Median handle time per assigned agent: calendar seconds from the first assignment to the final close,
+    over the window's conversations closed by ``as_of`` (nearest rank). Columns: ``agent_id``, ``handled``,
+    ``handle_median_seconds``."""
+    at = pl.lit(resolve_as_of(as_of)).cast(TIME)
+    closed = (
+        in_window(facts.lazy(), start, end, tz)
+        .filter(pl.col("agent_id").is_not_null(), pl.col("first_assigned_time").is_not_null(),
+                pl.col("closed_time") <= at)
+        .with_columns(((pl.col("closed_time") - pl.col("first_assigned_time")).dt.total_milliseconds() / 1000)
+                      .alias("_handle"))
+    )
+    return (
+        closed.group_by("agent_id")
+        .agg(pl.len().cast(pl.Int64).alias("handled"),
+             nearest_rank(pl.col("_handle"), 0.5).alias("handle_median_seconds"))
+        .sort("agent_id")
+        .collect()
     )

@@ -60,8 +60,12 @@ def find_author(
     network: str | None = None,
     handle: str | None = None,
     tier_attribute: str = "tier",
+    tier_table: pl.LazyFrame | None = None,
 ) -> AuthorProfile | None:
-    """The author as of ``as_of`` (the latest version effective by then), or None when unknown."""
+    """The author as of ``as_of`` (the latest version effective by then), or None when unknown.
+
+    The tier and its history come from ``tier_attribute`` of the author versions, or, when ``tier_table`` is
+    given (``author_id``, ``updated_time``, ``tier``: the core's tier source), from that table."""
     as_of_lit = pl.lit(as_of).cast(TIME)
     effective = author.filter(pl.col("updated_time") <= as_of_lit)
     versions = effective.filter(pl.col("author_id") == author_id).collect()
@@ -79,6 +83,12 @@ def find_author(
     versions = versions.sort("updated_time")
     latest = versions.row(-1, named=True)
     tier_column = tier_attribute if tier_attribute in versions.columns else "tier"
+    if tier_table is None:
+        history = tuple(zip(versions["updated_time"].to_list(), versions[tier_column].to_list(), strict=True))
+    else:
+        tiers = (tier_table.filter((pl.col("author_id") == latest["author_id"]) & (pl.col("updated_time") <= as_of_lit))
+                 .sort("updated_time").collect())
+        history = tuple(zip(tiers["updated_time"].to_list(), tiers["tier"].to_list(), strict=True))
     extra = {
         name: str(value)
         for name, value in latest.items()
@@ -89,10 +99,10 @@ def find_author(
         network=latest["network"],
         handle=latest["handle"],
         display_name=latest["display_name"],
-        tier=latest.get(tier_column),
+        tier=history[-1][1] if history else None,
         first_seen=versions["updated_time"][0],
         attributes=extra,
-        tier_history=tuple(zip(versions["updated_time"].to_list(), versions[tier_column].to_list(), strict=True)),
+        tier_history=history,
         matched_by=matched_by,
     )
 

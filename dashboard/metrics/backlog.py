@@ -12,7 +12,8 @@ All take and return LazyFrames; ``as_of`` is explicit everywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -20,7 +21,7 @@ from dashboard.metrics.policy import Policy
 from dashboard.metrics.sla import evaluate, resolve_as_of
 from dashboard.schema import TIME
 
-__all__ = ["AGE_BUCKETS", "at_risk", "backlog_by_age", "breaches_due", "open_at"]
+__all__ = ["AGE_BUCKETS", "at_risk", "backlog_by_age", "breaches_due", "open_at", "open_at_day_ends"]
 
 AGE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("< 1 h", 3600),
@@ -51,6 +52,23 @@ def open_at(facts: pl.LazyFrame, as_of: datetime | None = None) -> pl.LazyFrame:
         & (pl.col("closed_time").is_null() | (pl.col("closed_time") > at))
         & ~closed_between.fill_null(False)
     ).with_columns(age_seconds=(at - pl.col("created_time")).dt.total_milliseconds() / 1000.0)
+
+
+def open_at_day_ends(facts: pl.LazyFrame, days: Sequence[date], tz: str, as_of: datetime) -> list[int]:
+    """Conversations open (:func:`open_at`) at the end of each local day in ``tz``, or at ``as_of`` for a day
+    that has not ended yet."""
+    zone = ZoneInfo(tz)
+    moment = resolve_as_of(as_of)
+    instants = [min(datetime.combine(d + timedelta(days=1), time(), zone).astimezone(UTC), moment) for d in days]
+    if not instants:
+        return []
+    # Only rows that can be open at one of these instants (created by the last, not closed by the first): the
+    # loop then scans the live part of the data, not all of history.
+    candidates = facts.filter(
+        pl.col("created_time") <= pl.lit(max(instants)).cast(TIME),
+        pl.col("closed_time").is_null() | (pl.col("closed_time") > pl.lit(min(instants)).cast(TIME)),
+    ).collect().lazy()
+    return [int(open_at(candidates, at).select(pl.len()).collect().item()) for at in instants]
 
 
 def _bucket_frame() -> pl.LazyFrame:

@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import polars as pl
 
+from dashboard.errors import DashboardError
+
 __all__ = [
     "CLOCK_FIRST_DAY",
     "CLOCK_LAST_DAY",
@@ -42,6 +44,7 @@ __all__ = [
     "ScheduleError",
     "WeeklyHours",
     "add_business_seconds",
+    "as_date",
     "business_clock",
     "business_clock_ms",
     "business_seconds",
@@ -61,7 +64,7 @@ CLOCK_LAST_DAY = date(2061, 1, 1)
 _TIME_RE = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DashboardError, ValueError):
     """A schedule definition is invalid (bad time, overlapping intervals, unknown time zone)."""
 
 
@@ -167,13 +170,14 @@ def make_schedule(
     ``changes`` are later versions: ``(effective_from, hours)`` pairs, each replacing the whole week.
     """
     versions = [WeeklyHours.from_mapping(hours, None, where=f"schedule {name}")]
-    for effective_from, more in sorted(changes, key=lambda c: _as_date(c[0])):
-        day = _as_date(effective_from)
+    for effective_from, more in sorted(changes, key=lambda c: as_date(c[0])):
+        day = as_date(effective_from)
         versions.append(WeeklyHours.from_mapping(more, day, where=f"schedule {name} from {day}"))
-    return Schedule(name, timezone, tuple(versions), frozenset(_as_date(h) for h in holidays))
+    return Schedule(name, timezone, tuple(versions), frozenset(as_date(h) for h in holidays))
 
 
-def _as_date(value: date | str) -> date:
+def as_date(value: date | str) -> date:
+    """A date, a datetime's date, or an ISO ``YYYY-MM-DD`` text as a date (a :class:`ScheduleError` otherwise)."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):

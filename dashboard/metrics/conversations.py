@@ -33,10 +33,12 @@ import polars as pl
 
 from dashboard.schema import TIME
 
-__all__ = ["BOT_RULES", "UNKNOWN_TIER", "conversation_facts", "customer_bursts", "pending_intervals"]
+__all__ = ["BOT_RULES", "FACT_EXPORTS", "UNKNOWN_TIER", "conversation_facts", "customer_bursts", "pending_intervals"]
 
 BOT_RULES = ("human", "any")
 UNKNOWN_TIER = "unknown"
+FACT_EXPORTS = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
+"""The exports :func:`conversation_facts` reads, in the order of its arguments."""
 
 
 def _check_bot_rule(bot_rule: str) -> None:

@@ -20,7 +20,9 @@ The file (documented example: ``dashboard/default_policy.toml``)::
     clock = "business"                 # business (uses the schedule) | calendar
     schedule = "default"
 
-Other top-level tables (e.g. ``[[alerts]]``, read by the automation module) are accepted and ignored here.
+Optionally ``tiers = ["Platinum", "Gold", ...]`` orders the tiers best served first (default: the order the
+targets name them). Other top-level tables (e.g. ``[[alerts]]``, read by the automation module) are accepted
+and ignored here.
 A file that does not parse, or that names an unknown metric, schedule, key or clock, raises
 :class:`PolicyError` with the file, the line and the reason.
 """
@@ -30,13 +32,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from dashboard.metrics.business_hours import WEEKDAYS, Schedule, ScheduleError, WeeklyHours
+from dashboard.errors import DashboardError
+from dashboard.metrics.business_hours import WEEKDAYS, Schedule, ScheduleError, WeeklyHours, as_date
+from dashboard.metrics.conversations import UNKNOWN_TIER
 
 __all__ = [
     "CLOCKS",
@@ -61,7 +64,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 
 
-class PolicyError(ValueError):
+class PolicyError(DashboardError, ValueError):
     """The policy file is invalid; ``line`` is 1-based when known."""
 
     def __init__(self, source: str, line: int | None, reason: str) -> None:
@@ -103,6 +106,25 @@ class Policy:
     schedules: Mapping[str, Schedule]
     targets: tuple[Target, ...]
     source: str = "<policy>"
+    tiers: tuple[str, ...] | None = None
+    """The file's ``tiers = [...]`` (best served first), when it names them."""
+
+    @property
+    def tier_order(self) -> tuple[str, ...]:
+        """Tiers best served first: the file's ``tiers`` list, else the order in which its targets name them;
+        the group of authors without a tier (``unknown``) last. Tenants name their tiers differently, so no
+        other module keeps a list of tier names."""
+        named = list(self.tiers or ())
+        if self.tiers is None:
+            for target in self.targets:
+                named += [t for t in target.tier or () if t not in named]
+        return (*[t for t in named if t != UNKNOWN_TIER], UNKNOWN_TIER)
+
+    def order_tiers(self, tiers: Iterable[str]) -> list[str]:
+        """``tiers`` in :attr:`tier_order`; tiers the policy does not name follow, alphabetically."""
+        values = list(dict.fromkeys(tiers))
+        known = [t for t in self.tier_order if t in values]
+        return known + sorted(t for t in values if t not in self.tier_order)
 
     def targets_for(self, metric: str) -> tuple[Target, ...]:
         if metric not in METRICS:
@@ -220,7 +242,7 @@ def _parse_schedule(name: str, table: Any, loc: _Locator, source: str) -> Schedu
         if unknown:
             raise PolicyError(source, cline, f"schedule {name!r} change: unknown key {unknown[0]!r}")
         try:
-            day = _date(change["effective_from"])
+            day = as_date(change["effective_from"])
             versions.append(WeeklyHours.from_mapping({d: change[d] for d in WEEKDAYS if d in change}, day,
                                                      where=f"{path}.changes[{i}]"))
         except (ScheduleError, ValueError) as e:
@@ -230,22 +252,13 @@ def _parse_schedule(name: str, table: Any, loc: _Locator, source: str) -> Schedu
     if not isinstance(holidays, list):
         raise PolicyError(source, loc.key(path, 0, "holidays"), f"schedule {name!r}: holidays must be a list of dates")
     try:
-        holiday_days = frozenset(_date(h) for h in holidays)
+        holiday_days = frozenset(as_date(h) for h in holidays)
     except ValueError as e:
         raise PolicyError(source, loc.key(path, 0, "holidays"), f"schedule {name!r}: {e}") from None
     try:
         return Schedule(name, str(table["timezone"]), tuple(versions), holiday_days)
     except ScheduleError as e:
         raise PolicyError(source, loc.key(path, 0, "timezone"), str(e)) from None
-
-
-def _date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 def _parse_target(i: int, table: Any, schedules: Mapping[str, Schedule], loc: _Locator, source: str) -> Target:
@@ -316,7 +329,7 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     for key, value in data.items():
         is_table = isinstance(value, dict) or (isinstance(value, list) and value and all(isinstance(v, dict)
                                                                                          for v in value))
-        if key not in ("schedules", "targets") and not is_table:
+        if key not in ("schedules", "targets", "tiers") and not is_table:
             line = next((n for n, raw in enumerate(loc.lines, 1) if re.match(rf"^\s*{re.escape(key)}\s*=", raw)), None)
             raise PolicyError(source, line, f"unknown top-level key {key!r} (expected [schedules.NAME] and "
                               "[[targets]] tables)")
@@ -328,16 +341,19 @@ def parse_policy(text: str, source: str = "<policy>") -> Policy:
     if not isinstance(raw_targets, list) or not raw_targets:
         raise PolicyError(source, None, "at least one [[targets]] table is required")
     targets = tuple(_parse_target(i, t, schedules, loc, source) for i, t in enumerate(raw_targets))
-    return Policy(schedules=schedules, targets=targets, source=source)
+    tiers = data.get("tiers")
+    if tiers is not None and (not isinstance(tiers, list) or not tiers
+                              or not all(isinstance(t, str) and t.strip() for t in tiers)):
+        line = next((n for n, raw in enumerate(loc.lines, 1) if re.match(r"^\s*tiers\s*=", raw)), None)
+        raise PolicyError(source, line, "tiers must be a list of tier names, best served first")
+    return Policy(schedules=schedules, targets=targets, source=source,
+                  tiers=tuple(t.strip() for t in tiers) if tiers is not None else None)
 
 
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
-    """Load the SLA policy: ``path``, else ``CARE_DASHBOARD_POLICY`` (settings), else the shipped default."""
-    if path is None:
-        from dashboard.settings import load_settings
-
-        path = load_settings().policy_path or DEFAULT_POLICY_PATH
-    file = Path(path)
+    """Load the SLA policy file at ``path`` (None: the shipped default). Which file a tenant uses
+    (``CARE_DASHBOARD_POLICY``) is the core's to decide: :meth:`dashboard.core.Dashboard.policy`."""
+    file = Path(path) if path is not None else DEFAULT_POLICY_PATH
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -32,8 +32,11 @@ __all__ = [
     "METRIC_CLOCKS",
     "STATUSES",
     "attainment_by",
+    "attainment_by_metric",
+    "attainment_by_period",
     "compare_attainment",
     "evaluate",
+    "evaluate_window",
     "in_window",
     "met_all",
     "previous_window",
@@ -394,3 +397,37 @@ def previous_window(start: date, end: date) -> tuple[date, date]:
 
 
 
+
+
+def evaluate_window(frame: pl.LazyFrame | pl.DataFrame, policy: Policy, metric: str, *, start: date, end: date,
+                    tz: str, as_of: datetime | None = None) -> pl.LazyFrame:
+    """:func:`evaluate` of ``metric`` for the rows whose first inbound post is in [start, end) (local days)."""
+    return evaluate(in_window(frame.lazy(), start, end, tz), policy, metric, as_of=as_of)
+
+
+def attainment_by_metric(facts: pl.LazyFrame | pl.DataFrame, policy: Policy, metrics: Sequence[str],
+                         by: Sequence[str], *, start: date, end: date, tz: str,
+                         as_of: datetime | None = None) -> pl.DataFrame:
+    """:func:`attainment_by` ``by`` for each of ``metrics`` over the window: ``metric`` first, then its columns."""
+    frames = [
+        attainment_by(evaluate_window(facts, policy, m, start=start, end=end, tz=tz, as_of=as_of), by)
+        .with_columns(pl.lit(m).alias("metric"))
+        .collect()
+        for m in metrics
+    ]
+    return pl.concat(frames, how="vertical_relaxed").select("metric", pl.exclude("metric"))
+
+
+def attainment_by_period(frame: pl.LazyFrame | pl.DataFrame, policy: Policy, metric: str, by: str, *,
+                         start: date, end: date, tz: str, as_of: datetime | None = None) -> pl.DataFrame:
+    """:func:`attainment_by` ``by`` in [start, end) and in the window of the same length just before it.
+
+    Columns: ``by``, ``period`` ("previous" / "current"), then :func:`attainment_by`'s columns."""
+    prev_start, prev_end = previous_window(start, end)
+    frames = [
+        attainment_by(evaluate_window(frame, policy, metric, start=lo, end=hi, tz=tz, as_of=as_of), [by])
+        .with_columns(pl.lit(period).alias("period"))
+        .collect()
+        for period, (lo, hi) in (("previous", (prev_start, prev_end)), ("current", (start, end)))
+    ]
+    return pl.concat(frames, how="vertical_relaxed").select(by, "period", pl.exclude(by, "period"))

@@ -1,20 +1,27 @@
 """The simulator's ASGI app: one host serving the three Khoros API families from one world.
 
-- ``/api/public/...`` Analytics Reports (Basic auth + ``companyKey``): export jobs run -> status -> download;
+- ``/api/public/...`` Analytics Reports (Basic auth + ``companyKey``): export jobs run -> status -> download,
+  which answers 307 to a short-lived pre-signed link (``/signed/...``, no credentials allowed);
 - ``/api/v2/...`` Care v2 (Basic auth): authors, conversations, work queues, tags, agent states, tokens;
 - ``/bots/v3/...`` Bot API v3 (Bearer JWT): request records, health, registrations, token refresh;
 - ``/__simulator__/stats`` request counts by route and status, ``/__simulator__/truth`` ground truth.
 
 Bad requests get Khoros-like 4xx envelopes naming the parameter; nothing answers with a stack trace (a
-catch-all turns unexpected errors into a 500 envelope). Rate limits (429 + ``Retry-After``) and seeded faults
-(``fault_rate``) are applied in :mod:`dashboard.simulator.middleware`.
+catch-all turns unexpected errors into a 500 envelope). Rate limits (429 + ``Retry-After``), seeded faults
+(``fault_rate``), permissions withheld (``forbidden_families``) and the server clock (``Date``, with
+``clock_skew_s``) are applied in :mod:`dashboard.simulator.middleware`.
+
+Job creation is GET with query parameters, or POST with ``companyKey`` in the query and every other parameter
+in an ``x-www-form-urlencoded`` body — the two ways Khoros documents; a POST with export parameters in its query
+or a JSON body is refused (400 / 415) so that a client using an undocumented shape finds out here.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
-import json
+import math
 import threading
 import time
 import uuid
@@ -32,16 +39,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.schema import EXPORTS
+from dashboard.simulator.auth import basic_auth_ok
 from dashboard.simulator.exports import (
     ANALYTICS_EXPORTS,
     MAX_RANGE_MS,
     REPORT_TYPES,
     ExportRequest,
     ExportRequestError,
+    column_ids,
     render,
     select_rows,
 )
 from dashboard.simulator.world import World
+from dashboard.simulator.world.reference import LOCALE_TIME_FORMATS
 
 __all__ = ["SimulatorOptions", "SimulatorState", "create_app"]
 
@@ -72,6 +82,15 @@ class SimulatorOptions:
     fault_kinds: tuple[str, ...] = ("error_500", "error_503", "slow", "drop", "truncate", "expired_link",
                                     "failed_job")
     """Which faults ``fault_rate`` draws from (tests narrow it to one kind)."""
+    download_link_ttl_s: float = 300.0
+    """How long a pre-signed download link works (Khoros: "short-lived"; the real clock)."""
+    clock_skew_s: float = 0.0
+    """How far the simulator's clock (its ``Date`` header, token expiry) is ahead of the real one."""
+    forbidden_families: tuple[str, ...] = ()
+    """API families the credentials have no permission for (403): analytics, author, conversation, care, bot
+    (bot also covers creating its token)."""
+    drop_export_columns: tuple[str, ...] = ()
+    """``EXPORT:COLUMN_ID`` entries the exports leave out (a tenant that does not export a column)."""
 
     def __post_init__(self) -> None:
         for name in ("job_seconds", "failed_job_rate", "fault_rate", "rate_window_s", "slow_seconds", "token_ttl_s",
@@ -89,6 +108,20 @@ class SimulatorOptions:
                              f"got {self.fault_kinds!r}")
         if self.analytics_per_min < 1 or self.care_per_min < 1:
             raise ValueError("SimulatorOptions rate limits must be at least 1 request per window")
+        if self.download_link_ttl_s <= 0:
+            raise ValueError("SimulatorOptions.download_link_ttl_s must be > 0")
+        families = ("analytics", "author", "conversation", "care", "bot")
+        bad = [f for f in self.forbidden_families if f not in families]
+        if bad:
+            raise ValueError(f"SimulatorOptions.forbidden_families: {bad[0]!r} is not one of {', '.join(families)}")
+        for entry in self.drop_export_columns:
+            export_id, _, column = entry.partition(":")
+            if export_id not in ANALYTICS_EXPORTS or not column:
+                raise ValueError(f"SimulatorOptions.drop_export_columns: {entry!r} is not EXPORT:COLUMN_ID with an "
+                                 f"export of {', '.join(ANALYTICS_EXPORTS)}")
+
+    def dropped_columns(self, export_id: str) -> tuple[str, ...]:
+        return tuple(c for e, _, c in (x.partition(":") for x in self.drop_export_columns) if e == export_id)
 
 
 JOBS_KEPT = 20_000
@@ -152,46 +185,35 @@ def care_fail(message: str, status_code: int) -> JSONResponse:
     return JSONResponse({"status": "fail", "message": message}, status_code=status_code)
 
 
-def basic_auth_ok(request: Request, options: SimulatorOptions) -> bool:
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("basic "):
-        return False
-    try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return hmac.compare_digest(user.encode(), options.username.encode()) & hmac.compare_digest(
-        password.encode(), options.password.encode()
-    )
-
-
 def _state(request: Request) -> SimulatorState:
     return request.app.state.sim
 
 
+class UnsupportedBody(ExportRequestError):
+    """A POST body that is not x-www-form-urlencoded (415)."""
+
+
 async def _params(request: Request) -> dict[str, list[str]]:
-    """Query parameters, plus form fields of a POST (Khoros examples send both ways)."""
+    """The request's parameters: the query of a GET; for a POST, ``companyKey`` from the query and everything
+    else from the x-www-form-urlencoded body (Khoros: "pass all parameters except for companyKey in the request
+    body")."""
     params: dict[str, list[str]] = {}
     for k, v in request.query_params.multi_items():
         params.setdefault(k, []).append(v)
     if request.method != "POST":
         return params
+    in_query = [k for k in params if k != "companyKey"]
+    if in_query:
+        raise ExportRequestError(f"POST: {in_query[0]} is in the query; pass export parameters as an "
+                                 "x-www-form-urlencoded body (only companyKey goes in the query)")
     content_type = request.headers.get("content-type", "")
     body = await request.body()
-    if "application/x-www-form-urlencoded" in content_type:
-        # Parsed here rather than with request.form(), which needs the optional python-multipart package.
-        for k, v in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
-            params.setdefault(k, []).append(v)
-    elif "application/json" in content_type and body.strip():
-        try:
-            fields = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ExportRequestError("the request body is not valid JSON") from None
-        if not isinstance(fields, dict):
-            raise ExportRequestError("a JSON request body must be an object of parameters")
-        for k, v in fields.items():
-            for item in v if isinstance(v, list) else [v]:
-                params.setdefault(k, []).append(str(item).lower() if isinstance(item, bool) else str(item))
+    if body.strip() and "application/x-www-form-urlencoded" not in content_type:
+        raise UnsupportedBody(f"POST body of type {content_type.split(';')[0] or 'unknown'!r}: send the export "
+                              "parameters as application/x-www-form-urlencoded")
+    # Parsed here rather than with request.form(), which needs the optional python-multipart package.
+    for k, v in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        params.setdefault(k, []).append(v)
     return params
 
 
@@ -224,7 +246,7 @@ def _int_list(params: dict[str, list[str]], name: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def parse_export_request(export_id: str, params: dict[str, list[str]]) -> ExportRequest:
+def parse_export_request(export_id: str, params: dict[str, list[str]], world: World) -> ExportRequest:
     if export_id not in ANALYTICS_EXPORTS:
         raise ExportRequestError(
             f"Unknown export id {export_id!r}; supported: {', '.join(ANALYTICS_EXPORTS)}")
@@ -251,7 +273,7 @@ def parse_export_request(export_id: str, params: dict[str, list[str]]) -> Export
     fmt = (one("reportFormat") or "json").lower()
     if fmt not in ("json", "csv"):
         raise ExportRequestError(f"reportFormat {fmt!r} is not supported (json or csv)")
-    known = EXPORTS[export_id].names
+    known = column_ids(world, export_id)  # case-sensitive, as Khoros' arguments are
     columns: list[str] = []
     for metric in params.get("reportMetrics", []):
         for name in metric.split(","):
@@ -259,8 +281,8 @@ def parse_export_request(export_id: str, params: dict[str, list[str]]) -> Export
             if name and name not in known:
                 raise ExportRequestError(
                     f"reportMetrics: unknown column {name!r} for export {export_id}; known: {', '.join(known)}")
-            if name and name not in columns:
-                columns.append(name)
+            if name and known[name] not in columns:
+                columns.append(known[name])
     tz = one("timezone")
     if tz:
         try:
@@ -286,6 +308,9 @@ def parse_export_request(export_id: str, params: dict[str, list[str]]) -> Export
         if (one("enableBusinessHour") or "false").lower() != "true":
             raise ExportRequestError("enableBusinessHour must be true when businessHourType is set")
         business_hours = raw_type.lower() == "true"
+    locale = one("locale")
+    if locale and locale.lower().replace("-", "_") not in LOCALE_TIME_FORMATS:
+        raise ExportRequestError(f"locale {locale!r} is not one of {', '.join(sorted(LOCALE_TIME_FORMATS))}")
     priorities = _int_list(params, "priorities")
     if any(p < 0 or p > 5 for p in priorities):
         raise ExportRequestError(f"priorities must be between 0 and 5, got {list(priorities)}")
@@ -293,7 +318,7 @@ def parse_export_request(export_id: str, params: dict[str, list[str]]) -> Export
         export_id=export_id, start_ms=start, end_ms=end, fmt=fmt,
         columns=tuple(columns), timezone=tz, timezone_offset_ms=offset, report_type=report_type,
         priorities=priorities, work_queue_ids=_int_list(params, "workqueueIds"),
-        team_ids=_int_list(params, "teamIds"), business_hours=business_hours,
+        team_ids=_int_list(params, "teamIds"), business_hours=business_hours, locale=locale or None,
     )
 
 
@@ -314,13 +339,13 @@ async def run_export(request: Request) -> Response:
     try:
         params = await _params(request)
     except ExportRequestError as exc:
-        return analytics_fail(str(exc), 400)
+        return analytics_fail(str(exc), 415 if isinstance(exc, UnsupportedBody) else 400)
     denied = _analytics_guard(request, params)
     if denied:
         return denied
     sim = _state(request)
     try:
-        req = parse_export_request(request.path_params["export_id"], params)
+        req = parse_export_request(request.path_params["export_id"], params, sim.world)
     except ExportRequestError as exc:
         return analytics_fail(str(exc), 400)
     workflow, run = sim.new_ids()
@@ -372,7 +397,13 @@ async def job_status(request: Request) -> Response:
     return analytics_ok(body if ready else [body])
 
 
+def _signature(sim: SimulatorState, workflow: str, run: str, expires: int) -> str:
+    key = hashlib.sha256(f"khoros-sim-links/{sim.options.seed}/{sim.options.password}".encode()).digest()
+    return hmac.new(key, f"{workflow}|{run}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+
 async def job_download(request: Request) -> Response:
+    """307 to a pre-signed link valid ``download_link_ttl_s``; ask again for a fresh one (do not re-run)."""
     params = await _params(request)
     denied = _analytics_guard(request, params)
     if denied:
@@ -385,11 +416,41 @@ async def job_download(request: Request) -> Response:
         return analytics_fail("Export job is still running; poll statusUrl until runnerState is CLOSED", 409)
     if job.failed:
         return analytics_fail("Export job FAILED; run the export again", 410)
-    if request.scope.get("sim_expired_link"):
-        return analytics_fail("Download link has expired; run the export again", 403)
+    expires = math.ceil(time.time() + sim.options.clock_skew_s + sim.options.download_link_ttl_s)
+    base = str(request.base_url).rstrip("/")
+    link = (f"{base}/signed/reports/{quote(job.workflow_id, safe='')}/{quote(job.run_id, safe='')}"
+            f"?expires={expires}&signature={_signature(sim, job.workflow_id, job.run_id, expires)}")
+    return Response(status_code=307, headers={"Location": link})
+
+
+def _storage_error(code: str, message: str, status_code: int) -> Response:
+    # Object storage answers in XML, not in Khoros' envelopes.
+    body = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    return Response(body, status_code=status_code, media_type="application/xml")
+
+
+async def signed_download(request: Request) -> Response:
+    """The export file behind a pre-signed link: refused with an Authorization header (only one auth mechanism
+    is allowed), refused once expired."""
+    if "authorization" in request.headers:
+        return _storage_error("InvalidArgument", "Only one auth mechanism allowed; only the signature query "
+                              "parameters or the Authorization header should be specified", 400)
+    sim = _state(request)
+    job = _find_job(request)
+    try:
+        expires = int(request.query_params.get("expires", ""))
+    except ValueError:
+        return _storage_error("AccessDenied", "Query-string authentication requires the expires parameter", 403)
+    signature = request.query_params.get("signature", "")
+    if job is None or not hmac.compare_digest(signature, _signature(sim, job.workflow_id, job.run_id, expires)):
+        return _storage_error("SignatureDoesNotMatch", "The request signature we calculated does not match", 403)
+    if expires < time.time() + sim.options.clock_skew_s or request.scope.get("sim_expired_link"):
+        return _storage_error("AccessDenied", "Request has expired", 403)
     if job.body is None:
         # Rendering a month of a large world takes a while: keep the event loop free for other requests.
-        job.body = await run_in_threadpool(lambda: render(select_rows(sim.world, job.request), job.request))
+        dropped = sim.options.dropped_columns(job.request.export_id)
+        job.body = await run_in_threadpool(
+            lambda: render(select_rows(sim.world, job.request), job.request, sim.world, drop=dropped))
         # Bodies are deterministic, so only the last few are kept; an older link renders again.
         with sim.lock:
             sim.rendered.append(job.workflow_id)
@@ -450,16 +511,19 @@ async def sim_stats(request: Request) -> Response:
     by_route: dict[str, dict[str, int]] = {}
     for (route, status), count in items:
         by_route.setdefault(route, {})[str(status)] = count
-    total = sum(c for _, c in items)
+    # Pre-signed links stand for object storage: Khoros would not count them, so "total" does not either.
+    storage = [(route, c) for (route, _), c in items if route.startswith("GET /signed/")]
+    total = sum(c for _, c in items) - sum(c for _, c in storage)
     throttled = sum(c for (_, s), c in items if s == 429)
-    return JSONResponse({"total": total, "throttled": throttled, "routes": by_route})
+    return JSONResponse({"total": total, "throttled": throttled, "downloads": sum(c for _, c in storage),
+                         "routes": by_route})
 
 
 async def sim_stats_reset(request: Request) -> Response:
     sim = _state(request)
     with sim.lock:
         sim.stats.clear()
-    return JSONResponse({"total": 0, "throttled": 0, "routes": {}})
+    return JSONResponse({"total": 0, "throttled": 0, "downloads": 0, "routes": {}})
 
 
 async def sim_truth(request: Request) -> Response:
@@ -488,7 +552,7 @@ async def sim_truth(request: Request) -> Response:
 
 
 def _routes() -> list[Route]:
-    from dashboard.simulator import bots, care
+    from dashboard.simulator import bots, care, tar
 
     analytics = [
         Route("/api/public/config/timezones", timezones, methods=["GET"]),
@@ -496,13 +560,14 @@ def _routes() -> list[Route]:
         Route("/api/public/reports/report/{workflow_id}/{run_id:path}/status", job_status, methods=["GET"]),
         Route("/api/public/reports/report/{workflow_id}/{run_id:path}/download", job_download, methods=["GET"]),
         Route("/api/public/reports/report/{export_id}", run_export, methods=["GET", "POST"]),
+        Route("/signed/reports/{workflow_id}/{run_id:path}", signed_download, methods=["GET"]),
     ]
     own = [
         Route("/__simulator__/stats", sim_stats, methods=["GET"]),
         Route("/__simulator__/stats/reset", sim_stats_reset, methods=["POST"]),
         Route("/__simulator__/truth", sim_truth, methods=["GET"]),
     ]
-    return analytics + care.routes() + bots.routes() + own
+    return analytics + care.routes() + bots.routes() + tar.routes() + own
 
 
 def _family_error(request: Request, status_code: int, message: str) -> JSONResponse:

@@ -6,7 +6,9 @@ is frozen at ``world.now``, so ``from`` windows and the health window end there.
 both optional and ignored by Khoros: ``before=<epoch ms>`` on the request list pages back in time (the
 documented list is unpaged and the simulator caps it, newest first, at ``bot_list_cap`` records, saying so in
 the ``X-Simulator-Truncated`` header), and ``at=<epoch ms>`` on health evaluates the 2-minute window ending
-then. Request records carry ``eventType`` and ``conversationId`` besides the documented fields.
+then. Request records carry the documented fields only: what happened is in ``payload`` (a JSON string:
+``operation`` CREATED / CLOSED / AGENT_RESPONSE and ``conversation.conversationUuid`` / ``displayId`` for
+conversation events, ``type`` message / update / control / resolve otherwise).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.schema import TIME
-from dashboard.simulator.care import issue_token, verify_token
+from dashboard.simulator.auth import claims_app, issue_token, verify_token
 
 __all__ = ["health_of", "record_payload", "routes"]
 
@@ -94,8 +96,6 @@ def record_payload(sim, row: dict[str, Any]) -> dict[str, Any]:
         "state": row["state"],
         "details": details,
         "payload": row["payload"],
-        "eventType": row["event_type"],
-        "conversationId": row["conversation_id"],
         "createdEpochMillis": _ms(row["created_time"]),
         "completedEpochMillis": _ms(row["completed_time"]),
         "lastUpdatedEpochMillis": _ms(row["last_updated_time"]),
@@ -255,22 +255,11 @@ async def token_invalidate(request: Request) -> Response:
     with sim.lock:
         current = sim.extra.get("tokens", {}).pop(app_id, None)
         grace = sim.extra.get("token_grace", {})
-        for token in [t for t in grace if _claims_app(t) == app_id]:
+        for token in [t for t in grace if claims_app(t) == app_id]:
             grace.pop(token)
         if current:
             grace.pop(current["token"], None)
     return JSONResponse({}, headers={"x-amzn-RequestId": _request_id(request)})
-
-
-def _claims_app(token: str) -> str | None:
-    import base64
-    import json
-
-    try:
-        part = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).get("appId")
-    except (IndexError, ValueError, UnicodeDecodeError):
-        return None
 
 
 def routes() -> list[Route]:

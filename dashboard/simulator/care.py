@@ -4,17 +4,17 @@ Shapes follow ``khoros-care-api.md`` §3-§6 and §7.1. Where the reference leav
 chooses and the client relies on exactly this (see the module's functions):
 - an author's CRM attributes (``tier``, ``region``, ``lifetime_value``, ``crm_id``) are under ``attributes``
   (current values; ``PUT /authors/{id}`` overlays them); the author's network id is ``handles.<net>[0].id``;
-- ``GET /conversations/{id}`` answers ``data`` as one object; by display id and by source document as arrays.
+- ``GET /conversations/{id}`` answers ``data`` as one object; by display id and by source document as arrays;
+- a display-id lookup processes at most 20 ids; the others, and ids not found, are listed in
+  ``_meta`` = ``{"message": "Some conversations could not be processed.", "displayIds": [...]}`` (Khoros
+  documents the message and the cap, not the shape);
+- smart views carry the filters ``currentTAR`` applies for them (``SMART_VIEWS``).
 All timestamps are epoch ms. Windows (``/changed``, an author's conversations) are at most 24 hours.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import time
 import uuid
 from typing import Any
 
@@ -24,10 +24,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dashboard.schema import TIME
+from dashboard.simulator.auth import basic_auth_ok, issue_token
 
 __all__ = ["author_payload", "conversation_payload", "routes"]
 
 PAGE_SIZE = 30
+DISPLAY_IDS_PER_CALL = 20
+SMART_VIEWS = (
+    {"id": 501, "name": "Premier open", "description": "Open conversations of top-tier customers",
+     "workqueueIds": (10,), "priorities": ()},
+    {"id": 502, "name": "Urgent", "description": "Priority 4 and 5", "workqueueIds": (), "priorities": (4, 5)},
+)
 DAY_MS = 86_400_000
 HANDLE_CLASS = {
     "twitter": "TwitterSpecificAuthorData",
@@ -49,8 +56,6 @@ def _sim(request: Request):
 
 
 def _guard(request: Request) -> JSONResponse | None:
-    from dashboard.simulator.app import basic_auth_ok
-
     if not basic_auth_ok(request, _sim(request).options):
         return _fail("Unauthorized", 401)
     return None
@@ -365,10 +370,17 @@ async def conversation_by_display_id(request: Request) -> Response:
             numbers.append(int(part))
         except ValueError:
             return _fail(f"display id {part!r} is not a number", 400)
-    rows = sim.world.tables["conversation"].filter(pl.col("conversation_display_id").is_in(numbers))
-    if rows.is_empty():
+    asked, beyond = numbers[:DISPLAY_IDS_PER_CALL], numbers[DISPLAY_IDS_PER_CALL:]
+    rows = sim.world.tables["conversation"].filter(pl.col("conversation_display_id").is_in(asked))
+    if rows.is_empty() and not beyond:
         return _fail(f"No conversation found with display id {raw}", 404)
-    return _ok([conversation_payload(sim, r) for r in rows.iter_rows(named=True)])
+    found = set(rows["conversation_display_id"].to_list())
+    unprocessed = [n for n in asked if n not in found] + beyond
+    body: dict[str, Any] = {"status": "success",
+                            "data": [conversation_payload(sim, r) for r in rows.iter_rows(named=True)]}
+    if unprocessed:
+        body["_meta"] = {"message": "Some conversations could not be processed.", "displayIds": unprocessed}
+    return JSONResponse(body)
 
 
 async def conversations_by_author(request: Request) -> Response:
@@ -424,8 +436,7 @@ async def smart_views(request: Request) -> Response:
     denied = _guard(request)
     if denied:
         return denied
-    data = [{"description": "Open conversations of top-tier customers", "id": 501, "name": "Premier open"},
-            {"description": "Conversations handed off by bots", "id": 502, "name": "Bot hand-offs"}]
+    data = [{"description": v["description"], "id": v["id"], "name": v["name"]} for v in SMART_VIEWS]
     return JSONResponse({"data": data, "status": "success"})
 
 
@@ -464,60 +475,6 @@ async def agent_states(request: Request) -> Response:
 
 
 # ---- tokens (Basic auth here; refreshed and invalidated through Bot v3) ----------------------------------------
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def issue_token(sim, app_id: str) -> dict[str, Any]:
-    """A new HS512 JWT for ``app_id`` (valid ``token_ttl_s``), recorded as the app's current token."""
-    options = sim.options
-    ttl = options.token_ttl_s
-    with sim.lock:
-        serial = sim.extra.setdefault("token_serial", 0) + 1
-        sim.extra["token_serial"] = serial
-    exp = int(time.time()) + int(ttl)
-    header = _b64(json.dumps({"alg": "HS512"}).encode())
-    claims = _b64(json.dumps({"companyKey": options.company_key, "userName": options.username,
-                              "awsRegion": "us-east-1", "appId": app_id, "exp": exp, "jti": serial}).encode())
-    signature = _b64(hmac.new(_token_key(sim), f"{header}.{claims}".encode(), hashlib.sha512).digest())
-    token = f"{header}.{claims}.{signature}"
-    record = {"token": token, "expiresAtMillis": exp * 1000}
-    with sim.lock:
-        tokens = sim.extra.setdefault("tokens", {})
-        previous = tokens.get(app_id)
-        tokens[app_id] = record
-        if previous:  # the old token stays valid for a grace period after a refresh
-            grace = sim.extra.setdefault("token_grace", {})
-            grace[previous["token"]] = time.time() + options.token_grace_s
-    return record
-
-
-def _token_key(sim) -> bytes:
-    return hashlib.sha256(f"khoros-sim-jwt/{sim.options.seed}/{sim.options.password}".encode()).digest()
-
-
-def verify_token(sim, token: str) -> dict[str, Any] | str:
-    """Claims of a valid token, else the reason it is not valid."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return "Unauthorized"
-    expected = _b64(hmac.new(_token_key(sim), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha512).digest())
-    if not hmac.compare_digest(expected, parts[2]):
-        return "Unauthorized"
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        return "Unauthorized"
-    if claims.get("exp", 0) <= time.time():
-        return "Unauthorized: token expired"
-    current = sim.extra.get("tokens", {}).get(claims.get("appId"))
-    if current and current["token"] == token:
-        return claims
-    grace_until = sim.extra.get("token_grace", {}).get(token)
-    if grace_until and grace_until > time.time():
-        return claims
-    return "Unauthorized: token was refreshed or invalidated"
 
 
 def _known_app(sim, app_id: str) -> bool:

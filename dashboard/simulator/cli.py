@@ -1,4 +1,10 @@
-"""``python -m dashboard simulator``: run the Khoros Care simulator as a real HTTP server."""
+"""``python -m dashboard simulator``: run the Khoros Care simulator as a real HTTP server.
+
+Besides the world and the credentials, options make it a faulty tenant on purpose (for ``doctor``, and for
+trying the client): ``--fault-rate``, ``--forbid FAMILY`` (an API the user has no permission for),
+``--drop-column EXPORT:COLUMN_ID`` (a column the exports leave out), ``--clock-skew-seconds``,
+``--token-ttl-days``, ``--company-time-format`` (the company's time format setting).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from datetime import UTC, datetime
 
 from dashboard.simulator.app import SimulatorOptions
 from dashboard.simulator.world import WorldConfig, generate_world
+from dashboard.simulator.world.reference import COMPANY_TIME_FORMATS
 
 __all__ = ["add_arguments", "run"]
 
@@ -50,6 +57,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--username", default="demo", help="HTTP Basic user (default demo)")
     parser.add_argument("--password", default="demo", help="HTTP Basic password (default demo)")
     parser.add_argument("--company-key", default="demo", help="Analytics companyKey (default demo)")
+    parser.add_argument("--company-time-format", default="MM/dd/yyyy HH:mm:ss", choices=list(COMPANY_TIME_FORMATS),
+                        help="how the company's exports write times (default MM/dd/yyyy HH:mm:ss)")
+    parser.add_argument("--forbid", action="append", default=[], metavar="FAMILY",
+                        choices=["analytics", "author", "conversation", "care", "bot"],
+                        help="answer 403 to this API family, as for a user without the permission (repeatable)")
+    parser.add_argument("--drop-column", action="append", default=[], metavar="EXPORT:COLUMN_ID",
+                        help="leave this column out of an export, e.g. conversation:STATUS (repeatable)")
+    parser.add_argument("--clock-skew-seconds", type=float, default=0.0,
+                        help="run the simulator's clock (Date header, token expiry) this far ahead (negative: behind)")
+    parser.add_argument("--token-ttl-days", type=float, default=90.0, help="bot token lifetime (default 90)")
+    parser.add_argument("--link-ttl-seconds", type=float, default=300.0,
+                        help="lifetime of a pre-signed download link (default 300)")
 
 
 def run(args: argparse.Namespace, *, stop_event: threading.Event | None = None) -> int:
@@ -57,11 +76,14 @@ def run(args: argparse.Namespace, *, stop_event: threading.Event | None = None) 
 
     try:
         config = WorldConfig(seed=args.seed, days=args.days, conversations_per_day=args.conversations_per_day,
-                             end=args.end, timezone=args.timezone)
+                             end=args.end, timezone=args.timezone, company_time_format=args.company_time_format)
         options = SimulatorOptions(
             username=args.username, password=args.password, company_key=args.company_key,
             job_seconds=args.job_seconds, fault_rate=args.fault_rate, failed_job_rate=args.failed_job_rate,
             seed=args.seed, analytics_per_min=args.analytics_per_min, care_per_min=args.care_per_min,
+            forbidden_families=tuple(args.forbid), drop_export_columns=tuple(args.drop_column),
+            clock_skew_s=args.clock_skew_seconds, token_ttl_s=args.token_ttl_days * 86400,
+            download_link_ttl_s=args.link_ttl_seconds,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -80,6 +102,8 @@ def run(args: argparse.Namespace, *, stop_event: threading.Event | None = None) 
     print(f"  rows: {rows}")
     print(f"  credentials: username={options.username} password={options.password} "
           f"companyKey={options.company_key}")
+    print(f"  exports write times as {config.company_time_format} in {config.timezone} "
+          f"(KHOROS_EXPORT_TIME_FORMAT, KHOROS_EXPORT_TIMEZONE)")
     print(f"  bot app ids: {', '.join(world.bots['app_id'].to_list())}")
     print("  Analytics: /api/public/...  Care v2: /api/v2/...  Bot v3: /bots/v3/...  "
           "stats: /__simulator__/stats  truth: /__simulator__/truth", flush=True)

@@ -1,5 +1,15 @@
 """Analytics export views of the world: row selection per export and the JSON/CSV renderings.
 
+Renderings follow what Khoros documents (``khoros-care-api.md`` §12), not what is easiest to read:
+- column ids are UPPER_SNAKE_CASE (Khoros' documented ids where there is one: ``ASSIGNED_AGENT_DISPLAY_ID``,
+  ``TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS``; our column names in capitals elsewhere), in JSON keys and CSV headers;
+- every field is a string (an empty string where there is no value); booleans ``true``/``false``; tags joined
+  by ``;``; durations in milliseconds (``*_MILLIS``);
+- times are local times in the company's format (``WorldConfig.company_time_format``, e.g.
+  ``MM/dd/yyyy HH:mm:ss``) and zone: the ``timezone`` parameter picks another zone, ``timezoneOffset`` a fixed
+  offset (no daylight saving), ``locale`` another format (en: ``MM/dd/yyyy``, en_GB/es/fr: ``dd/MM/yyyy``,
+  de/tr: ``dd.MM.yyyy``).
+
 Selection rules (the same ones the client and the store assume):
 - every export selects rows whose schema ``time_column`` lies in ``[startTime, endTime)`` (and, with
   ``enableBusinessHour=true&businessHourType=true|false``, inside or outside the centre's business hours);
@@ -8,8 +18,7 @@ Selection rules (the same ones the client and the store assume):
   judged from the STATUS_CHANGED history, so a past window gets the backlog as it was then).
 Rows always show the world as it is *now* (like a real export run today).
 
-JSON downloads are a top-level array of row objects with times as epoch ms; CSV downloads have the schema
-column ids as header, times as ISO-8601 with the offset of the requested zone, and tags joined by ";".
+JSON downloads are a top-level array of row objects; CSV downloads have a header line.
 """
 
 from __future__ import annotations
@@ -20,8 +29,10 @@ import polars as pl
 
 from dashboard.schema import EXPORTS, TIME
 from dashboard.simulator.world import World
+from dashboard.simulator.world.reference import COMPANY_TIME_FORMATS, LOCALE_TIME_FORMATS
 
-__all__ = ["ANALYTICS_EXPORTS", "ExportRequest", "ExportRequestError", "render", "select_rows"]
+__all__ = ["ANALYTICS_EXPORTS", "ExportRequest", "ExportRequestError", "column_id", "column_ids", "render",
+           "select_rows"]
 
 ANALYTICS_EXPORTS = tuple(e for e in EXPORTS if e != "bot_request")
 REPORT_TYPES = ("OPEN_AT_END", "CLOSED", "CREATED")
@@ -32,6 +43,24 @@ class ExportRequestError(ValueError):
     """A bad export request; the message says which parameter and why."""
 
 
+DOCUMENTED_IDS = {
+    ("conversation", "assigned_agent_id"): "ASSIGNED_AGENT_DISPLAY_ID",
+    ("team_performance", "logged_in_seconds"): "TOTAL_CONSOLE_LOGGED_IN_TIME_MILLIS",
+}
+MILLIS_COLUMNS = {("team_performance", "logged_in_seconds")}
+"""Columns the world keeps in seconds and the export writes in milliseconds."""
+
+
+def column_id(export_id: str, name: str) -> str:
+    """The id a column has in the export (``reportMetrics``, JSON keys, CSV headers)."""
+    return DOCUMENTED_IDS.get((export_id, name), name.upper())
+
+
+def column_ids(world: World, export_id: str) -> dict[str, str]:
+    """Khoros id -> world column, for every column of the export (the author's CRM attributes included)."""
+    return {column_id(export_id, c): c for c in world.tables[export_id].columns}
+
+
 @dataclass(frozen=True)
 class ExportRequest:
     export_id: str
@@ -39,6 +68,7 @@ class ExportRequest:
     end_ms: int
     fmt: str = "json"
     columns: tuple[str, ...] = ()
+    """World column names asked for with ``reportMetrics`` (empty: all)."""
     timezone: str | None = None
     timezone_offset_ms: int | None = None
     report_type: str = "OPEN_AT_END"
@@ -47,6 +77,7 @@ class ExportRequest:
     team_ids: tuple[int, ...] = ()
     business_hours: bool | None = None
     """``businessHourType``: True = rows inside business hours, False = outside, None = all (24/7)."""
+    locale: str | None = None
 
 
 def _ms_col(ms: int) -> pl.Expr:
@@ -99,35 +130,34 @@ def _by_business_hours(rows: pl.DataFrame, column: str, calendar, inside: bool) 
     return rows.filter(pl.Series(within if inside else ~within))
 
 
-def _time_columns(frame: pl.DataFrame) -> list[str]:
-    return [c for c, dt in frame.schema.items() if isinstance(dt, pl.Datetime)]
-
-
-def render(frame: pl.DataFrame, req: ExportRequest) -> bytes:
-    """The download body for ``frame`` in the requested format (deterministic bytes)."""
-    times = _time_columns(frame)
-    if req.fmt == "json":
-        out = frame.with_columns([pl.col(c).dt.epoch("ms") for c in times])
-        return out.write_json().encode() if out.height else b"[]"
+def render(frame: pl.DataFrame, req: ExportRequest, world: World, *, drop: tuple[str, ...] = ()) -> bytes:
+    """The download body for ``frame`` in the requested format (deterministic bytes). ``drop``: Khoros column
+    ids to leave out (a fault: a column the tenant does not export)."""
+    cfg = world.config
+    pattern = LOCALE_TIME_FORMATS.get((req.locale or "").lower().replace("-", "_"), cfg.company_time_format)
+    strftime = COMPANY_TIME_FORMATS[pattern]
     exprs: list[pl.Expr] = []
-    for c in times:
-        if req.timezone:
-            local = pl.col(c).dt.convert_time_zone(req.timezone)
-            exprs.append(local.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z").alias(c))
-        else:
-            # timezoneOffset is a fixed offset (Khoros ignores daylight saving for it); none means UTC.
-            offset = req.timezone_offset_ms or 0
-            shifted = pl.col(c) + pl.duration(milliseconds=offset)
-            exprs.append(
-                (shifted.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f") + pl.lit(_offset_text(offset))).alias(c)
-            )
     for c, dt in frame.schema.items():
-        if isinstance(dt, pl.List):
-            exprs.append(pl.col(c).list.join(";").alias(c))
-    return frame.with_columns(exprs).write_csv().encode()
-
-
-def _offset_text(offset_ms: int) -> str:
-    sign = "+" if offset_ms >= 0 else "-"
-    minutes = abs(offset_ms) // 60000
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+        col = pl.col(c)
+        if isinstance(dt, pl.Datetime):
+            if req.timezone is None and req.timezone_offset_ms is not None:
+                # timezoneOffset is a fixed offset: Khoros ignores daylight saving for it.
+                local = col + pl.duration(milliseconds=req.timezone_offset_ms)
+            else:
+                local = col.dt.convert_time_zone(req.timezone or cfg.timezone)
+            text = local.dt.strftime(strftime)
+        elif isinstance(dt, pl.List):
+            text = col.list.join(";")
+        elif dt == pl.Boolean:
+            text = pl.when(col).then(pl.lit("true")).when(~col).then(pl.lit("false"))
+        elif (req.export_id, c) in MILLIS_COLUMNS:
+            text = (col * 1000).cast(pl.String)
+        else:
+            text = col.cast(pl.String)
+        exprs.append(text.fill_null("").alias(column_id(req.export_id, c)))
+    out = frame.select(exprs)
+    if drop:
+        out = out.drop([c for c in out.columns if c in drop])
+    if req.fmt == "json":
+        return out.write_json().encode() if out.height else b"[]"
+    return out.write_csv().encode()

@@ -1,4 +1,5 @@
-"""Cross-cutting behaviour of the simulator: request statistics, rate limits, seeded faults, no stack traces.
+"""Cross-cutting behaviour of the simulator: request statistics, rate limits, seeded faults, permissions, the
+server clock, no stack traces.
 
 Rate limits are per API family, sliding windows as Khoros documents them (Analytics 20 per minute, counting
 run, status and download calls; Author API and Conversation API 60 per 60 s each). Over the limit: HTTP 429
@@ -6,8 +7,12 @@ with ``Retry-After`` (whole seconds) and a fail envelope.
 
 Faults (share ``fault_rate`` of API requests, drawn from the simulator's seeded generator): 500, 503 with
 ``Retry-After``, a slow answer, a dropped connection (headers promise more body than is sent, so the server
-closes the connection mid-body), a truncated body (valid HTTP, invalid JSON), an expired download link and an
-export job that ends CLOSED/FAILED.
+closes the connection mid-body), a truncated body (valid HTTP, invalid JSON), an expired pre-signed download
+link and an export job that ends CLOSED/FAILED.
+
+Every answer carries a ``Date`` header from the simulator's clock (the real one plus ``clock_skew_s``), as
+Khoros' gateways do; a family in ``forbidden_families`` answers 403, as for an API user Khoros Support has not
+enabled for it. Pre-signed download links (``/signed/...``) stand for object storage: no rate limit.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import math
 import time
 from collections import deque
+from email.utils import formatdate
 from typing import Any
 
 from starlette.routing import Match
@@ -42,7 +48,16 @@ def family_of(path: str) -> str | None:
         return "care"
     if path.startswith("/bots/v3/"):
         return "bot"
+    if path.startswith("/signed/"):
+        return "download"
     return None
+
+
+def permission_of(path: str) -> str | None:
+    """The API permission a path needs (creating a bot token needs the Bot API role)."""
+    if path.startswith("/api/v2/tokens/"):
+        return "bot"
+    return family_of(path)
 
 
 class RateLimiter:
@@ -108,9 +123,14 @@ class SimulatorMiddleware:
         route = self._route_name(scope)
         seen: dict[str, Any] = {"status": None}
 
+        skew = self.state.options.clock_skew_s
+
         async def send_and_note(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 seen["status"] = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"date"]
+                headers.append((b"date", formatdate(time.time() + skew, usegmt=True).encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -121,6 +141,10 @@ class SimulatorMiddleware:
                 # The body every family gets over its limit (khoros-care-api.md, gap 9).
                 await self._send_json(send_and_note, 429, {"status": "fail", "message": "Rate limit exceeded"},
                                       {"Retry-After": str(wait)})
+                return
+            if permission_of(path) in self.state.options.forbidden_families and self._authenticated(scope):
+                await self._send_json(send_and_note, 403, error_envelope(
+                    family, f"Forbidden: this API user has no permission for the {permission_of(path)} API"))
                 return
             fault = self._draw_fault(family, path)
             if fault == "error_500":
@@ -154,6 +178,17 @@ class SimulatorMiddleware:
                 with self.state.lock:
                     self.state.stats[(route, seen["status"] or 0)] += 1
 
+    def _authenticated(self, scope: dict[str, Any]) -> bool:
+        """Permissions are checked after the credentials: a wrong password is a 401 whatever the user may do."""
+        from starlette.requests import Request
+
+        from dashboard.simulator.auth import basic_auth_ok
+
+        request = Request(scope)
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return True  # a bearer token exists only for a user who had the Bot API role
+        return basic_auth_ok(request, self.state.options)
+
     def _draw_fault(self, family: str | None, path: str) -> str | None:
         rate = self.state.options.fault_rate
         if rate <= 0 or family is None:
@@ -164,8 +199,8 @@ class SimulatorMiddleware:
         kind = kinds[int(self.state.draw() * len(kinds))]
         if kind == "failed_job":
             return None  # decided when the export job is created (app.run_export)
-        if kind == "expired_link" and not path.endswith("/download"):
-            # Only a download link can expire; other calls get the commonest transient failure instead.
+        if kind == "expired_link" and not path.startswith("/signed/"):
+            # Only a pre-signed link can expire; other calls get the commonest transient failure instead.
             kind = "error_503" if len(kinds) > 1 else None
         return kind
 

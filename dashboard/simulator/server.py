@@ -88,8 +88,9 @@ def start_simulator(world: World, options: SimulatorOptions | None = None, host:
     bound_port = sock.getsockname()[1]
     # log_config=None: uvicorn would otherwise bind a handler to the stderr of the moment (under pytest a
     # capture stream that is closed by the time the server stops at exit); records go to the root logger.
+    # date_header=False: the app sets Date itself, from the simulator's (possibly skewed) clock.
     config = uvicorn.Config(create_app(world, options), log_level=log_level, access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=2, log_config=None)
+                            timeout_graceful_shutdown=2, log_config=None, date_header=False)
     _quiet_injected_drops()
     server = uvicorn.Server(config)
     # uvicorn installs signal handlers only on the main thread; this one is not.

@@ -1,8 +1,13 @@
 """``python -m dashboard import --export conversation FILE...``: load export files from the Khoros UI.
 
+Khoros writes times in the company's format and zone (e.g. ``MM/dd/yyyy HH:mm:ss`` in America/New_York):
+``--time-format`` (strftime such as ``"%m/%d/%Y %H:%M:%S"``, or Khoros' ``MM/dd/yyyy HH:mm:ss``) and
+``--time-zone`` say so; they default to the settings ``KHOROS_EXPORT_TIME_FORMAT`` and
+``KHOROS_EXPORT_TIMEZONE``. ISO-8601 with an offset and epoch ms need neither.
+
 Exit status: 0 when imported (quarantined rows are reported, with ``--strict`` they fail the import), 1 when
-nothing was imported (a file is unreadable or lacks a required column; the store is unchanged), 2 on bad
-arguments.
+nothing was imported (a file is unreadable, lacks a required column, or has times that cannot be read without
+those options; the store is unchanged), 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -22,14 +27,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="CSV or JSON-array export files")
     parser.add_argument("--strict", action="store_true",
                         help="import nothing if any row would be quarantined")
+    parser.add_argument("--time-format", metavar="FORMAT",
+                        help='how the files write times: strftime ("%%m/%%d/%%Y %%H:%%M:%%S") or Khoros\' style '
+                             '("MM/dd/yyyy HH:mm:ss"); default: KHOROS_EXPORT_TIME_FORMAT')
+    parser.add_argument("--time-zone", metavar="ZONE",
+                        help="the IANA zone the files write times in (the company's zone in Khoros, e.g. "
+                             "America/New_York); default: KHOROS_EXPORT_TIMEZONE")
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     import polars as pl
 
-    from dashboard.schema import SchemaError, export_schema, parse_export_bytes
+    from dashboard.schema import SchemaError, TimeReading, export_schema, parse_export_bytes
     from dashboard.settings import load_settings
-    from dashboard.store import open_store
     from dashboard.store.importer import ImportFailed, detect_format, import_files
 
     out = out or sys.stdout
@@ -40,6 +50,13 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         print(f"error: {exc}", file=err)
         return 2
     export_schema(args.export)
+    try:
+        times = TimeReading(args.time_format or settings.export_time_format,
+                            args.time_zone or settings.export_timezone)
+    except ValueError as exc:
+        option = "--time-zone" if "zone" in str(exc) else "--time-format"
+        print(f"error: {option}: {exc}", file=err)
+        return 2
     if args.strict:
         # Dry run: parse everything first and refuse if any row would be quarantined.
         from pathlib import Path
@@ -49,7 +66,8 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
             path = Path(name)
             try:
                 body = path.read_bytes()
-                result = parse_export_bytes(args.export, body, detect_format(path, body), source=name)
+                result = parse_export_bytes(args.export, body, detect_format(path, body), source=name,
+                                            times=times)
             except (OSError, SchemaError, ImportFailed) as exc:
                 print(f"error: {exc}", file=err)
                 return 1
@@ -59,9 +77,11 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         if bad:
             print(f"error: --strict: {bad} row(s) would be quarantined; nothing imported", file=err)
             return 1
-    store = open_store(settings)
+    from dashboard.core import Dashboard
+
+    store = Dashboard.open(settings, demo="record").store  # the store the app and the report read
     try:
-        report = import_files(store, args.export, args.files)
+        report = import_files(store, args.export, args.files, times=times)
     except ImportFailed as exc:
         print(f"error: import failed, nothing was written: {exc}", file=err)
         return 1

@@ -1,9 +1,10 @@
 """``python -m dashboard sync``: fetch exports into the local store, with a progress bar, an ETA and a summary.
 
-With a tenant configured (``KHOROS_*`` settings) it syncs that tenant. With none it starts the bundled
-simulator on the settings' demo world (``CARE_DASHBOARD_SIMULATOR_*``) and syncs from it over HTTP — the same
-code path. Exit status: 0 when every window synced, 1 when some failed (each named with its reason), 2 on bad
-arguments or settings.
+With a tenant configured (``KHOROS_*`` settings) it syncs that tenant. With none it syncs the demo world of the
+data folder (``CARE_DASHBOARD_SIMULATOR_*``; the one the app and the notebooks use, made and recorded on first
+use) from the bundled simulator through the same client code; ``--new-demo-world`` replaces that world by one
+ending now. Everything comes from the core (``dashboard.core.Dashboard``). Exit status: 0 when every window
+synced, 1 when some failed (each named with its reason), 2 on bad arguments or settings.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, TextIO
+from datetime import date, timedelta
+from typing import TextIO
 
 __all__ = ["add_arguments", "run"]
 
@@ -34,6 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fetch author versions from N days before --start, so returning customers have "
                              "their tier (default 60; fetched once, then settled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
+    parser.add_argument("--new-demo-world", action="store_true", dest="new_demo_world",
+                        help="demo only: replace the demo world by one ending now, synced whole, before the sync")
 
 
 class ProgressBar:
@@ -73,9 +76,10 @@ def _minimum_seconds(windows: int, analytics_per_min: int, window_s: float = 60.
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from dashboard.khoros import KhorosClient, KhorosError
+    from dashboard.core import Dashboard
+    from dashboard.errors import DashboardError
+    from dashboard.khoros import KhorosError
     from dashboard.settings import load_settings
-    from dashboard.store import open_store
     from dashboard.store.sync import DEFAULT_EXPORTS, plan_sync, sync, sync_bot_requests
 
     out = out or sys.stdout
@@ -90,31 +94,33 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     if unknown:
         print(f"error: unknown export(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_EXPORTS)}", file=err)
         return 2
+    if args.new_demo_world and not settings.use_simulator:
+        print("error: --new-demo-world is for the demo; a tenant syncs new days instead", file=err)
+        return 2
+    if not settings.use_simulator and settings.missing_for_tenant():
+        print(f"error: tenant settings missing: {', '.join(settings.missing_for_tenant())}", file=err)
+        return 2
 
-    simulator: Any = None
-    now = datetime.now(UTC)
+    core = None
     try:
-        if settings.use_simulator:
-            simulator, settings, now = _start_simulator(settings, out)
-            client = KhorosClient.from_settings(settings, base_url=simulator.base_url)
-        else:
-            missing = settings.missing_for_tenant()
-            if missing:
-                print(f"error: tenant settings missing: {', '.join(missing)}", file=err)
-                return 2
-            client = KhorosClient.from_settings(settings)
+        core = Dashboard.open(settings, demo="record", refresh_demo=args.new_demo_world,
+                              progress=ProgressBar(out, floor_seconds=0, quiet=args.quiet))
+        now = core.now()
+        if core.is_demo:
+            print(f"No Khoros tenant configured: syncing the bundled simulator's demo world (seed "
+                  f"{settings.simulator_seed}, {settings.simulator_days} days to {now:%Y-%m-%d %H:%M} UTC)", file=out)
         end = args.end or now.date()
         start = args.start or end - timedelta(days=30)
         if start > end:
             print(f"error: --start {start} is after --end {end}", file=err)
             return 2
-        store = open_store(settings)
         if args.author_lookback_days < 0:
             print("error: --author-lookback-days must be >= 0", file=err)
             return 2
+        store, client = core.store, core.client
         lookback = args.author_lookback_days
         windows = plan_sync(store, start, end, exports=exports, now=now, author_lookback_days=lookback)
-        floor = _minimum_seconds(len(windows), settings.rate_analytics_per_min)
+        floor = _minimum_seconds(len(windows), core.settings.rate_analytics_per_min)
         at_least = f", at least {floor:.0f} s at the rate limit" if floor else ""
         print(f"Syncing {start}..{end} ({', '.join(exports)}) into {store.root}: {len(windows)} export jobs, "
               f"at least {3 * len(windows)} requests{at_least}", file=out)
@@ -128,12 +134,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
                   "windows (run, status, download)", file=out)
         failed = list(summary.failures)
         if args.bot_requests:
-            apps = simulator_apps(simulator) if simulator else None
-            bots = sync_bot_requests(client, store, app_ids=apps, now=now, progress=bar)
+            bots = sync_bot_requests(client, store, app_ids=core.source.bot_app_ids(), now=now, progress=bar)
             print(f"Bot request records: {bots}", file=out)
             failed += bots.failures
-        client.close()
-    except KhorosError as exc:
+    except (KhorosError, DashboardError) as exc:
         print(f"error: sync failed: {exc}", file=err)
         return 1
     except KeyboardInterrupt:
@@ -143,35 +147,11 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         print(f"error: sync failed: {type(exc).__name__}: {exc}", file=err)
         return 1
     finally:
-        if simulator is not None:
-            simulator.stop()
+        if core is not None:
+            core.close()
     if failed:
         print(f"error: {len(failed)} window(s) failed:", file=err)
         for reason in failed:
             print(f"  {reason}", file=err)
         return 1
     return 0
-
-
-def simulator_apps(simulator: Any) -> list[str]:
-    return simulator.app.state.sim.world.bots["app_id"].to_list()
-
-
-def _start_simulator(settings: Any, out: TextIO) -> tuple[Any, Any, datetime]:
-    from dashboard.simulator.app import SimulatorOptions
-    from dashboard.simulator.server import start_simulator
-    from dashboard.simulator.world import WorldConfig, generate_world
-
-    end = (settings.simulator_end or datetime.now(UTC)).replace(second=0, microsecond=0)
-    world = generate_world(WorldConfig(seed=settings.simulator_seed, days=settings.simulator_days,
-                                       conversations_per_day=settings.simulator_conversations_per_day, end=end,
-                                       timezone=settings.timezone))
-    options = SimulatorOptions(analytics_per_min=settings.rate_analytics_per_min,
-                               care_per_min=settings.rate_care_per_min)
-    simulator = start_simulator(world, options)
-    print(f"No Khoros tenant configured: syncing the bundled simulator at {simulator.base_url} "
-          f"(world seed {settings.simulator_seed}, {settings.simulator_days} days to {end:%Y-%m-%d %H:%M} UTC)",
-          file=out)
-    settings = settings.with_overrides(simulator_end=end, username=options.username, password=options.password,
-                                       company_key=options.company_key)
-    return simulator, settings, end

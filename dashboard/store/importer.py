@@ -4,9 +4,17 @@ Headers are matched through the schema's alias table (``"Conversation ID"`` -> `
 do not parse go to the store's quarantine with the file, the line and the reason; the good rows are merged
 into their days (an imported row replaces a stored row with the same key).
 
-An import never half-applies: every file is read and parsed first — a file that cannot be read or lacks a
-required column stops the whole import before anything is written — then all affected days are staged and
-renamed together (:meth:`Store.replace_days`).
+Files from the Khoros UI are written the way Khoros documents exports: every field a string, times in the
+company's format and zone. Pass that as a :class:`~dashboard.schema.TimeReading` (``import --time-format
+--time-zone``, or the settings ``KHOROS_EXPORT_TIME_FORMAT`` / ``KHOROS_EXPORT_TIMEZONE``); a date that could
+be read two ways, or a local time with no zone to place it, stops the import (see :mod:`dashboard.schema`).
+Keys Khoros may not export are derived: an author row without ``updated_time`` applies from the beginning of
+time, a history action without ``action_id`` gets a key from its content (so importing a file twice changes
+nothing).
+
+An import never half-applies: every file is read and parsed first — a file that cannot be read, lacks a
+required column or has times that cannot be read without a setting stops the whole import before anything is
+written — then all affected days are staged and renamed together (:meth:`Store.replace_days`).
 """
 
 from __future__ import annotations
@@ -19,14 +27,16 @@ from pathlib import Path
 
 import polars as pl
 
-from dashboard.schema import SchemaError, export_schema, parse_export_bytes
+from dashboard.errors import DashboardError
+from dashboard.schema import SchemaError, TimeReading, export_schema, parse_export_bytes
 from dashboard.store import Store
 
 __all__ = ["FileReport", "ImportFailed", "ImportReport", "import_files"]
 
 
-class ImportFailed(ValueError):
-    """A file cannot be imported (unreadable, unknown format, missing required column). Nothing was written."""
+class ImportFailed(DashboardError, ValueError):
+    """A file cannot be imported (unreadable, unknown format, missing required column, times that need a
+    setting). Nothing was written."""
 
 
 @dataclass
@@ -76,8 +86,9 @@ def detect_format(path: Path, body: bytes) -> str:
     return "csv"
 
 
-def import_files(store: Store, export_id: str, paths: Iterable[str | Path], *, now: datetime | None = None
-                 ) -> ImportReport:
+def import_files(store: Store, export_id: str, paths: Iterable[str | Path], *, now: datetime | None = None,
+                 times: TimeReading | None = None) -> ImportReport:
+    """Import ``paths`` (CSV or JSON arrays) as ``export_id``; ``times`` says how their time text is written."""
     schema = export_schema(export_id)
     if export_id == "bot_request":
         raise ImportFailed("bot_request records come from the Bot API, not from export files")
@@ -94,7 +105,7 @@ def import_files(store: Store, export_id: str, paths: Iterable[str | Path], *, n
             raise ImportFailed(f"{path}: cannot read ({exc.strerror or exc})") from None
         fmt = detect_format(path, body)
         try:
-            result = parse_export_bytes(export_id, body, fmt, source=str(path))
+            result = parse_export_bytes(export_id, body, fmt, source=str(path), times=times)
         except SchemaError as exc:
             raise ImportFailed(str(exc)) from None
         frames.append(_blank_text_to_null(result.frame) if fmt == "csv" else result.frame)

@@ -13,7 +13,13 @@
   next sync sees those days as missing and fetches them again, replacing the files whole. Nothing duplicates,
   nothing is lost. Two syncs of one store do not overlap (a lock file).
 - **Failures** of a window (after the client's retries and job re-runs) are recorded in the store and the
-  summary; the other windows still sync.
+  summary; the other windows still sync. Except one: times the client cannot read without a setting (a date
+  format that reads two ways, :class:`~dashboard.schema.TimeFormatError`) stop the whole sync, with nothing of
+  that window written and the message naming ``KHOROS_EXPORT_TIME_FORMAT``: every other window of the tenant
+  would be read the same doubtful way.
+- **Times**: the client asks Khoros for UTC and reads the company's format (``KHOROS_EXPORT_TIME_FORMAT``).
+- **Author rows without ``updated_time``** (Khoros may not export one) apply from the beginning of time; they
+  are stored in the first day of their window, so a later window's values replace an earlier one's.
 """
 
 from __future__ import annotations
@@ -27,17 +33,18 @@ from typing import Any
 
 import polars as pl
 
-from dashboard.khoros.client import SETTLE_MARGINS, settle_margin
-from dashboard.schema import export_schema, parse_export_bytes, parse_rows
+from dashboard.schema import BEGINNING_OF_TIME, TimeFormatError, export_schema, parse_rows
 from dashboard.store import Store
 
 __all__ = [
     "DEFAULT_EXPORTS",
+    "EVENT_SETTLE_MARGIN",
     "EXPORT_FILTERS",
     "SETTLE_MARGINS",
     "SyncSummary",
     "SyncWindow",
     "plan_sync",
+    "settle_margin",
     "sync",
     "sync_bot_requests",
 ]
@@ -52,6 +59,16 @@ EXPORT_FILTERS: dict[str, dict[str, Any]] = {
     "conversation": {"report_type": "CREATED"},
 }
 MAX_WINDOW_DAYS = 31
+SETTLE_MARGINS: dict[str, timedelta] = {
+    # Conversations change after creation (status, closed time, tags, queue) for days.
+    "conversation": timedelta(days=7),
+    # An open agent state gets its end_time later; per-window aggregates are recomputed for a while.
+    "raw_agent_states": timedelta(days=1),
+    "team_performance": timedelta(days=1),
+    "bot_request": timedelta(days=1),
+}
+EVENT_SETTLE_MARGIN = timedelta(hours=1)
+"""Posts, responses, actions and author versions are immutable per event time: an hour of ingestion lag."""
 JOB_WORKERS = 4
 """Export jobs in flight at once: jobs run on Khoros' side, so overlapping their waits shortens a sync; the
 shared rate limiter keeps the request rate legal whatever this number is."""
@@ -112,6 +129,11 @@ class SyncSummary:
         return text
 
 
+def settle_margin(export_id: str) -> timedelta:
+    """How long after its end a window's rows stop changing (the sync re-fetches days younger than this)."""
+    return SETTLE_MARGINS.get(export_id, EVENT_SETTLE_MARGIN)
+
+
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -169,9 +191,16 @@ def _store_window(store: Store, window: SyncWindow, download: Any, now: datetime
     """Parse a download and write its days, then their manifest entries; returns (rows, quarantined)."""
     schema = export_schema(window.export_id)
     source = f"sync {window.label()}"
-    result = parse_export_bytes(window.export_id, download.body, download.fmt, source=source)
+    result = download.parse(source=source)
     frame = result.frame
-    by_day = frame.with_columns(pl.col(schema.time_column).dt.date().alias("__day"))
+    placed = pl.col(schema.time_column)
+    if window.export_id == "author":
+        # A row with no updated_time (derived: the beginning of time) goes to the window's first day.
+        derived = placed == pl.lit(BEGINNING_OF_TIME).cast(frame.schema[schema.time_column])
+        placed = pl.when(derived).then(pl.lit(window.first_day)).otherwise(placed.dt.date())
+    else:
+        placed = placed.dt.date()
+    by_day = frame.with_columns(placed.alias("__day"))
     parts = {day: by_day.filter(pl.col("__day") == day).drop("__day") for day in window.days}
     meta = {
         day: {"rows": part.height, "fetched_at": fetched, "as_of": now.isoformat(), "source": source,
@@ -204,9 +233,12 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
 
         def run(window: SyncWindow) -> tuple[Any, Any, KhorosError | None]:
             filters = EXPORT_FILTERS.get(window.export_id, {})
+            settled = window.end <= now - settle_margin(window.export_id)
             with client.counting() as used:  # this job's requests only, whatever else the client is doing
                 try:
-                    return client.run_export(window.export_id, window.start, window.end, now=now, **filters), used, None
+                    download = client.run_export(window.export_id, window.start, window.end, settled=settled,
+                                                 **filters)
+                    return download, used, None
                 except KhorosError as exc:
                     return None, used, exc
 
@@ -227,6 +259,8 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
                     continue
                 try:
                     rows, bad = _store_window(store, window, download, now, datetime.now(UTC))
+                except TimeFormatError:
+                    raise  # every window would be read the same doubtful way: stop (see the module docstring)
                 except Exception as exc:  # a download we cannot parse is this window's failure, not the sync's
                     reason = f"{window.label()}: cannot store the download ({exc})"
                     summary.failures.append(reason)

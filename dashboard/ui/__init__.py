@@ -1,21 +1,37 @@
-"""The only Streamlit code under ``dashboard/``: the shared sidebar, cached loaders and widgets."""
+"""The only Streamlit code under ``dashboard/``: the shared sidebar, the core's loaders, the page guard and the
+``render_*`` helpers that draw what a view built."""
 
-from dashboard.ui.context import PageContext, page_context, render_sidebar
-from dashboard.ui.loaders import get_settings, get_source, load_facts, load_table, load_tables
-from dashboard.ui.widgets import render_demo_notice, render_download, render_empty, render_explain, render_kpi_row
+from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar, start_page
+from dashboard.ui.guard import attempt, page_guard
+from dashboard.ui.loaders import get_core, get_settings, load_facts
+from dashboard.ui.widgets import (
+    render_cards,
+    render_chart,
+    render_counted,
+    render_demo_notice,
+    render_download,
+    render_empty,
+    render_explain,
+    render_kpi_row,
+)
 
 __all__ = [
     "PageContext",
+    "attempt",
+    "get_core",
     "get_settings",
-    "get_source",
     "load_facts",
-    "load_table",
-    "load_tables",
+    "open_page_context",
     "page_context",
+    "page_guard",
+    "render_cards",
+    "render_chart",
+    "render_counted",
     "render_demo_notice",
     "render_download",
     "render_empty",
     "render_explain",
     "render_kpi_row",
     "render_sidebar",
+    "start_page",
 ]

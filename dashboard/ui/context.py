@@ -1,23 +1,27 @@
-"""The shared sidebar and the context every page reads: data source, window, time zone, filters.
+"""The shared sidebar and the context every page reads: the core and the reader's :class:`Filters`.
 
 Every control has a key bound to the URL (``bind="query-params"``), so any view can be shared as a link.
-Keys are global (they are shared by all pages): ``range``, ``start``, ``end``, ``tz``, ``tier``,
-``priority``, ``queue``, ``channel``, ``team``, ``agent``, ``bot_rule``.
+Keys are global (they are shared by all pages): ``range``, ``dates``, ``tz``, the dimension keys of
+``dashboard.filters.DIMENSIONS`` (``tier``, ``priority``, ``queue``, ``channel``, ``team``, ``agent``) and
+``bot_rule``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 import polars as pl
 import streamlit as st
 
-from dashboard.filters import FILTER_COLUMNS, apply_filters, filter_options
-from dashboard.source import DataSource
+from dashboard.core import Dashboard
+from dashboard.errors import DashboardError
+from dashboard.filters import DIMENSIONS, Filters, filter_options
+from dashboard.metrics import BOT_RULES
+from dashboard.ui.loaders import get_core, load_facts
 
-__all__ = ["RANGE_PRESETS", "PageContext", "page_context", "render_sidebar"]
+__all__ = ["RANGE_PRESETS", "PageContext", "open_page_context", "page_context", "render_sidebar", "start_page"]
 
 RANGE_PRESETS = {
     "Last 7 days": 7,
@@ -30,44 +34,13 @@ COMMON_ZONES = [
     "Europe/London", "Europe/Berlin", "Europe/Paris", "Asia/Kolkata", "Asia/Singapore", "Asia/Tokyo",
     "Australia/Sydney", "UTC",
 ]
-FILTER_LABELS = {
-    "tier": "Customer tier",
-    "priority": "Priority",
-    "queue": "Work queue",
-    "channel": "Channel",
-    "team": "Team",
-    "agent": "Agent",
-}
 _CONTEXT_KEY = "_page_context"
 
 
 @dataclass(frozen=True)
 class PageContext:
-    source: DataSource
-    start: date
-    """First day of the report window (inclusive), in ``tz``."""
-    end: date
-    """Day after the last day (exclusive), in ``tz``."""
-    tz: str
-    filters: dict[str, list] = field(default_factory=dict)
-    bot_rule: str = "human"
-    as_of: datetime | None = None
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
-
-    def previous_window(self) -> tuple[date, date]:
-        return self.start - timedelta(days=self.days), self.start
-
-    def filter(self, facts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
-        return apply_filters(facts, self.filters)
-
-    def describe(self) -> str:
-        active = {FILTER_LABELS[k]: v for k, v in self.filters.items() if v}
-        parts = [f"{self.start:%d %b %Y} – {self.end - timedelta(days=1):%d %b %Y} ({self.tz})"]
-        parts += [f"{k}: {', '.join(map(str, v))}" for k, v in active.items()]
-        return " · ".join(parts)
+    core: Dashboard
+    filters: Filters
 
 
 def page_context() -> PageContext:
@@ -84,10 +57,20 @@ def page_context() -> PageContext:
     return ctx
 
 
-def _freshness_caption(source: DataSource) -> str:
+def start_page(title: str) -> PageContext:
+    """A page's first lines: its context, its title and, for the demo, the notice that the data is simulated."""
+    from dashboard.ui.widgets import render_demo_notice
+
+    ctx = page_context()
+    st.title(title)
+    render_demo_notice(ctx.core)
+    return ctx
+
+
+def _freshness_caption(core: Dashboard) -> str:
     try:
-        fresh = source.store.freshness()
-    except Exception:
+        fresh = core.store.freshness()
+    except DashboardError:
         return "freshness unknown"
     if fresh.is_empty():
         return "nothing synced yet"
@@ -100,12 +83,13 @@ def _freshness_caption(source: DataSource) -> str:
     return f"conversations synced {ago}"
 
 
-def render_sidebar(source: DataSource, facts: pl.DataFrame) -> PageContext:
+def render_sidebar(core: Dashboard, facts: pl.DataFrame) -> PageContext:
     """Draw the shared sidebar and return (and remember) the page context it selects."""
     sb = st.sidebar
-    sb.markdown(f"**Data source:** {'Simulator (demo)' if source.is_demo else 'Khoros Care tenant'}")
-    sb.caption(_freshness_caption(source))
-    today = source.now().astimezone(ZoneInfo(source.settings.timezone)).date()
+    settings = core.settings
+    sb.markdown(f"**Data source:** {'Simulator (demo)' if core.is_demo else 'Khoros Care tenant'}")
+    sb.caption(_freshness_caption(core))
+    today = core.now().astimezone(ZoneInfo(settings.timezone)).date()
     preset = sb.selectbox("Date range", list(RANGE_PRESETS), index=1, key="range", bind="query-params")
     if RANGE_PRESETS[preset] is None:
         picked = sb.date_input(
@@ -120,25 +104,32 @@ def render_sidebar(source: DataSource, facts: pl.DataFrame) -> PageContext:
         # The window ends with today (partial) so live figures and the latest arrivals are in it.
         end = today + timedelta(days=1)
         start = end - timedelta(days=RANGE_PRESETS[preset])
-    zones = COMMON_ZONES if source.settings.timezone in COMMON_ZONES else [source.settings.timezone, *COMMON_ZONES]
-    tz = sb.selectbox("Report time zone", zones, index=zones.index(source.settings.timezone), key="tz",
+    zones = COMMON_ZONES if settings.timezone in COMMON_ZONES else [settings.timezone, *COMMON_ZONES]
+    tz = sb.selectbox("Report time zone", zones, index=zones.index(settings.timezone), key="tz",
                       bind="query-params")
     if tz not in available_timezones():
-        tz = source.settings.timezone
+        tz = settings.timezone
 
     sb.markdown("**Filters**")
     options = filter_options(facts)
-    filters: dict[str, list] = {}
-    for key, label in FILTER_LABELS.items():
-        if key not in FILTER_COLUMNS:
-            continue
-        filters[key] = sb.multiselect(label, options.get(key, []), key=key, bind="query-params")
+    dimensions = {d.key: tuple(sb.multiselect(d.label, options.get(d.key, []), key=d.key, bind="query-params"))
+                  for d in DIMENSIONS}
     bot_rule = sb.radio(
-        "Bot rule for first response", ["human", "any"], horizontal=True, key="bot_rule", bind="query-params",
+        "Bot rule for first response", list(BOT_RULES), index=BOT_RULES.index(settings.bot_rule), horizontal=True,
+        key="bot_rule", bind="query-params",
         help="human: a bot reply does not stop the clock; for bot-first conversations the clock starts at the "
              "handoff to an agent. any: any public reply (bot or human) stops it.",
     )
-    ctx = PageContext(source=source, start=start, end=end, tz=tz, filters=filters, bot_rule=bot_rule,
-                      as_of=source.now())
+    filters = Filters(start=start, end=end, tz=tz, dimensions=dimensions, bot_rule=bot_rule, as_of=core.now())
+    ctx = PageContext(core=core, filters=filters)
     st.session_state[_CONTEXT_KEY] = ctx
+    return ctx
+
+
+def open_page_context() -> PageContext:
+    """What the entrypoint does before routing: the core, the sidebar, and the facts of the chosen bot rule
+    computed (with a spinner) before the page asks for them."""
+    core = get_core()
+    ctx = render_sidebar(core, load_facts(core))
+    load_facts(core, ctx.filters.bot_rule)
     return ctx

@@ -11,10 +11,10 @@ import logging
 
 import streamlit as st
 
-from dashboard.embed import InvalidPayload, decode_payload
+from dashboard.embed import EmbedPayload, InvalidPayload, decode_payload
 from dashboard.ui.loaders import get_settings
 
-__all__ = ["EMBED_PAYLOAD_KEY", "INVALID_LINK_MESSAGE", "run_embedded"]
+__all__ = ["EMBED_PAYLOAD_KEY", "INVALID_LINK_MESSAGE", "run_embedded", "verified_payload"]
 
 EMBED_PAYLOAD_KEY = "embed_payload"
 INVALID_LINK_MESSAGE = "This link is not valid or has expired"
@@ -49,3 +49,13 @@ def run_embedded(token: str) -> None:
         st.session_state[EMBED_PAYLOAD_KEY] = payload
         st.session_state[_VERIFIED_KEY] = token
     st.navigation([st.Page("pages/author_panel.py", title="Author", icon=":material/person:")], position="hidden").run()
+
+
+def verified_payload() -> EmbedPayload:
+    """The payload the gate verified for this session; anything else stops the page with the one generic message
+    (the author panel is never reached without the gate: refuse rather than guess)."""
+    payload = st.session_state.get(EMBED_PAYLOAD_KEY)
+    if not isinstance(payload, EmbedPayload):
+        st.error(INVALID_LINK_MESSAGE)
+        st.stop()
+    return payload

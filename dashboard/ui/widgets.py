@@ -1,23 +1,44 @@
-"""Small Streamlit helpers shared by the pages (``render_*``)."""
+"""Small Streamlit helpers shared by the pages (``render_*``): they draw what a view built."""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
+import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboard.kpi import Kpi
-from dashboard.source import DEMO_NOTICE, DataSource
+from dashboard.charts import display_height
+from dashboard.source import DEMO_NOTICE
+from dashboard.views.kpi import Card, Kpi
 
-__all__ = ["render_demo_notice", "render_download", "render_empty", "render_explain", "render_kpi_row"]
+__all__ = [
+    "escape_markdown",
+    "render_cards",
+    "render_chart",
+    "render_counted",
+    "render_demo_notice",
+    "render_download",
+    "render_empty",
+    "render_explain",
+    "render_kpi_row",
+]
 
 
-def render_demo_notice(source: DataSource) -> None:
-    if source.is_demo:
+def render_demo_notice(core) -> None:
+    if core.is_demo:
         st.info(f"**{DEMO_NOTICE}.** No Khoros account is configured; every figure comes from the bundled "
                 "simulator's seeded world. See the README to connect a Khoros Care tenant.", icon=":material/science:")
+
+
+def render_chart(chart: alt.TopLevelMixin | None, *, key: str, **kwargs):
+    """``st.altair_chart`` with the element height the chart needs (Streamlit fits title, axes and legend into the
+    element; ``charts.display_height`` gives the plot its own height on top). Nothing for no chart."""
+    if chart is None:
+        return None
+    return st.altair_chart(chart, height=display_height(chart), key=key, **kwargs)
 
 
 def render_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
@@ -69,5 +90,26 @@ def render_kpi_row(kpis: Sequence[Kpi], *, key: str) -> None:
             render_explain(kpi, key=f"{key}_{kpi.key}")
 
 
-def render_empty(message: str) -> None:
-    st.warning(message, icon=":material/search_off:")
+def render_cards(cards: Sequence[Card], *, per_row: int | None = None) -> None:
+    """Bordered metric cards, ``per_row`` to a row (default: all in one)."""
+    columns = st.columns(max(1, min(per_row or len(cards), len(cards) or 1)))
+    for i, card in enumerate(cards):
+        columns[i % len(columns)].metric(card.label, card.value, help=card.help, border=True)
+
+
+def render_empty(message: str | None) -> None:
+    if message:
+        st.warning(message, icon=":material/search_off:")
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """Text that Markdown shows as it is (customer data is text, never markup)."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def render_counted(count: str, detail: str) -> None:
+    """``count`` in bold, then ``detail`` as plain text (it may hold customer data)."""
+    st.markdown(f"**{escape_markdown(count)}** {escape_markdown(detail)}")

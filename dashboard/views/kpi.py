@@ -1,8 +1,9 @@
-"""A KPI as pages show it: value, change against the previous period, a sparkline, and its explanation.
+"""How figures read on a page: a KPI card (value, change against the previous period, a sparkline and its
+explanation), a plain metric card, and the formats of durations and ratios.
 
-Built by ``dashboard.metrics`` callers (pages, notebooks) from metric outputs; drawn by
-``dashboard.ui.widgets.render_kpi_row``. Holding the definition, parameters and rows with the value is what
-lets every KPI answer "how was this computed, and from which rows?".
+Built by the views from metric outputs; drawn by ``dashboard.ui.render_kpi_row`` / ``render_cards``. Holding the
+definition, parameters and rows with the value is what lets every KPI answer "how was this computed, and from
+which rows?".
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Literal
 
 import polars as pl
 
-__all__ = ["Kpi", "format_duration", "format_value"]
+__all__ = ["Card", "Kpi", "duration_text", "format_duration", "format_value", "in_zone"]
 
 Unit = Literal["count", "seconds", "ratio"]
 
@@ -75,3 +76,22 @@ class Kpi:
         if self.previous:
             return f"{diff:+,.0f} ({100 * diff / self.previous:+.0f}%)"
         return f"{diff:+,.0f}"
+
+
+@dataclass(frozen=True)
+class Card:
+    """A plain metric card: a label, its value as text, and an optional explanation."""
+
+    label: str
+    value: str
+    help: str | None = None
+
+
+def duration_text(seconds_column: str) -> pl.Expr:
+    """A column of seconds as durations ("1h 05m"); "—" where there is none."""
+    return pl.col(seconds_column).map_elements(format_duration, return_dtype=pl.String).fill_null("—")
+
+
+def in_zone(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """Every instant column in the report time zone (they are UTC inside)."""
+    return frame.with_columns(pl.col(pl.Datetime).dt.convert_time_zone(tz))

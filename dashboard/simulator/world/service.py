@@ -1,0 +1,339 @@
+"""How each conversation unfolds, stage by stage, as numpy arrays (one element per conversation).
+
+A stage reads what the earlier ones drew from :class:`Draft` and adds its own arrays and events. The stages
+run in a fixed order and draw from one generator, so the same seed gives the same world:
+
+1. :func:`draw_authors` - who writes (authors, their network and tier, tier changes);
+2. :func:`draw_priorities` - priority at creation, and the slow-down during arrival spikes;
+3. :func:`bot_phase` - bot turns, containment or hand-off (automatic during a failing incident);
+4. :func:`first_human_response` - routing, the agents and their shifts, assignment, notes, the first reply;
+5. :func:`follow_ups` - customer follow-up bursts and the agents' next replies;
+6. :func:`closes` - priority changes, closes, reopens, stalls and control back to the bot.
+
+Times are epoch milliseconds; ``never`` (ten years after ``now``) marks what has not happened and is cut
+away with everything else after ``now`` when the tables are built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dashboard.simulator.calendar import BusinessCalendar
+from dashboard.simulator.world.agents import Schedules, agent_schedules
+from dashboard.simulator.world.reference import (
+    DAY,
+    FRT_BASE_S,
+    FRT_PRIORITY_FACTOR,
+    HOUR,
+    LATE_SHIFT_OFFSET,
+    MINUTE,
+    MS,
+    NETWORK_APP,
+    NETWORK_BOT_SHARE,
+    NETWORK_PUBLIC_SHARE,
+    NETWORK_WEIGHTS,
+    NETWORKS,
+    PRIORITY_BY_TIER,
+    QUEUE_BOT,
+    QUEUE_GENERAL,
+    QUEUE_HANDOFF,
+    QUEUE_PREMIER,
+    QUEUE_URGENT,
+    SHIFT_LENGTH,
+    TIER_WEIGHTS,
+    TIERS,
+)
+from dashboard.simulator.world.vectors import Events, lognormal, uniform
+
+__all__ = ["Draft", "bot_phase", "closes", "draw_authors", "draw_priorities", "first_human_response", "follow_ups"]
+
+
+@dataclass
+class Draft:
+    """Everything drawn so far: per-conversation arrays (``n`` long), per-author arrays, and the events.
+
+    Each stage sets the fields listed under its name (``None`` until it has run)."""
+
+    rng: np.random.Generator
+    cal: BusinessCalendar
+    created: np.ndarray
+    now_ms: int
+    never: int
+    conversations_per_day: int
+    posts: Events = field(default_factory=Events)
+    """Inbound posts: conv, t, kind (0 first, 1 to a bot, 2 follow-up, 3 reopen)."""
+    responses: Events = field(default_factory=Events)
+    """Responses: conv, t, rtype (0 agent, 1 bot), agent, app, public."""
+    actions: Events = field(default_factory=Events)
+    """History actions: conv, t, code (see ``ACTION_NAMES``), agent, frm, to."""
+    # draw_authors
+    conv_author: Any = None
+    n_auth: int = 0
+    a_network: Any = None
+    a_tier0: Any = None
+    a_tier1: Any = None
+    a_first: Any = None
+    a_change: Any = None
+    network: Any = None
+    tier: Any = None
+    is_public: Any = None
+    # draw_priorities
+    priority0: Any = None
+    load: Any = None
+    # bot_phase
+    bot_first: Any = None
+    app: Any = None
+    auto: Any = None
+    contained: Any = None
+    bot_close: Any = None
+    handed: Any = None
+    handoff: Any = None
+    priority: Any = None
+    # first_human_response
+    human: Any = None
+    route: Any = None
+    frt_ms: Any = None
+    first_resp: Any = None
+    agent: Any = None
+    agent_team: Any = None
+    agent_shift: Any = None
+    sched: Any = None
+    # follow_ups
+    last_agent: Any = None
+    # closes
+    final_close: Any = None
+
+    @property
+    def n(self) -> int:
+        return len(self.created)
+
+    @property
+    def idx(self) -> np.ndarray:
+        return np.arange(self.n)
+
+    def set(self, **values: Any) -> None:
+        for name, value in values.items():
+            if not hasattr(self, name):
+                raise AttributeError(f"Draft has no field {name!r}")
+            setattr(self, name, value)
+
+
+def draw_authors(d: Draft) -> None:
+    """Authors write several conversations; ~10 % change tier once (upgrades are the commoner change)."""
+    rng, n, created, now_ms, never = d.rng, d.n, d.created, d.now_ms, d.never
+    pool = max(10, int(n * 0.72))
+    author_of = rng.integers(0, pool, n)
+    used, first_conv, conv_author = np.unique(author_of, return_index=True, return_inverse=True)
+    n_auth = len(used)
+    a_network = rng.choice(len(NETWORKS), n_auth, p=NETWORK_WEIGHTS)
+    a_tier0 = rng.choice(len(TIERS), n_auth, p=TIER_WEIGHTS)
+    a_first = created[first_conv]  # conversations are sorted by time, so the first index is the first post
+    changes = (rng.random(n_auth) < 0.10) & (a_first < now_ms - 2 * DAY)
+    a_change = np.where(changes, a_first + HOUR + (rng.random(n_auth) * (now_ms - a_first - 2 * HOUR)), never)
+    a_change = a_change.astype(np.int64) // MS * MS  # whole seconds, like every time an export carries
+    step = np.where(rng.random(n_auth) < 0.6, -1, 1)  # upgrades (towards Platinum = 0) are the commoner change
+    a_tier1 = np.clip(a_tier0 + step, 0, len(TIERS) - 1)
+    a_tier1 = np.where(a_tier1 == a_tier0, np.clip(a_tier0 - step, 0, len(TIERS) - 1), a_tier1)
+
+    network = a_network[conv_author]
+    tier = np.where(created >= a_change[conv_author], a_tier1[conv_author], a_tier0[conv_author])
+    is_public = rng.random(n) < NETWORK_PUBLIC_SHARE[network]
+    d.set(conv_author=conv_author, n_auth=n_auth, a_network=a_network, a_tier0=a_tier0, a_tier1=a_tier1,
+          a_first=a_first, a_change=a_change, network=network, tier=tier, is_public=is_public)
+
+
+def draw_priorities(d: Draft, spikes: list) -> None:
+    """Priority at creation by tier (a few urgent ones anywhere), and service slowed down during spikes."""
+    rng, n = d.rng, d.n
+    u = rng.random(n)
+    priority0 = (u[:, None] > PRIORITY_BY_TIER[d.tier]).sum(axis=1)
+    priority0 = np.where(rng.random(n) < 0.02, 5, priority0)
+    load = np.ones(n)
+    for s_start, s_end, _ in spikes:
+        load = np.where((d.created >= s_start) & (d.created < s_end + 2 * HOUR), 2.2, load)
+    d.set(priority0=priority0, load=load)
+
+
+def bot_phase(d: Draft, incidents: list[dict[str, Any]]) -> None:
+    """Bot turns for bot-first conversations, then containment or a hand-off to an agent; during a failing
+    incident the hand-off is automatic, during a slow one the bot answers slowly."""
+    rng, n, idx, created, never = d.rng, d.n, d.idx, d.created, d.never
+    posts, responses, actions = d.posts, d.responses, d.actions
+    bot_first = rng.random(n) < NETWORK_BOT_SHARE[d.network]
+    app = np.where(bot_first, NETWORK_APP[d.network], -1)
+    auto = np.zeros(n, dtype=bool)
+    slow = np.zeros(n, dtype=bool)
+    for inc in incidents:
+        inside = bot_first & (app == inc["app_index"]) & (created >= inc["start"]) & (created < inc["end"])
+        if inc["kind"] == "slow":
+            slow |= inside
+        else:
+            auto |= inside
+    turns = np.where(bot_first & ~auto, rng.choice([1, 2, 3], n, p=[0.45, 0.35, 0.20]), 0)
+
+    posts.add(conv=idx, t=created, kind=np.zeros(n, np.int8))
+    # Customers who open with a burst send a second message a few seconds later.
+    burst0 = rng.random(n) < 0.25
+    posts.add(burst0, conv=idx, t=created + rng.integers(4 * MS, 90 * MS, n), kind=np.full(n, 2, np.int8))
+
+    last_in = np.where(burst0, created + 90 * MS, created)
+    last_bot = np.full(n, never, dtype=np.int64)
+    for j in range(3):
+        active = turns > j
+        latency = np.where(slow, uniform(rng, n, 6_000, 25_000), uniform(rng, n, 400, 2_500)).astype(np.int64)
+        t_bot = last_in + latency
+        responses.add(active, conv=idx, t=t_bot, rtype=np.ones(n, np.int8), agent=np.full(n, -1),
+                      app=app, public=np.ones(n, bool))
+        last_bot = np.where(active, t_bot, last_bot)
+        more = turns > j + 1
+        t_reply = t_bot + rng.integers(15 * MS, 180 * MS, n)
+        posts.add(more, conv=idx, t=t_reply, kind=np.ones(n, np.int8))
+        last_in = np.where(more, t_reply, last_in)
+
+    contained = bot_first & ~auto & (rng.random(n) < 0.42)
+    bot_close = np.where(contained, last_bot + rng.integers(MINUTE, 15 * MINUTE, n), never)
+    handed = bot_first & ~contained
+    handoff = np.where(
+        auto, created + rng.integers(2 * MS, 20 * MS, n),
+        np.where(handed, last_bot + rng.integers(5 * MS, 90 * MS, n), never),
+    )
+    # The bot raises priority just before some hand-offs (PUT /priority), so for the human clock the
+    # priority at its start (the hand-off) differs from the one at the first inbound post.
+    priority0 = d.priority0
+    bot_raise = handed & (rng.random(n) < 0.3) & (priority0 < 5)
+    priority = np.where(bot_raise, priority0 + 1, priority0)
+    # ...strictly between the first inbound post and the hand-off.
+    t_raise = handoff - np.minimum(rng.integers(1 * MS, 30 * MS, n), np.maximum((handoff - created) // 2, 1))
+    actions.add(bot_raise, conv=idx, t=t_raise, code=np.full(n, 3, np.int8), agent=np.full(n, -1),
+                frm=priority0, to=priority)
+    d.set(bot_first=bot_first, app=app, auto=auto, contained=contained, bot_close=bot_close, handed=handed,
+          handoff=handoff, priority=priority)
+
+
+def first_human_response(d: Draft) -> None:
+    """Route to a queue, pick an agent on shift, assign, maybe write a private note, reply in business time
+    (the delay depends on tier and priority, with noise, spikes and a few forgotten conversations)."""
+    rng, n, idx, cal, never = d.rng, d.n, d.idx, d.cal, d.never
+    tier, priority, handed = d.tier, d.priority, d.handed
+    human = ~d.contained
+    ready = np.where(d.bot_first, d.handoff, d.created)
+    route = np.where(priority >= 4, QUEUE_URGENT, np.where(tier <= 1, QUEUE_PREMIER, QUEUE_GENERAL))
+    team = np.select([route == QUEUE_PREMIER, route == QUEUE_URGENT], [0, 1], 2)
+    frt_ms = FRT_BASE_S[tier] * FRT_PRIORITY_FACTOR[priority] * lognormal(rng, n, 0.6) * d.load * MS
+    forgotten = rng.random(n) < 0.03
+    frt_ms = np.where(forgotten, frt_ms * uniform(rng, n, 4, 9), frt_ms)
+    frt_ms = np.maximum(frt_ms, 20 * MS).astype(np.int64)
+    ready_h = np.where(human, ready, d.now_ms)  # placeholder for the bot-contained ones; masked out below
+    assign = np.where(human, cal.add(ready_h, (frt_ms * uniform(rng, n, 0.25, 0.75)).astype(np.int64)), never)
+    first_resp = np.where(human, cal.add(ready_h, frt_ms), never)
+
+    # Agents: two shifts inside opening hours; a conversation goes to an agent of its team on shift.
+    n_agents = int(np.clip(d.conversations_per_day // 14, 9, 600))
+    team_share = np.array([(team == k).mean() for k in range(3)]) if n else np.ones(3) / 3
+    team_size = np.maximum(2, np.round(team_share * n_agents)).astype(int)
+    team_size += team_size % 2  # equal early and late shifts
+    agent_team = np.repeat(np.arange(3), team_size)
+    agent_shift = np.concatenate([np.arange(s) % 2 for s in team_size])  # 0 early, 1 late
+    team_offset = np.concatenate([[0], np.cumsum(team_size)[:-1]])
+    sched: Schedules = agent_schedules(rng, agent_shift, cal)
+    # The agent is one on shift when the reply is due; replies wait while that agent is on a break or at lunch,
+    # and follow-ups wait for the same agent's next shift.
+    ii = np.clip(cal.interval_index(first_resp), 0, len(cal.opens) - 1)
+    minutes_open = (first_resp - cal.opens[ii]) / MINUTE
+    shift_pick = np.where(minutes_open < LATE_SHIFT_OFFSET / MINUTE, 0,
+                          np.where(minutes_open >= SHIFT_LENGTH / MINUTE - 5, 1, rng.integers(0, 2, n)))
+    agent = team_offset[team] + 2 * rng.integers(0, team_size[team] // 2, n) + shift_pick
+    agent = np.where(human, agent, -1)
+    first_resp = np.where(human, sched.available_from(agent, first_resp), never)
+
+    actions, responses = d.actions, d.responses
+    if n:  # bot-first conversations move to the hand-off queue, then to their routed queue when assigned
+        actions.add(handed, conv=idx, t=d.handoff, code=np.full(n, 4, np.int8), agent=np.full(n, -1),
+                    frm=d.app, to=np.full(n, -1))
+        actions.add(handed, conv=idx, t=d.handoff + 500, code=np.full(n, 1, np.int8), agent=np.full(n, -1),
+                    frm=np.full(n, QUEUE_BOT), to=np.full(n, QUEUE_HANDOFF))
+        actions.add(handed, conv=idx, t=assign - 500, code=np.full(n, 1, np.int8), agent=np.full(n, -1),
+                    frm=np.full(n, QUEUE_HANDOFF), to=route)
+        actions.add(human, conv=idx, t=assign, code=np.zeros(n, np.int8), agent=agent,
+                    frm=np.full(n, -1), to=agent)
+    note = human & (rng.random(n) < 0.22)
+    t_note = sched.available_from(agent, cal.add(ready_h, (frt_ms * uniform(rng, n, 0.8, 0.97)).astype(np.int64)))
+    t_note = np.clip(t_note, assign + 1, first_resp - 1)  # a note is written after assignment, before replying
+    responses.add(note & (t_note > assign), conv=idx, t=t_note, rtype=np.zeros(n, np.int8), agent=agent,
+                  app=np.full(n, -1), public=np.zeros(n, bool))
+    responses.add(human, conv=idx, t=first_resp, rtype=np.zeros(n, np.int8), agent=agent,
+                  app=np.full(n, -1), public=np.ones(n, bool))
+    d.set(human=human, route=route, frt_ms=frt_ms, first_resp=first_resp, agent=agent, agent_team=agent_team,
+          agent_shift=agent_shift, sched=sched)
+
+
+def follow_ups(d: Draft) -> None:
+    """Up to three customer follow-up bursts (sometimes two messages), each answered by the same agent."""
+    rng, n, idx, cal, never = d.rng, d.n, d.idx, d.cal, d.never
+    agent, sched, frt_ms = d.agent, d.sched, d.frt_ms
+    n_follow = np.where(d.human, rng.choice([0, 1, 2, 3], n, p=[0.42, 0.32, 0.17, 0.09]), 0)
+    last_agent = d.first_resp
+    for k in range(3):
+        active = n_follow > k
+        reply = last_agent + np.minimum(35 * MINUTE * lognormal(rng, n, 1.3), 3 * DAY).astype(np.int64)
+        d.posts.add(active, conv=idx, t=reply, kind=np.full(n, 2, np.int8))
+        second = active & (rng.random(n) < 0.35)
+        reply2 = reply + rng.integers(10 * MS, 120 * MS, n)
+        d.posts.add(second, conv=idx, t=reply2, kind=np.full(n, 2, np.int8))
+        burst_end = np.where(second, reply2, reply)
+        nrt_ms = (frt_ms * 0.6 * lognormal(rng, n, 0.5)).astype(np.int64)
+        t_next = sched.available_from(agent, cal.add(np.minimum(burst_end, never), np.maximum(nrt_ms, 15 * MS)))
+        d.responses.add(active, conv=idx, t=t_next, rtype=np.zeros(n, np.int8), agent=agent,
+                        app=np.full(n, -1), public=np.ones(n, bool))
+        last_agent = np.where(active, t_next, last_agent)
+    d.set(last_agent=last_agent)
+
+
+def closes(d: Draft) -> None:
+    """Priority changes after the first reply; closes by an agent or automatically after a pending day; a few
+    reopens and stalls; control back to the bot when a handed-off conversation closes."""
+    rng, n, idx, cal, never = d.rng, d.n, d.idx, d.cal, d.never
+    human, agent, sched, priority, first_resp = d.human, d.agent, d.sched, d.priority, d.first_resp
+    actions = d.actions
+    # Some priorities change after the first reply (escalations and de-escalations).
+    p_change = human & (rng.random(n) < 0.08)
+    p_new = np.clip(priority + np.where(rng.random(n) < 0.6, 1, -1), 0, 5)
+    p_new = np.where(p_new == priority, np.where(priority == 5, 4, priority + 1), p_new)
+    p_change_at = first_resp + rng.integers(MINUTE, 3 * HOUR, n)
+
+    last_agent = d.last_agent
+    agent_close = rng.random(n) < 0.55
+    close = np.where(
+        agent_close, sched.available_from(agent, cal.add(last_agent, rng.integers(2 * MINUTE, 30 * MINUTE, n))),
+        last_agent + rng.integers(20 * HOUR, 30 * HOUR, n),  # pending conversations auto-close after a day
+    )
+    stalled = human & (rng.random(n) < 0.004)
+    close = np.where(human & ~stalled, close, never)
+    closer = np.where(agent_close, agent, -1)
+    reopen = human & ~stalled & (rng.random(n) < 0.04)
+    t_reopen = close + np.minimum(20 * HOUR * lognormal(rng, n, 0.9), 10 * DAY).astype(np.int64)
+    t_reresp = sched.available_from(agent, cal.add(np.minimum(t_reopen, never), np.maximum(d.frt_ms // 2, 15 * MS)))
+    t_reclose = sched.available_from(agent, cal.add(t_reresp, rng.integers(5 * MINUTE, 60 * MINUTE, n)))
+    d.posts.add(reopen, conv=idx, t=t_reopen, kind=np.full(n, 3, np.int8))
+    actions.add(reopen, conv=idx, t=t_reopen + MS, code=np.full(n, 6, np.int8), agent=np.full(n, -1),
+                frm=np.full(n, -1), to=np.full(n, -1))
+    d.responses.add(reopen, conv=idx, t=t_reresp, rtype=np.zeros(n, np.int8), agent=agent,
+                    app=np.full(n, -1), public=np.ones(n, bool))
+    actions.add(human, conv=idx, t=close, code=np.full(n, 5, np.int8), agent=closer,
+                frm=np.full(n, -1), to=np.full(n, -1))
+    actions.add(reopen, conv=idx, t=t_reclose, code=np.full(n, 5, np.int8), agent=agent,
+                frm=np.full(n, -1), to=np.full(n, -1))
+    actions.add(d.contained, conv=idx, t=d.bot_close, code=np.full(n, 5, np.int8), agent=np.full(n, -1),
+                frm=np.full(n, -1), to=np.full(n, -1))
+    final_close = np.where(d.contained, d.bot_close, np.where(reopen, t_reclose, close))
+    # A priority change lands between the first reply and the first close.
+    p_change_at = np.where(p_change_at < close, p_change_at, first_resp + (close - first_resp) // 2)
+    actions.add(p_change & (p_change_at > first_resp), conv=idx, t=p_change_at, code=np.full(n, 3, np.int8),
+                agent=agent, frm=priority, to=p_new)
+    # When a handed-off conversation closes, control returns to the bot (the owner resets to BOT).
+    actions.add(d.handed, conv=idx, t=final_close + MS, code=np.full(n, 7, np.int8), agent=np.full(n, -1),
+                frm=np.full(n, -1), to=d.app)
+    d.set(final_close=final_close)
