@@ -14,6 +14,9 @@ raw text; the CLI exits with a one-line message.
     ├── PolicyError                      an SLA policy file is wrong; line and reason (dashboard.metrics.policy)
     ├── ScheduleError                    a business schedule is wrong (dashboard.metrics.business_hours)
     ├── AlertRuleError                   an [[alerts]] entry is wrong; file, entry, key (dashboard.alerts)
+    ├── PlanningError                    a planning figure (contact reasons, occupancy, staffing, what-if
+    │                                    targets) cannot be computed as asked; the argument or edited row
+    │                                    and why (this module; raised by dashboard.metrics and the views)
     ├── ReportError                      bad report arguments or an empty store (dashboard.report)
     └── InvalidPayload                   an iFrame payload is not valid (dashboard.embed)
 
@@ -22,7 +25,7 @@ Subclasses that were ``ValueError`` before keep that base too, so existing ``exc
 
 from __future__ import annotations
 
-__all__ = ["DashboardError", "SettingsError", "StoreError"]
+__all__ = ["DashboardError", "PlanningError", "SettingsError", "StoreError"]
 
 
 class DashboardError(Exception):
@@ -35,3 +38,9 @@ class SettingsError(DashboardError, ValueError):
 
 class StoreError(DashboardError, ValueError):
     """The store cannot be read or written as asked; the message names the file or the day."""
+
+
+class PlanningError(DashboardError, ValueError):
+    """A planning metric was asked something it cannot answer (an empty window, an attainment outside (0, 1),
+    too little history to forecast from, an edited target that does not parse); the message says which
+    argument or row, and why."""

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from dashboard.errors import DashboardError
+from dashboard.errors import PlanningError
 from dashboard.schema import TIME
 
 __all__ = ["HOUR_COLUMNS", "PlanningError", "check_probability", "check_zone", "local_hour_grid"]
@@ -21,12 +21,6 @@ __all__ = ["HOUR_COLUMNS", "PlanningError", "check_probability", "check_zone", "
 HOUR_COLUMNS = ("hour_start", "hour_end", "local_start", "local_date", "weekday", "hour")
 """The columns of :func:`local_hour_grid`: UTC bounds of the local hour, its local wall-clock start (naive),
 local date, ISO weekday (1 = Monday .. 7 = Sunday) and hour of the day (0-23)."""
-
-
-class PlanningError(DashboardError, ValueError):
-    """A planning metric was asked something it cannot answer (an empty window, an attainment outside (0, 1),
-    too little history to forecast from, an edited target that does not parse); the message says which
-    argument or row, and why."""
 
 
 def check_zone(tz: str) -> ZoneInfo:
