@@ -4,6 +4,7 @@
 from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar, start_page
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
+from dashboard.ui.planning import render_definitions, render_khoros_tar, render_whatif
 from dashboard.ui.widgets import (
     render_cards,
     render_chart,
@@ -27,11 +28,14 @@ __all__ = [
     "render_cards",
     "render_chart",
     "render_counted",
+    "render_definitions",
     "render_demo_notice",
     "render_download",
     "render_empty",
     "render_explain",
+    "render_khoros_tar",
     "render_kpi_row",
     "render_sidebar",
+    "render_whatif",
     "start_page",
 ]
