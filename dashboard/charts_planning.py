@@ -55,9 +55,9 @@ def create_occupancy_by_hour_chart(by_hour: pl.DataFrame) -> alt.LayerChart:
     bars = base.mark_bar(color="#5c6bc0", opacity=0.8).encode(
         y=alt.Y("occupancy_pct:Q", title="Occupancy %", scale=alt.Scale(domain=[0, 100])), tooltip=tooltip)
     line = base.mark_line(point=True, color="#ef6c00").encode(
-        y=alt.Y("concurrency:Q", title="Concurrency (conversations in hand per available agent)"), tooltip=tooltip)
-    return alt.layer(bars, line, title="Occupancy and concurrency by hour").resolve_scale(y="independent").properties(
-        height=260)
+        y=alt.Y("concurrency:Q", title="Concurrency (line)"), tooltip=tooltip)
+    return alt.layer(bars, line).resolve_scale(y="independent").properties(
+        title="Occupancy (bars) and concurrency (line) by hour", height=260)
 
 
 def create_occupancy_heatmap_chart(cells: pl.DataFrame) -> alt.Chart:

@@ -94,16 +94,19 @@ def build_staffing(core, filters: Filters, *, attainment: float = 0.8, horizon_d
                  f"before them: {_percent(plan.wape)} (naive \"same hour last week\": {_percent(plan.naive_wape)}).")
     short = gap.filter(pl.col("short_by") > 0)
     peak = gap.sort("agents_needed", descending=True).head(1)
-    peak_text = (f"{peak['agents_needed'][0]} ({peak['local_start'][0]:%a %d %b %H:%M})" if peak.height else "—")
+    worst = short.sort("short_by", descending=True).head(1)
     cards = [
-        Card("Forecast conversations", f"{gap['forecast'].sum():,.0f}",
+        Card("Arrivals ahead", f"{gap['forecast'].sum():,.0f}",
              f"Conversations that will need a human in the {horizon_days} days from {end:%d %b} "
              f"({staffing.DEFINITIONS['forecast']})"),
         Card("Forecast WAPE", _percent(plan.wape), staffing.DEFINITIONS["wape"]),
-        Card("Peak agents needed", peak_text, "The most agents needed in one hour of the plan, all channel groups."),
+        Card("Peak agents needed", f"{peak['agents_needed'][0]}" if peak.height else "—",
+             "The most agents needed in one hour of the plan, all channel groups"
+             + (f": {peak['local_start'][0]:%a %d %b %H:%M}." if peak.height else ".")),
         Card("Hours short", f"{short.height:,}", staffing.DEFINITIONS["short_by"]),
-        Card("Largest shortfall", f"{short['short_by'].max():.1f} agents" if short.height else "none",
-             "The most agents missing in one hour against the recent weeks' agents in the same hour of the week."),
+        Card("Largest shortfall", f"{worst['short_by'][0]:.1f}" if worst.height else "none",
+             "The most agents missing in one hour against the recent weeks' agents in the same hour of the week"
+             + (f": {worst['local_start'][0]:%a %d %b %H:%M}." if worst.height else ".")),
     ]
     assumptions = plan.assumptions_table().join(
         plan.handling.select(pl.col("category").alias("channel_group"), "concurrency", "handle_seconds"),
