@@ -27,6 +27,10 @@ pages = {
         st.Page("pages/live_queue.py", title="Live queue", icon=":material/timer:"),
         st.Page("pages/agents.py", title="Agents", icon=":material/support_agent:"),
     ],
+    "Planning": [
+        st.Page("pages/contact_reasons.py", title="Contact reasons", icon=":material/label:"),
+        st.Page("pages/occupancy_staffing.py", title="Occupancy & staffing", icon=":material/groups:"),
+    ],
     "Operations": [
         st.Page("pages/automation.py", title="Automation", icon=":material/smart_toy:"),
         st.Page("pages/data.py", title="Data", icon=":material/database:"),

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +48,10 @@ BOT_HEALTH_TTL_S = 30.0
 WRITER_WAIT_S = 30.0
 """How long a page's sync or import waits for another writer of the store (a CLI sync) before it says who."""
 TOKEN_TTL_S = 300.0
+TAR_TTL_S = 60.0
+MAX_LIVE_ENTRIES = 128
+"""Live answers kept at once (bot health, token expiry, currentTAR per range and filters); the oldest go first."""
+MAX_TAR_RANGE = timedelta(days=365)
 
 
 class Dashboard:
@@ -152,6 +156,12 @@ class Dashboard:
             if known is None or known[0] < time.monotonic():
                 known = (time.monotonic() + ttl_s, compute())
                 self._expiring[key] = known
+                if len(self._expiring) > MAX_LIVE_ENTRIES:  # bounded: expired answers first, then the oldest
+                    now = time.monotonic()
+                    for old in [k for k, (until, _) in self._expiring.items() if until < now]:
+                        del self._expiring[old]
+                    while len(self._expiring) > MAX_LIVE_ENTRIES:
+                        del self._expiring[min(self._expiring, key=lambda k: self._expiring[k][0])]
             return known[1]
 
     # ---- tables -----------------------------------------------------------------------------------------
@@ -290,6 +300,15 @@ class Dashboard:
         return customer_bursts(self.scan("incoming_post"), self.scan("response"), self.facts_lazy(rule),
                                bot_rule=rule)
 
+    def handling_segments(self) -> pl.DataFrame:
+        """When each conversation was in an agent's hands (``dashboard.metrics.occupancy.handling_segments``),
+        for the whole store; cached per data version (occupancy and staffing read it)."""
+        from dashboard.metrics.occupancy import handling_segments
+
+        return self._cached(("handling_segments",), lambda: handling_segments(
+            self.facts("human").lazy(), self.table("incoming_post").lazy(), self.table("response").lazy(),
+            self.table("conversation_history_action").lazy()).collect())
+
     # ---- reference names --------------------------------------------------------------------------------
 
     def agent_names(self) -> pl.DataFrame:
@@ -325,7 +344,7 @@ class Dashboard:
             except (DashboardError, KhorosError) as exc:  # scrubbed messages: method, URL without query, status
                 return unknown, str(exc)[:200]
             except Exception:  # a bug: logged with its traceback, never shown
-                log.exception("live Bot API call %s failed", key[0])
+                log.exception("live Khoros call %s failed", key[0])
                 return unknown, "internal error (logged)"
 
         return self._expiring_value(key, ttl_s, ask)
@@ -340,6 +359,24 @@ class Dashboard:
     def bot_token_expiry(self, app_id: str) -> tuple[datetime | None, str]:
         """The app's Bot API token expiry (never the token), or None and the reason it is unknown."""
         return self._live(("bot_token", app_id), TOKEN_TTL_S, lambda c: c.bot_token(app_id).expires_at, None)
+
+    def current_tar(self, since: datetime, *, priorities: Sequence[int] = (),
+                    work_queue_ids: Sequence[int] = ()) -> tuple[tuple[dict[str, Any], datetime] | None, str]:
+        """Khoros' own "time to agent response" (``GET /api/v2/bots/currentTAR``, FIRST and SUBSEQUENT) for the
+        live range from ``since`` to now, with the priority and work-queue filters: ((``{"FIRST": CurrentTar,
+        "SUBSEQUENT": ...}``, the instant the range ended), "") — or (None, why) when there is no client or the
+        call failed. On the demo the call goes to the in-process simulator; on a tenant it is live. Cached
+        ``TAR_TTL_S`` per range start and filters (with the other live answers, at most ``MAX_LIVE_ENTRIES``)."""
+        priorities, queues = tuple(int(p) for p in priorities), tuple(int(q) for q in work_queue_ids)
+
+        def call(client: Any) -> tuple[dict[str, Any], datetime]:
+            at = self.now()
+            if since >= at:
+                raise SettingsError(f"the range starts at {since:%Y-%m-%d %H:%M} UTC, after now")
+            span = min(at - since, MAX_TAR_RANGE)
+            return client.current_tars(span, priorities=priorities, work_queue_ids=queues), at
+
+        return self._live(("current_tar", since, priorities, queues), TAR_TTL_S, call, None)
 
     # ---- writing: sync, import, a new demo world ---------------------------------------------------------
 

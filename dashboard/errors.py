@@ -20,6 +20,9 @@ raw text; the CLI exits with a one-line message.
     │   ├── NotifyConfigError            a delivery setting is missing or unusable; names it, never its value
     │   ├── DeliveryError                a channel failed after its retries; says whether a retry may help
     │   └── NotifyBusy                   another `notify run` holds the store's notification lock
+    ├── PlanningError                    a planning figure (contact reasons, occupancy, staffing, what-if
+    │                                    targets) cannot be computed as asked; the argument or edited row
+    │                                    and why (this module; raised by dashboard.metrics and the views)
     ├── ReportError                      bad report arguments or an empty store (dashboard.report)
     └── InvalidPayload                   an iFrame payload is not valid (dashboard.embed)
 
@@ -28,7 +31,7 @@ Subclasses that were ``ValueError`` before keep that base too, so existing ``exc
 
 from __future__ import annotations
 
-__all__ = ["DashboardError", "SettingsError", "StoreBusy", "StoreError"]
+__all__ = ["DashboardError", "PlanningError", "SettingsError", "StoreBusy", "StoreError"]
 
 
 class DashboardError(Exception):
@@ -46,3 +49,9 @@ class StoreError(DashboardError, ValueError):
 class StoreBusy(StoreError):
     """Another writer (a sync, an import, a repair) holds the store's writer lease and did not let go in the time
     given; the message names it."""
+
+
+class PlanningError(DashboardError, ValueError):
+    """A planning metric was asked something it cannot answer (an empty window, an attainment outside (0, 1),
+    too little history to forecast from, an edited target that does not parse); the message says which
+    argument or row, and why."""

@@ -1,4 +1,5 @@
-"""``python -m dashboard report``: service-level reports from the local store, printed as a table, CSV or JSON.
+"""``python -m dashboard report``: service-level reports from the local store, printed as a table, CSV or JSON
+(the planning reports — reasons, occupancy, staffing, tar — are in :mod:`dashboard.report_planning`).
 
     python -m dashboard report sla --metric first_response --by tier,priority \\
         --start 2026-11-01 --end 2026-11-15 [--tz America/New_York] [--as-of 2026-11-20T12:00Z] \\
@@ -209,6 +210,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="only conversations whose dimension KEY (tier, priority, queue, channel, team, agent) is "
                           "one of the values; repeat for several dimensions")
     sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
+    from dashboard.report_planning import add_planning_parsers
+
+    add_planning_parsers(sub)  # reasons, occupancy, staffing, tar
 
 
 def _merged(filters: Sequence[tuple[str, list[str]]]) -> dict[str, list[str]]:
@@ -220,7 +224,11 @@ def _merged(filters: Sequence[tuple[str, list[str]]]) -> dict[str, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     from dashboard.core import Dashboard
+    from dashboard.report_planning import PLANNING_REPORTS, run_planning
     from dashboard.settings import load_settings
+
+    if args.report in PLANNING_REPORTS:
+        return run_planning(args)
 
     try:
         settings = load_settings()

@@ -77,3 +77,6 @@ with ui.page_guard("Could not show service levels"):
     if breakdown.period_note:
         st.caption(breakdown.period_note)
     ui.render_chart(breakdown.period_chart, key="sla_period_chart")
+
+    ui.render_khoros_tar(ctx.core, ctx.filters)
+    ui.render_whatif(ctx.core, ctx.filters)

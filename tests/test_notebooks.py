@@ -21,6 +21,7 @@ NOTEBOOK_NAMES = [
     "02_agent_performance.ipynb",
     "03_automation_errors.ipynb",
     "04_warehouse_export.ipynb",
+    "05_planning.ipynb",
 ]
 
 

@@ -274,3 +274,45 @@ def test_arrivals_have_daily_and_weekly_seasonality_and_spikes(world):
     assert (hours.is_between(10, 14)).sum() > 4 * (hours.is_between(1, 5)).sum()
     per_hour = local.dt.truncate("1h").value_counts()["count"]
     assert per_hour.max() > 3 * per_hour.median(), "a spike stands out"
+
+
+def test_assignments_wait_for_a_free_slot_of_the_agents_capacity(world):
+    """Each agent has a capacity; a conversation is assigned only while the agent has fewer conversations in hand.
+    "In hand" is read from the exports by the dashboard's occupancy metric (its code, not the simulator's): the
+    two must agree at every assignment. Export times are whole seconds, so a segment counts at an assignment
+    only when it spans a second either side of it."""
+    from datetime import timedelta
+
+    from dashboard.metrics import conversation_facts
+    from dashboard.metrics.occupancy import handling_segments
+
+    t = {k: v.lazy() for k, v in world.tables.items()}
+    facts = conversation_facts(t["conversation"], t["incoming_post"], t["response"],
+                               t["conversation_history_action"], t["author"])
+    segments = handling_segments(facts, t["incoming_post"], t["response"], t["conversation_history_action"])
+    assigned = world.tables["conversation_history_action"].filter(pl.col("action") == "ASSIGNED").select(
+        "conversation_id", pl.col("to_value").alias("agent_id"), pl.col("action_time").alias("at"))
+    assert world.agents["capacity"].min() >= 4
+    second = timedelta(seconds=1)
+    others = (
+        assigned.lazy().join(segments.rename({"conversation_id": "other"}), on="agent_id")
+        .filter((pl.col("other") != pl.col("conversation_id")) & (pl.col("start_time") <= pl.col("at") - second))
+        .with_columns(end=pl.col("end_time").fill_null(END))
+    )
+
+    def in_hand(frame: pl.LazyFrame, name: str) -> pl.LazyFrame:
+        return frame.group_by("conversation_id", "at").agg(pl.col("other").n_unique().alias(name))
+
+    at_assignment = in_hand(others.filter(pl.col("end") >= pl.col("at") + second), "in_hand")
+    just_before = in_hand(others.filter(pl.col("end") >= pl.col("at") - second), "just_before")
+    counted = (
+        assigned.lazy().join(at_assignment, on=["conversation_id", "at"], how="left")
+        .join(just_before, on=["conversation_id", "at"], how="left")
+        .join(world.agents.lazy().select("agent_id", "capacity"), on="agent_id")
+        .with_columns(pl.col("in_hand", "just_before").fill_null(0))
+        .collect()
+    )
+    assert counted.height == world.tables["conversation"].filter(pl.col("assigned_agent_id").is_not_null()).height
+    assert counted.filter(pl.col("in_hand") >= pl.col("capacity")).is_empty()
+    # ...and the capacity binds: some assignments were made the moment a slot came free
+    assert counted.filter(pl.col("just_before") >= pl.col("capacity")).height >= 10

@@ -11,6 +11,12 @@
 - :mod:`~dashboard.metrics.volume` — arrivals per day and channel, the heatmap, the KPI summary.
 - :mod:`~dashboard.metrics.automation` — automation health, error groups, incidents and their impact.
 - :mod:`~dashboard.metrics.author_panel` — one author's profile and service history (the iFrame panel).
+- :mod:`~dashboard.metrics.tar` — Khoros' "time to agent response" computed to its definition, beside ours.
+- Planning (errors: :class:`dashboard.errors.PlanningError`): :mod:`~dashboard.metrics.reasons` (contact reasons
+  by tag or disposition), :mod:`~dashboard.metrics.occupancy` (occupancy and concurrency per agent, team, hour),
+  :mod:`~dashboard.metrics.staffing` (forecast, its WAPE, Erlang C / workload, the gap),
+  :mod:`~dashboard.metrics.whatif` and :mod:`~dashboard.metrics.policy_toml` (edited targets re-scored, the
+  policy written back as TOML).
 
 Nothing here reads files or settings: the core (:mod:`dashboard.core`) decides which policy, tiers and data.
 """

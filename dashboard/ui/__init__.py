@@ -5,6 +5,7 @@ from dashboard.ui.context import PageContext, open_page_context, page_context, r
 from dashboard.ui.data_sections import render_connection_check, render_notifications
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
+from dashboard.ui.planning import render_definitions, render_khoros_tar, render_whatif
 from dashboard.ui.widgets import (
     render_cards,
     render_chart,
@@ -29,12 +30,15 @@ __all__ = [
     "render_chart",
     "render_connection_check",
     "render_counted",
+    "render_definitions",
     "render_demo_notice",
     "render_download",
     "render_empty",
     "render_explain",
+    "render_khoros_tar",
     "render_kpi_row",
     "render_notifications",
     "render_sidebar",
+    "render_whatif",
     "start_page",
 ]

@@ -16,7 +16,8 @@ import polars as pl
 
 __all__ = ["Card", "Kpi", "duration_text", "format_duration", "format_value", "in_zone"]
 
-Unit = Literal["count", "seconds", "ratio"]
+Unit = Literal["count", "seconds", "ratio", "decimal"]
+"""``decimal``: a figure read to two places (e.g. conversations in hand per agent)."""
 
 
 def format_duration(seconds: float | None) -> str:
@@ -43,6 +44,8 @@ def format_value(value: float | None, unit: Unit) -> str:
         return format_duration(value)
     if unit == "ratio":
         return f"{100 * value:.1f}%"
+    if unit == "decimal":
+        return f"{value:,.2f}"
     return f"{value:,.0f}"
 
 
@@ -73,6 +76,8 @@ class Kpi:
             return f"{100 * diff:+.1f} pp"
         if self.unit == "seconds":
             return ("+" if diff >= 0 else "") + format_duration(diff)
+        if self.unit == "decimal":
+            return f"{diff:+,.2f}"
         if self.previous:
             return f"{diff:+,.0f} ({100 * diff / self.previous:+.0f}%)"
         return f"{diff:+,.0f}"

@@ -18,7 +18,10 @@ def agent_id_of(seed: int, i: int) -> str:
     return stable_uuid(seed, "agent", i)
 
 
-def agents_frame(rng, agent_team: np.ndarray, agent_shift: np.ndarray, seed: int = 0) -> pl.DataFrame:
+def agents_frame(rng, agent_team: np.ndarray, agent_shift: np.ndarray, seed: int = 0,
+                 capacity: np.ndarray | None = None) -> pl.DataFrame:
+    """One row per agent; ``capacity``: the conversations the agent may have in hand at once (routing waits for a
+    free slot)."""
     n = len(agent_team)
     first = np.asarray(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
     last = np.asarray(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
@@ -30,6 +33,7 @@ def agents_frame(rng, agent_team: np.ndarray, agent_shift: np.ndarray, seed: int
                             enumerate(zip(first, last, strict=True))],
             "team_id": (agent_team + 1).astype(np.int64),
             "shift": np.where(agent_shift == 0, "early", "late"),
+            "capacity": (np.zeros(n, np.int64) if capacity is None else capacity).astype(np.int64),
         }
     )
 

@@ -27,6 +27,7 @@ from dashboard.simulator.world.reference import (
     TOPIC_TAGS,
     WORK_QUEUES,
 )
+from dashboard.simulator.world.routing import serve
 from dashboard.simulator.world.service import (
     Draft,
     bot_phase,
@@ -35,6 +36,7 @@ from dashboard.simulator.world.service import (
     draw_priorities,
     first_human_response,
     follow_ups,
+    record_service,
 )
 from dashboard.simulator.world.tables import (
     conversation_tags,
@@ -78,11 +80,13 @@ def generate_world(config: WorldConfig | None = None) -> World:
     first_human_response(d)
     follow_ups(d)
     closes(d)
+    serve(d)
+    record_service(d)
     n = d.n
 
     # ---- cut at now and build the tables ------------------------------------------------------------------
     ids = Ids(rng, n, d.n_auth, cfg)
-    agents = agents_frame(rng, d.agent_team, d.agent_shift, cfg.seed)
+    agents = agents_frame(rng, d.agent_team, d.agent_shift, cfg.seed, d.capacity)
     first_name = pick_names(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), d.n_auth))
     last_name = pick_names(LAST_NAMES, rng.integers(0, len(LAST_NAMES), d.n_auth))
     post_f = cut_events(d.posts.frame(), now_ms)
@@ -140,7 +144,7 @@ def generate_world(config: WorldConfig | None = None) -> World:
             schema={"id": pl.Int64, "name": pl.String, "kind": pl.String, "team_id": pl.Int64},
         ),
         teams=pl.DataFrame({"team_id": [t[0] for t in TEAMS], "name": [t[1] for t in TEAMS]}),
-        agents=agents.select("agent_id", "agent_name", "agent_email", "team_id"),
+        agents=agents.select("agent_id", "agent_name", "agent_email", "team_id", "capacity"),
         bots=pl.DataFrame({k: [b[k] for b in BOTS] for k in ("app_id", "name", "network_key")}),
         tags=pl.DataFrame({"tag_id": list(range(101, 101 + len(TOPIC_TAGS) + len(SYSTEM_TAGS))),
                            "name": list(TOPIC_TAGS) + list(SYSTEM_TAGS)}),

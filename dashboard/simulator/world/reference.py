@@ -15,6 +15,8 @@ TIER_WEIGHTS = np.array([0.06, 0.16, 0.26, 0.52])
 # First-response target behaviour in business seconds (median before noise), per tier; then per priority.
 FRT_BASE_S = np.array([9 * 60, 22 * 60, 55 * 60, 120 * 60], dtype=float)
 FRT_PRIORITY_FACTOR = np.array([1.5, 1.25, 1.0, 0.85, 0.65, 0.45])
+# Once assigned, an agent writes the first reply in a few minutes (median before noise, seconds).
+HANDLE_MEDIAN_S = 6 * 60
 # Priority at creation by tier: cumulative probabilities for priorities 0..5.
 PRIORITY_BY_TIER = np.array(
     [
@@ -86,6 +88,10 @@ CUSTOMER_TEXTS = (
 INCIDENT_KINDS = ("token_expired", "bad_deploy_4xx", "endpoint_down", "slow")
 
 SHIFT_LENGTH = 420 * MINUTE
+# Conversations an agent may have in hand at once (lowest, highest; drawn per agent), per team: Premier Care and
+# the Priority Desk answer fast and few at a time, General Care handles more in parallel. A new assignment waits
+# for a free slot (dashboard/simulator/world/routing.py).
+AGENT_CAPACITY = np.array([[4, 6], [4, 6], [6, 9]])
 LATE_SHIFT_OFFSET = 60 * MINUTE  # the late shift starts an hour after opening and works until closing
 
 HOUR_PROFILE = np.array(

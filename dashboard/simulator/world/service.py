@@ -6,9 +6,11 @@ run in a fixed order and draw from one generator, so the same seed gives the sam
 1. :func:`draw_authors` - who writes (authors, their network and tier, tier changes);
 2. :func:`draw_priorities` - priority at creation, and the slow-down during arrival spikes;
 3. :func:`bot_phase` - bot turns, containment or hand-off (automatic during a failing incident);
-4. :func:`first_human_response` - routing, the agents and their shifts, assignment, notes, the first reply;
-5. :func:`follow_ups` - customer follow-up bursts and the agents' next replies;
-6. :func:`closes` - priority changes, closes, reopens, stalls and control back to the bot.
+4. :func:`first_human_response` - routing, the agents, their shifts and capacity, how long each reply takes;
+5. :func:`follow_ups` - customer follow-up bursts and the agents' next replies (draws);
+6. :func:`closes` - priority changes, closes, reopens, stalls (draws);
+7. :func:`dashboard.simulator.world.routing.serve` - the assignments, placed when the agent has a free slot, and
+   every conversation's service worked out from them; :func:`record_service` - its events.
 
 Times are epoch milliseconds; ``never`` (ten years after ``now``) marks what has not happened and is cut
 away with everything else after ``now`` when the tables are built.
@@ -24,9 +26,11 @@ import numpy as np
 from dashboard.simulator.calendar import BusinessCalendar
 from dashboard.simulator.world.agents import Schedules, agent_schedules
 from dashboard.simulator.world.reference import (
+    AGENT_CAPACITY,
     DAY,
     FRT_BASE_S,
     FRT_PRIORITY_FACTOR,
+    HANDLE_MEDIAN_S,
     HOUR,
     LATE_SHIFT_OFFSET,
     MINUTE,
@@ -48,7 +52,16 @@ from dashboard.simulator.world.reference import (
 )
 from dashboard.simulator.world.vectors import Events, lognormal, uniform
 
-__all__ = ["Draft", "bot_phase", "closes", "draw_authors", "draw_priorities", "first_human_response", "follow_ups"]
+__all__ = [
+    "Draft",
+    "bot_phase",
+    "closes",
+    "draw_authors",
+    "draw_priorities",
+    "first_human_response",
+    "follow_ups",
+    "record_service",
+]
 
 
 @dataclass
@@ -96,14 +109,46 @@ class Draft:
     human: Any = None
     route: Any = None
     frt_ms: Any = None
-    first_resp: Any = None
     agent: Any = None
     agent_team: Any = None
     agent_shift: Any = None
     sched: Any = None
-    # follow_ups
+    capacity: Any = None
+    assign_wanted: Any = None
+    touch_ms: Any = None
+    note: Any = None
+    note_after_ms: Any = None
+    # follow_ups (draws: 3 x n)
+    n_follow: Any = None
+    follow_gap: Any = None
+    follow_second: Any = None
+    follow_second_gap: Any = None
+    follow_nrt: Any = None
+    # closes (draws)
+    p_change: Any = None
+    p_new: Any = None
+    p_change_after: Any = None
+    agent_close: Any = None
+    close_gap: Any = None
+    auto_close_gap: Any = None
+    stalled: Any = None
+    reopen: Any = None
+    reopen_gap: Any = None
+    reclose_gap: Any = None
+    # routing.serve
+    assign: Any = None
+    assign_wait: Any = None
+    first_resp: Any = None
+    t_note: Any = None
+    follow_post: Any = None
+    follow_post2: Any = None
+    follow_reply: Any = None
     last_agent: Any = None
-    # closes
+    close: Any = None
+    t_reopen: Any = None
+    t_reresp: Any = None
+    t_reclose: Any = None
+    # record_service
     final_close: Any = None
 
     @property
@@ -214,10 +259,12 @@ def bot_phase(d: Draft, incidents: list[dict[str, Any]]) -> None:
 
 
 def first_human_response(d: Draft) -> None:
-    """Route to a queue, pick an agent on shift, assign, maybe write a private note, reply in business time
-    (the delay depends on tier and priority, with noise, spikes and a few forgotten conversations)."""
-    rng, n, idx, cal, never = d.rng, d.n, d.idx, d.cal, d.never
-    tier, priority, handed = d.tier, d.priority, d.handed
+    """Route to a queue and to an agent of its team on shift, and draw how long the agent takes: the assignment
+    is wanted part of the way to the drawn first-response delay (which depends on tier and priority, with noise,
+    spikes and a few forgotten conversations), the reply follows it. Each agent gets a capacity (conversations
+    in hand at once); :func:`~dashboard.simulator.world.routing.serve` places the assignments."""
+    rng, n, cal, never = d.rng, d.n, d.cal, d.never
+    tier, priority = d.tier, d.priority
     human = ~d.contained
     ready = np.where(d.bot_first, d.handoff, d.created)
     route = np.where(priority >= 4, QUEUE_URGENT, np.where(tier <= 1, QUEUE_PREMIER, QUEUE_GENERAL))
@@ -227,8 +274,9 @@ def first_human_response(d: Draft) -> None:
     frt_ms = np.where(forgotten, frt_ms * uniform(rng, n, 4, 9), frt_ms)
     frt_ms = np.maximum(frt_ms, 20 * MS).astype(np.int64)
     ready_h = np.where(human, ready, d.now_ms)  # placeholder for the bot-contained ones; masked out below
-    assign = np.where(human, cal.add(ready_h, (frt_ms * uniform(rng, n, 0.25, 0.75)).astype(np.int64)), never)
-    first_resp = np.where(human, cal.add(ready_h, frt_ms), never)
+    # The drawn delay is mostly the wait for an agent (the queue); once assigned, the agent answers in minutes.
+    assign_share = uniform(rng, n, 0.6, 1.0)
+    assign_wanted = np.where(human, cal.add(ready_h, (frt_ms * assign_share).astype(np.int64)), never)
 
     # Agents: two shifts inside opening hours; a conversation goes to an agent of its team on shift.
     n_agents = int(np.clip(d.conversations_per_day // 14, 9, 600))
@@ -239,101 +287,109 @@ def first_human_response(d: Draft) -> None:
     agent_shift = np.concatenate([np.arange(s) % 2 for s in team_size])  # 0 early, 1 late
     team_offset = np.concatenate([[0], np.cumsum(team_size)[:-1]])
     sched: Schedules = agent_schedules(rng, agent_shift, cal)
-    # The agent is one on shift when the reply is due; replies wait while that agent is on a break or at lunch,
-    # and follow-ups wait for the same agent's next shift.
-    ii = np.clip(cal.interval_index(first_resp), 0, len(cal.opens) - 1)
-    minutes_open = (first_resp - cal.opens[ii]) / MINUTE
+    # The agent is one on shift when the assignment is due; the assignment waits while that agent is on a break
+    # or at lunch, and follow-ups wait for the same agent's next shift.
+    ii = np.clip(cal.interval_index(assign_wanted), 0, len(cal.opens) - 1)
+    minutes_open = (assign_wanted - cal.opens[ii]) / MINUTE
     shift_pick = np.where(minutes_open < LATE_SHIFT_OFFSET / MINUTE, 0,
                           np.where(minutes_open >= SHIFT_LENGTH / MINUTE - 5, 1, rng.integers(0, 2, n)))
     agent = team_offset[team] + 2 * rng.integers(0, team_size[team] // 2, n) + shift_pick
     agent = np.where(human, agent, -1)
-    first_resp = np.where(human, sched.available_from(agent, first_resp), never)
+    # (never longer than the rest of the drawn delay, so fast tiers stay fast)
+    touch_ms = np.minimum(HANDLE_MEDIAN_S * lognormal(rng, n, 0.6) * MS, frt_ms * (1 - assign_share))
+    touch_ms = np.maximum(touch_ms, 20 * MS).astype(np.int64)
+    note = human & (rng.random(n) < 0.22)
+    note_after_ms = (touch_ms * uniform(rng, n, 0.3, 0.9)).astype(np.int64)
+    low, high = AGENT_CAPACITY[agent_team, 0], AGENT_CAPACITY[agent_team, 1]
+    capacity = rng.integers(low, high + 1)
+    d.set(human=human, route=route, frt_ms=frt_ms, agent=agent, agent_team=agent_team, agent_shift=agent_shift,
+          sched=sched, capacity=capacity, assign_wanted=assign_wanted, touch_ms=touch_ms, note=note,
+          note_after_ms=note_after_ms)
 
-    actions, responses = d.actions, d.responses
+
+def follow_ups(d: Draft) -> None:
+    """Draw up to three customer follow-up bursts (sometimes two messages), each answered by the same agent."""
+    rng, n = d.rng, d.n
+    n_follow = np.where(d.human, rng.choice([0, 1, 2, 3], n, p=[0.42, 0.32, 0.17, 0.09]), 0)
+    gap, second, second_gap, nrt = (np.zeros((3, n), np.int64) for _ in range(4))
+    for k in range(3):
+        gap[k] = np.minimum(35 * MINUTE * lognormal(rng, n, 1.3), 3 * DAY).astype(np.int64)
+        second[k] = rng.random(n) < 0.35
+        second_gap[k] = rng.integers(10 * MS, 120 * MS, n)
+        nrt[k] = (d.frt_ms * 0.3 * lognormal(rng, n, 0.5)).astype(np.int64)
+    d.set(n_follow=n_follow, follow_gap=gap, follow_second=second.astype(bool), follow_second_gap=second_gap,
+          follow_nrt=nrt)
+
+
+def closes(d: Draft) -> None:
+    """Draw priority changes after the first reply, closes by an agent or automatically after a pending day, a
+    few reopens and stalls."""
+    rng, n = d.rng, d.n
+    human, priority = d.human, d.priority
+    # Some priorities change after the first reply (escalations and de-escalations).
+    p_change = human & (rng.random(n) < 0.08)
+    p_new = np.clip(priority + np.where(rng.random(n) < 0.6, 1, -1), 0, 5)
+    p_new = np.where(p_new == priority, np.where(priority == 5, 4, priority + 1), p_new)
+    p_change_after = rng.integers(MINUTE, 3 * HOUR, n)
+    agent_close = rng.random(n) < 0.55
+    close_gap = rng.integers(2 * MINUTE, 30 * MINUTE, n)
+    auto_close_gap = rng.integers(20 * HOUR, 30 * HOUR, n)  # pending conversations auto-close after a day
+    stalled = human & (rng.random(n) < 0.004)
+    reopen = human & ~stalled & (rng.random(n) < 0.04)
+    reopen_gap = np.minimum(20 * HOUR * lognormal(rng, n, 0.9), 10 * DAY).astype(np.int64)
+    reclose_gap = rng.integers(5 * MINUTE, 60 * MINUTE, n)
+    d.set(p_change=p_change, p_new=p_new, p_change_after=p_change_after, agent_close=agent_close,
+          close_gap=close_gap, auto_close_gap=auto_close_gap, stalled=stalled, reopen=reopen, reopen_gap=reopen_gap,
+          reclose_gap=reclose_gap)
+
+
+def record_service(d: Draft) -> None:
+    """The events of the human service :func:`~dashboard.simulator.world.routing.serve` worked out: queue moves,
+    assignments, notes, replies, follow-ups, closes, reopens, priority changes, control back to the bot."""
+    n, idx = d.n, d.idx
+    human, handed, agent, assign, first_resp = d.human, d.handed, d.agent, d.assign, d.first_resp
+    actions, responses, posts = d.actions, d.responses, d.posts
     if n:  # bot-first conversations move to the hand-off queue, then to their routed queue when assigned
         actions.add(handed, conv=idx, t=d.handoff, code=np.full(n, 4, np.int8), agent=np.full(n, -1),
                     frm=d.app, to=np.full(n, -1))
         actions.add(handed, conv=idx, t=d.handoff + 500, code=np.full(n, 1, np.int8), agent=np.full(n, -1),
                     frm=np.full(n, QUEUE_BOT), to=np.full(n, QUEUE_HANDOFF))
         actions.add(handed, conv=idx, t=assign - 500, code=np.full(n, 1, np.int8), agent=np.full(n, -1),
-                    frm=np.full(n, QUEUE_HANDOFF), to=route)
+                    frm=np.full(n, QUEUE_HANDOFF), to=d.route)
         actions.add(human, conv=idx, t=assign, code=np.zeros(n, np.int8), agent=agent,
                     frm=np.full(n, -1), to=agent)
-    note = human & (rng.random(n) < 0.22)
-    t_note = sched.available_from(agent, cal.add(ready_h, (frt_ms * uniform(rng, n, 0.8, 0.97)).astype(np.int64)))
-    t_note = np.clip(t_note, assign + 1, first_resp - 1)  # a note is written after assignment, before replying
-    responses.add(note & (t_note > assign), conv=idx, t=t_note, rtype=np.zeros(n, np.int8), agent=agent,
+    # a note is written after assignment, before replying
+    responses.add(d.note & (d.t_note > assign), conv=idx, t=d.t_note, rtype=np.zeros(n, np.int8), agent=agent,
                   app=np.full(n, -1), public=np.zeros(n, bool))
     responses.add(human, conv=idx, t=first_resp, rtype=np.zeros(n, np.int8), agent=agent,
                   app=np.full(n, -1), public=np.ones(n, bool))
-    d.set(human=human, route=route, frt_ms=frt_ms, first_resp=first_resp, agent=agent, agent_team=agent_team,
-          agent_shift=agent_shift, sched=sched)
-
-
-def follow_ups(d: Draft) -> None:
-    """Up to three customer follow-up bursts (sometimes two messages), each answered by the same agent."""
-    rng, n, idx, cal, never = d.rng, d.n, d.idx, d.cal, d.never
-    agent, sched, frt_ms = d.agent, d.sched, d.frt_ms
-    n_follow = np.where(d.human, rng.choice([0, 1, 2, 3], n, p=[0.42, 0.32, 0.17, 0.09]), 0)
-    last_agent = d.first_resp
     for k in range(3):
-        active = n_follow > k
-        reply = last_agent + np.minimum(35 * MINUTE * lognormal(rng, n, 1.3), 3 * DAY).astype(np.int64)
-        d.posts.add(active, conv=idx, t=reply, kind=np.full(n, 2, np.int8))
-        second = active & (rng.random(n) < 0.35)
-        reply2 = reply + rng.integers(10 * MS, 120 * MS, n)
-        d.posts.add(second, conv=idx, t=reply2, kind=np.full(n, 2, np.int8))
-        burst_end = np.where(second, reply2, reply)
-        nrt_ms = (frt_ms * 0.6 * lognormal(rng, n, 0.5)).astype(np.int64)
-        t_next = sched.available_from(agent, cal.add(np.minimum(burst_end, never), np.maximum(nrt_ms, 15 * MS)))
-        d.responses.add(active, conv=idx, t=t_next, rtype=np.zeros(n, np.int8), agent=agent,
-                        app=np.full(n, -1), public=np.ones(n, bool))
-        last_agent = np.where(active, t_next, last_agent)
-    d.set(last_agent=last_agent)
+        active = d.n_follow > k
+        posts.add(active, conv=idx, t=d.follow_post[k], kind=np.full(n, 2, np.int8))
+        posts.add(active & d.follow_second[k], conv=idx, t=d.follow_post2[k], kind=np.full(n, 2, np.int8))
+        responses.add(active, conv=idx, t=d.follow_reply[k], rtype=np.zeros(n, np.int8), agent=agent,
+                      app=np.full(n, -1), public=np.ones(n, bool))
 
-
-def closes(d: Draft) -> None:
-    """Priority changes after the first reply; closes by an agent or automatically after a pending day; a few
-    reopens and stalls; control back to the bot when a handed-off conversation closes."""
-    rng, n, idx, cal, never = d.rng, d.n, d.idx, d.cal, d.never
-    human, agent, sched, priority, first_resp = d.human, d.agent, d.sched, d.priority, d.first_resp
-    actions = d.actions
-    # Some priorities change after the first reply (escalations and de-escalations).
-    p_change = human & (rng.random(n) < 0.08)
-    p_new = np.clip(priority + np.where(rng.random(n) < 0.6, 1, -1), 0, 5)
-    p_new = np.where(p_new == priority, np.where(priority == 5, 4, priority + 1), p_new)
-    p_change_at = first_resp + rng.integers(MINUTE, 3 * HOUR, n)
-
-    last_agent = d.last_agent
-    agent_close = rng.random(n) < 0.55
-    close = np.where(
-        agent_close, sched.available_from(agent, cal.add(last_agent, rng.integers(2 * MINUTE, 30 * MINUTE, n))),
-        last_agent + rng.integers(20 * HOUR, 30 * HOUR, n),  # pending conversations auto-close after a day
-    )
-    stalled = human & (rng.random(n) < 0.004)
-    close = np.where(human & ~stalled, close, never)
-    closer = np.where(agent_close, agent, -1)
-    reopen = human & ~stalled & (rng.random(n) < 0.04)
-    t_reopen = close + np.minimum(20 * HOUR * lognormal(rng, n, 0.9), 10 * DAY).astype(np.int64)
-    t_reresp = sched.available_from(agent, cal.add(np.minimum(t_reopen, never), np.maximum(d.frt_ms // 2, 15 * MS)))
-    t_reclose = sched.available_from(agent, cal.add(t_reresp, rng.integers(5 * MINUTE, 60 * MINUTE, n)))
-    d.posts.add(reopen, conv=idx, t=t_reopen, kind=np.full(n, 3, np.int8))
-    actions.add(reopen, conv=idx, t=t_reopen + MS, code=np.full(n, 6, np.int8), agent=np.full(n, -1),
+    close, reopen, stalled = d.close, d.reopen, d.stalled
+    closer = np.where(d.agent_close, agent, -1)
+    posts.add(reopen, conv=idx, t=d.t_reopen, kind=np.full(n, 3, np.int8))
+    actions.add(reopen, conv=idx, t=d.t_reopen + MS, code=np.full(n, 6, np.int8), agent=np.full(n, -1),
                 frm=np.full(n, -1), to=np.full(n, -1))
-    d.responses.add(reopen, conv=idx, t=t_reresp, rtype=np.zeros(n, np.int8), agent=agent,
-                    app=np.full(n, -1), public=np.ones(n, bool))
-    actions.add(human, conv=idx, t=close, code=np.full(n, 5, np.int8), agent=closer,
+    responses.add(reopen, conv=idx, t=d.t_reresp, rtype=np.zeros(n, np.int8), agent=agent,
+                  app=np.full(n, -1), public=np.ones(n, bool))
+    actions.add(human & ~stalled, conv=idx, t=close, code=np.full(n, 5, np.int8), agent=closer,
                 frm=np.full(n, -1), to=np.full(n, -1))
-    actions.add(reopen, conv=idx, t=t_reclose, code=np.full(n, 5, np.int8), agent=agent,
+    actions.add(reopen, conv=idx, t=d.t_reclose, code=np.full(n, 5, np.int8), agent=agent,
                 frm=np.full(n, -1), to=np.full(n, -1))
     actions.add(d.contained, conv=idx, t=d.bot_close, code=np.full(n, 5, np.int8), agent=np.full(n, -1),
                 frm=np.full(n, -1), to=np.full(n, -1))
-    final_close = np.where(d.contained, d.bot_close, np.where(reopen, t_reclose, close))
+    final_close = np.where(d.contained, d.bot_close, np.where(reopen, d.t_reclose, close))
     # A priority change lands between the first reply and the first close.
+    p_change_at = first_resp + d.p_change_after
     p_change_at = np.where(p_change_at < close, p_change_at, first_resp + (close - first_resp) // 2)
-    actions.add(p_change & (p_change_at > first_resp), conv=idx, t=p_change_at, code=np.full(n, 3, np.int8),
-                agent=agent, frm=priority, to=p_new)
+    actions.add(d.p_change & (p_change_at > first_resp), conv=idx, t=p_change_at, code=np.full(n, 3, np.int8),
+                agent=agent, frm=d.priority, to=d.p_new)
     # When a handed-off conversation closes, control returns to the bot (the owner resets to BOT).
-    actions.add(d.handed, conv=idx, t=final_close + MS, code=np.full(n, 7, np.int8), agent=np.full(n, -1),
+    actions.add(handed, conv=idx, t=final_close + MS, code=np.full(n, 7, np.int8), agent=np.full(n, -1),
                 frm=np.full(n, -1), to=d.app)
     d.set(final_close=final_close)
