@@ -1,10 +1,14 @@
 """The only Streamlit code under ``dashboard/``: the shared sidebar, the core's loaders, the page guard and the
 ``render_*`` helpers that draw what a view built."""
 
+from pathlib import Path
+
 from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar, start_page
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
 from dashboard.ui.widgets import (
+    as_text,
+    render_caption,
     render_cards,
     render_chart,
     render_counted,
@@ -13,10 +17,17 @@ from dashboard.ui.widgets import (
     render_empty,
     render_explain,
     render_kpi_row,
+    render_table,
 )
 
+PAGE_ICON = Path(__file__).with_name("icon.svg")
+"""The favicon, served inline by Streamlit (a data URL): a ``:material/...:`` icon would be fetched from Google's
+font host."""
+
 __all__ = [
+    "PAGE_ICON",
     "PageContext",
+    "as_text",
     "attempt",
     "get_core",
     "get_settings",
@@ -24,6 +35,7 @@ __all__ = [
     "open_page_context",
     "page_context",
     "page_guard",
+    "render_caption",
     "render_cards",
     "render_chart",
     "render_counted",
@@ -33,5 +45,6 @@ __all__ = [
     "render_explain",
     "render_kpi_row",
     "render_sidebar",
+    "render_table",
     "start_page",
 ]
