@@ -18,7 +18,9 @@ if "payload" in st.query_params:
     st.stop()
 
 # The navigation comes first, before the data source opens (the demo's first start takes a while): from the first
-# frame the reader sees the app's own pages, and the progress of the opening below them.
+# frame the reader sees the app's own pages, and the progress of the opening below them. The config hides the
+# sidebar navigation so that Streamlit's legacy list of pages/ never shows on a fresh server; ours is shown.
+st.set_option("client.showSidebarNavigation", True)
 navigation = st.navigation({
     "Service": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),

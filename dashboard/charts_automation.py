@@ -73,7 +73,9 @@ def create_error_rate_chart(series: pl.DataFrame, *, tz: str = "UTC") -> alt.Cha
         .mark_line(point=True)
         .encode(
             x=alt.X("bucket:T", title=f"Time ({tz})", scale=REPORT_CLOCK, axis=alt.Axis(format=AXIS_TIME)),
-            y=alt.Y("error_rate:Q", title="Errors ÷ attempts", axis=alt.Axis(format="%")),
+            # At least 0–5 %: a quiet window's axis is not a stack of "0.000000%" labels.
+            y=alt.Y("error_rate:Q", title="Errors ÷ attempts", axis=alt.Axis(format=".0%"),
+                    scale=alt.Scale(domain=[0, max(0.05, float(series.get_column("error_rate").max() or 0.0))])),
             color=alt.Color("scope:N", legend=SCOPE_LEGEND),
             tooltip=[alt.Tooltip("scope:N", title="App · origin"), alt.Tooltip("bucket_text:N", title="From"),
                      alt.Tooltip("error_rate:Q", format=".1%"), "errors:Q", "attempts:Q"],

@@ -38,7 +38,7 @@ def test_error_rate_and_latency_charts_read_the_series() -> None:
     series = A.request_timeseries(_records(), every="1h").collect()
     rate = C.create_error_rate_chart(series).to_dict()
     assert rate["encoding"]["y"]["field"] == "error_rate"
-    assert rate["encoding"]["y"]["axis"]["format"] == "%"
+    assert rate["encoding"]["y"]["axis"]["format"] == ".0%"
     khoros_first_hour = next(r for r in _rows(rate) if r["scope"] == "app-1 · KHOROS" and r["attempts"] == 3)
     assert khoros_first_hour["error_rate"] == 1 / 3
     latency = C.create_latency_chart(series).to_dict()
