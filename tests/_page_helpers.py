@@ -33,8 +33,8 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~$:=^&@/])")
 
 def plain(text: str) -> str:
     """What a reader sees of a Markdown string the UI escaped (customer data is shown as text): the backslashes
-    before punctuation removed."""
-    return _ESCAPED.sub(r"\1", str(text))
+    before punctuation and the invisible word joiners that keep URLs from being linked removed."""
+    return _ESCAPED.sub(r"\1", str(text)).replace("\u2060", "")
 
 
 def metrics(at) -> dict[str, str]:

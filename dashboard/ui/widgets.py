@@ -29,8 +29,8 @@ __all__ = [
     "render_table",
 ]
 
-TABLE_TIME_FORMAT = "ddd DD MMM YYYY HH:mm"
-"""``dashboard.formats.TIME_FORMAT`` (with the year: tables hold any day) in the grid's moment.js notation."""
+TABLE_TIME_FORMAT = "ddd DD MMM HH:mm"
+"""``dashboard.formats.TIME_FORMAT`` in the grid's moment.js notation."""
 
 
 def render_demo_notice(core) -> None:
@@ -110,13 +110,19 @@ def render_empty(message: str | None) -> None:
 
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&@/])")
+# GFM links bare URLs, "www." and e-mail addresses in the text Markdown has already unescaped: an invisible word
+# joiner (U+2060) after the scheme's colon, in "www.", and after "@" keeps them text, and reads the same.
+WORD_JOINER = "\u2060"
+_LINKABLE = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*:)(?=//)|(\bwww)(?=\.)|(@)|(\bmailto:)")
 
 
 def escape_markdown(text: str) -> str:
     """Text that Markdown shows as it is (customer data is text, never markup): every character Markdown or
-    Streamlit's extensions (``:red[...]``, ``:material/...:``, ``$...$``) read as syntax is escaped, and
-    line breaks become spaces (a heading or a list cannot start mid-text)."""
-    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split()))
+    Streamlit's extensions (``:red[...]``, ``:material/...:``, ``$...$``) read as syntax is escaped, a URL or an
+    address is kept from being linked, and line breaks become spaces (a heading or a list cannot start mid-text)."""
+    flat = " ".join(str(text).split())
+    unlinked = _LINKABLE.sub(lambda m: m.group(0) + WORD_JOINER, flat)
+    return _MARKDOWN.sub(r"\\\1", unlinked)
 
 
 as_text = escape_markdown
