@@ -19,6 +19,7 @@ PAGES = {
     "service_levels": "service_levels",
     "live_queue": "live_queue",
     "agents": "agents",
+    "automation": "automation",
     "data": "data",
 }
 
@@ -50,7 +51,7 @@ def _metric(pg, label: str) -> str:
 def test_page_loads_and_is_screenshotted(name, streamlit_server, page):
     _open(page, streamlit_server, PAGES[name])
     _assert_no_exception(page)
-    if name in ("overview", "service_levels"):
+    if name in ("overview", "service_levels", "automation", "agents"):
         page.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
     assert page.get_by_text("Demo data — simulated Khoros Care").count() >= 1
     _settled(page)
