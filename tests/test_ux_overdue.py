@@ -65,6 +65,7 @@ def test_the_live_queue_leads_with_overdue_work(core, long_unanswered):
     assert late == sorted(late, reverse=True) and all(s > 0 for s in late)
     ahead = [seconds(t) for t in table.filter(pl.col("State") == "At risk").get_column("Overdue by / due in")]
     assert ahead == sorted(ahead)
+    assert table.schema["Breach at"].time_zone == "America/New_York"  # the report zone's clock
     # every long-unanswered conversation of the world is there, its first response overdue
     first = set(overdue.filter(pl.col("Clock") == "First response").get_column("Conversation"))
     assert set(long_unanswered.get_column("conversation_display_id")) <= first

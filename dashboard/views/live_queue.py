@@ -111,7 +111,7 @@ def build_live_queue(core, filters: Filters) -> LiveQueueView:
         backlog_chart=charts.create_backlog_chart(by_age, by="work_queue_name", title="Work queue")
         if by_age is not None else None,
         breaches_chart=charts.create_breaches_due_chart(due),
-        queue=queue_table(rows),
+        queue=queue_table(in_zone(rows, filters.tz)),
         queue_note=f"{summary['clocks']:,} overdue and {running.height:,} running clock(s). Overdue = past its "
                    "target with no stopping event yet (no first response, no assignment, not closed). Clock "
                    "targets are in the policy's clock (business or calendar); times in "
