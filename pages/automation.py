@@ -19,6 +19,7 @@ INCIDENT_COLUMNS = {
 }
 
 ctx = ui.start_page("Automation")
+ui.render_link_problem("automation_window", "window", list(WINDOWS))
 window = st.segmented_control("Show", list(WINDOWS), default=DEFAULT_WINDOW, required=True, key="automation_window",
                               bind="query-params")
 show_blips = st.toggle("Include isolated errors as incidents", value=False, key="automation_blips",

@@ -34,6 +34,8 @@ with ui.page_guard("Could not show service levels"):
     # --- any dimension ------------------------------------------------------------------------------------------
     st.subheader("By dimension")
     c1, c2 = st.columns(2)
+    ui.render_link_problem("sla_metric", "metric", [METRIC_LABELS[m] for m in METRIC_LABELS])
+    ui.render_link_problem("sla_group_by", "grouping", [group_label(g) for g in SLA_GROUPS])
     metric = c1.segmented_control("Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get,
                                   default="first_response", required=True, key="sla_metric", bind="query-params")
     group = c2.segmented_control("Group by", list(SLA_GROUPS), format_func=group_label, default="tier",
@@ -54,6 +56,7 @@ with ui.page_guard("Could not show service levels"):
     # --- the rows behind a group ---------------------------------------------------------------------------------
     clicked = [p.get(breakdown.column) for p in (event.selection.get(SELECTION_NAME) or [])] if event else []
     clicked_value = clicked[0] if clicked and clicked[0] in breakdown.options else None
+    ui.render_link_problem("sla_pick", group_label(group), [str(o) for o in breakdown.options])
     # A newly clicked bar sets the picker (and so the URL); a pick for another grouping is dropped.
     if clicked_value is not None and clicked_value != st.session_state.get("_sla_clicked"):
         st.session_state["sla_pick"] = clicked_value

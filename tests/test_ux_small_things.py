@@ -77,6 +77,10 @@ def test_invalid_link_values_are_named_not_dropped_in_silence(core):
     assert "'Diamond' matches nothing" in warned and "'Gold'" not in warned
     assert "'EST' is a fixed offset or a legacy abbreviation" in warned and "Showing America/New_York" in warned
     assert "'Last 3 days' matches nothing" in warned
+    at = run_app("pages/service_levels.py", query={"sla_metric": "Speed", "sla_pick": "Diamond"})
+    assert not at.exception and not at.error
+    warned = " ".join(h.plain(w.value) for w in at.warning)
+    assert "The link's metric 'Speed' matches nothing" in warned and "customer tier 'Diamond'" in warned
 
 
 # --- Agents ------------------------------------------------------------------------------------------------------

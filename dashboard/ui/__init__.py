@@ -3,7 +3,14 @@
 
 from pathlib import Path
 
-from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar, start_page
+from dashboard.ui.context import (
+    PageContext,
+    open_page_context,
+    page_context,
+    render_link_problem,
+    render_sidebar,
+    start_page,
+)
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
 from dashboard.ui.widgets import (
@@ -44,6 +51,7 @@ __all__ = [
     "render_empty",
     "render_explain",
     "render_kpi_row",
+    "render_link_problem",
     "render_sidebar",
     "render_table",
     "start_page",

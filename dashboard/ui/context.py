@@ -25,8 +25,8 @@ from dashboard.metrics import BOT_RULES
 from dashboard.ui.loaders import get_core, load_facts
 from dashboard.views.names import NAME_COLUMNS, dimension_labels
 
-__all__ = ["RANGE_PRESETS", "PageContext", "link_problem", "open_page_context", "page_context", "render_sidebar",
-           "start_page"]
+__all__ = ["RANGE_PRESETS", "PageContext", "link_problem", "open_page_context", "page_context", "render_link_problem",
+           "render_sidebar", "start_page"]
 
 RANGE_PRESETS = {
     "Last 7 days": 7,
@@ -74,6 +74,18 @@ def start_page(title: str) -> PageContext:
     for problem in ctx.link_problems:
         st.warning(as_text(problem), icon=":material/link_off:")
     return ctx
+
+
+def render_link_problem(key: str, label: str, options: list) -> None:
+    """A page's own link value (a metric, a grouping, a pick) that names nothing: said, not dropped in silence.
+    ``options`` as the widget shows them (a bound widget's URL holds what it shows)."""
+    from dashboard.ui.widgets import as_text
+
+    if key in st.session_state:  # the link was read when the widget first ran; later the widget owns the URL
+        return
+    problem = link_problem(key, label, options)
+    if problem:
+        st.warning(as_text(problem), icon=":material/link_off:")
 
 
 def link_problem(key: str, label: str, options: list, *, also: str = "") -> str | None:
