@@ -43,7 +43,6 @@ STATUS_COLORS = alt.Scale(domain=["achieved", "breached", "pending"], range=["#2
 SELECTION_NAME = "group_pick"
 REPORT_CLOCK = alt.Scale(type="utc")
 """The scale of every time axis: see the module's docstring."""
-D3_TIME = TIME_FORMAT
 D3_DATE = "%d %b"
 
 
