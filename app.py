@@ -10,17 +10,18 @@ import streamlit as st
 from dashboard import ui
 from dashboard.ui.embed_gate import run_embedded
 
-st.set_page_config(page_title="Khoros Care Dashboard", page_icon=":material/forum:", layout="wide")
+# A local icon: nothing the page loads comes from another origin (agents' browsers behind proxies; privacy).
+st.set_page_config(page_title="Khoros Care Dashboard", page_icon=ui.PAGE_ICON, layout="wide")
 
 if "payload" in st.query_params:
     run_embedded(st.query_params["payload"])
     st.stop()
 
-if ui.attempt(ui.open_page_context, "Could not open the data source") is None:
-    st.caption("Check the Khoros settings (README, 'Connect a Khoros Care tenant') and the Data page.")
-    st.stop()
-
-pages = {
+# The navigation comes first, before the data source opens (the demo's first start takes a while): from the first
+# frame the reader sees the app's own pages, and the progress of the opening below them. The config hides the
+# sidebar navigation so that Streamlit's legacy list of pages/ never shows on a fresh server; ours is shown.
+st.set_option("client.showSidebarNavigation", True)
+navigation = st.navigation({
     "Service": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/service_levels.py", title="Service levels", icon=":material/target:"),
@@ -35,5 +36,10 @@ pages = {
         st.Page("pages/automation.py", title="Automation", icon=":material/smart_toy:"),
         st.Page("pages/data.py", title="Data", icon=":material/database:"),
     ],
-}
-st.navigation(pages, position="sidebar").run()
+}, position="sidebar")
+
+if ui.attempt(ui.open_page_context, "Could not open the data source") is None:
+    st.caption("Check the Khoros settings (README, 'Connect a Khoros Care tenant') and the Data page.")
+    st.stop()
+
+navigation.run()

@@ -1,13 +1,16 @@
 """Pure Altair builders for the automation monitor: a frame in (from ``dashboard.metrics.automation``), an
 ``alt.Chart`` out; no Streamlit, no I/O. Each builder names the columns it reads; tests use ``to_dict()``.
 
-A *scope* is an app id and origin ("sim-assist-bot · KHOROS"): health is computed per scope.
+A *scope* is an app id and origin ("sim-assist-bot · KHOROS"): health is computed per scope. Times are drawn on
+the report zone's clock in any browser (``tz``; see ``dashboard.charts``), and legends show scopes whole.
 """
 
 from __future__ import annotations
 
 import altair as alt
 import polars as pl
+
+from dashboard.charts import REPORT_CLOCK, on_report_clock
 
 __all__ = [
     "HEALTH_COLORS",
@@ -20,6 +23,9 @@ __all__ = [
 ]
 
 HEALTH_COLORS = alt.Scale(domain=["HEALTHY", "DEGRADED", "DOWN"], range=["#2e7d32", "#f9a825", "#c62828"])
+SCOPE_LEGEND = alt.Legend(orient="bottom", columns=2, labelLimit=0, title="App · origin")
+"""Scopes share long prefixes ("sim-order-status-bot · ..."): a truncated label would make two series read alike."""
+AXIS_TIME = "%d %b %H:%M"
 
 
 def with_scope_label(frame: pl.DataFrame) -> pl.DataFrame:
@@ -31,71 +37,69 @@ def with_scope_label(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(scope=label)
 
 
-def create_health_timeline_chart(timeline: pl.DataFrame, *, title: str = "Health timeline") -> alt.Chart:
-    """One lane per scope, coloured by state. Columns: ``app_id``, ``origin``, ``state``, ``start``, ``end``,
+def create_health_timeline_chart(timeline: pl.DataFrame, *, title: str = "Health timeline",
+                                 tz: str = "UTC") -> alt.Chart:
+    """One lane per scope, coloured by state; every non-healthy interval also gets a marker at its start, so a
+    2-hour outage stays visible on a 28-day axis. Columns: ``app_id``, ``origin``, ``state``, ``start``, ``end``,
     ``duration_s``, ``peak_error_rate``."""
-    data = with_scope_label(timeline).with_columns(duration_min=(pl.col("duration_s") / 60).round(1))
-    return (
-        alt.Chart(data, title=title)
-        .mark_bar(height=16)
-        .encode(
-            x=alt.X("start:T", title=None, axis=alt.Axis(format="%d %b %H:%M")),
-            x2="end:T",
-            y=alt.Y("scope:N", title=None),
-            color=alt.Color("state:N", title="Health", scale=HEALTH_COLORS),
-            tooltip=[
-                "scope:N",
-                "state:N",
-                alt.Tooltip("start:T", format="%a %d %b %H:%M:%S"),
-                alt.Tooltip("end:T", format="%a %d %b %H:%M:%S"),
-                alt.Tooltip("duration_min:Q", title="Minutes"),
-                alt.Tooltip("peak_error_rate:Q", title="Peak error rate", format=".0%"),
-            ],
-        )
-        .properties(height=alt.Step(28))
+    data = on_report_clock(with_scope_label(timeline), tz, ["start", "end"]).with_columns(
+        duration_min=(pl.col("duration_s") / 60).round(1))
+    tooltip = [
+        alt.Tooltip("scope:N", title="App · origin"),
+        alt.Tooltip("state:N", title="State"),
+        alt.Tooltip("start_text:N", title="From"),
+        alt.Tooltip("end_text:N", title="To"),
+        alt.Tooltip("duration_min:Q", title="Minutes"),
+        alt.Tooltip("peak_error_rate:Q", title="Peak error rate", format=".0%"),
+    ]
+    base = alt.Chart(data, title=title).encode(
+        x=alt.X("start:T", title=f"Time ({tz})", scale=REPORT_CLOCK, axis=alt.Axis(format=AXIS_TIME)),
+        y=alt.Y("scope:N", title=None, axis=alt.Axis(labelLimit=0)),
+        color=alt.Color("state:N", title="Health", scale=HEALTH_COLORS),
+        tooltip=tooltip,
     )
+    lanes = base.mark_bar(height=16).encode(x2="end:T")
+    markers = base.transform_filter(alt.datum.state != "HEALTHY").mark_point(
+        shape="triangle-down", filled=True, size=90, yOffset=-11, opacity=1)
+    return alt.layer(lanes, markers).properties(height=alt.Step(34))
 
 
-def create_error_rate_chart(series: pl.DataFrame) -> alt.Chart:
+def create_error_rate_chart(series: pl.DataFrame, *, tz: str = "UTC") -> alt.Chart:
     """Error rate per time bucket and scope. Columns: ``app_id``, ``origin``, ``bucket``, ``error_rate``,
     ``errors``, ``attempts``."""
-    data = with_scope_label(series)
+    data = on_report_clock(with_scope_label(series), tz, ["bucket"])
     return (
         alt.Chart(data, title="Error rate")
         .mark_line(point=True)
         .encode(
-            x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b %H:%M")),
-            y=alt.Y("error_rate:Q", title="Errors ÷ attempts", axis=alt.Axis(format="%")),
-            color=alt.Color("scope:N", title="App · origin"),
-            tooltip=["scope:N", alt.Tooltip("bucket:T", format="%a %d %b %H:%M"),
+            x=alt.X("bucket:T", title=f"Time ({tz})", scale=REPORT_CLOCK, axis=alt.Axis(format=AXIS_TIME)),
+            # At least 0–5 %: a quiet window's axis is not a stack of "0.000000%" labels.
+            y=alt.Y("error_rate:Q", title="Errors ÷ attempts", axis=alt.Axis(format=".0%"),
+                    scale=alt.Scale(domain=[0, max(0.05, float(series.get_column("error_rate").max() or 0.0))])),
+            color=alt.Color("scope:N", legend=SCOPE_LEGEND),
+            tooltip=[alt.Tooltip("scope:N", title="App · origin"), alt.Tooltip("bucket_text:N", title="From"),
                      alt.Tooltip("error_rate:Q", format=".1%"), "errors:Q", "attempts:Q"],
         )
         .properties(height=240)
     )
 
 
-def create_latency_chart(series: pl.DataFrame) -> alt.Chart:
-    """Latency p50 (solid) and p95 (dashed) per time bucket and scope, in seconds. Columns: ``app_id``,
-    ``origin``, ``bucket``, ``p50_latency_ms``, ``p95_latency_ms``."""
-    data = (
-        with_scope_label(series)
-        .unpivot(index=["scope", "bucket"], on=["p50_latency_ms", "p95_latency_ms"], variable_name="percentile",
-                 value_name="latency_ms")
-        .with_columns(
-            percentile=pl.col("percentile").str.replace("_latency_ms", ""),
-            latency_s=pl.col("latency_ms") / 1000,
-        )
-    )
+def create_latency_chart(series: pl.DataFrame, *, tz: str = "UTC") -> alt.Chart:
+    """Latency p95 per time bucket and scope, in seconds, one line per scope (p50 in the tooltip: two lines per
+    scope would be a dozen overlapping lines). Columns: ``app_id``, ``origin``, ``bucket``, ``p50_latency_ms``,
+    ``p95_latency_ms``."""
+    data = on_report_clock(with_scope_label(series), tz, ["bucket"]).with_columns(
+        p50_s=pl.col("p50_latency_ms") / 1000, p95_s=pl.col("p95_latency_ms") / 1000)
     return (
-        alt.Chart(data, title="Latency (nearest-rank p50 and p95)")
-        .mark_line()
+        alt.Chart(data, title="Latency p95 (nearest rank; p50 in the tooltip)")
+        .mark_line(point=True)
         .encode(
-            x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b %H:%M")),
-            y=alt.Y("latency_s:Q", title="Seconds"),
-            color=alt.Color("scope:N", title="App · origin"),
-            strokeDash=alt.StrokeDash("percentile:N", title="Percentile", sort=["p50", "p95"]),
-            tooltip=["scope:N", "percentile:N", alt.Tooltip("bucket:T", format="%a %d %b %H:%M"),
-                     alt.Tooltip("latency_s:Q", title="Seconds", format=".2f")],
+            x=alt.X("bucket:T", title=f"Time ({tz})", scale=REPORT_CLOCK, axis=alt.Axis(format=AXIS_TIME)),
+            y=alt.Y("p95_s:Q", title="Seconds"),
+            color=alt.Color("scope:N", legend=SCOPE_LEGEND),
+            tooltip=[alt.Tooltip("scope:N", title="App · origin"), alt.Tooltip("bucket_text:N", title="From"),
+                     alt.Tooltip("p50_s:Q", title="p50 (s)", format=".2f"),
+                     alt.Tooltip("p95_s:Q", title="p95 (s)", format=".2f")],
         )
         .properties(height=240)
     )
@@ -110,16 +114,16 @@ def create_pending_age_chart(pending: pl.DataFrame) -> alt.Chart:
         alt.Chart(data, title="Pending requests by age")
         .mark_bar()
         .encode(
-            x=alt.X("age_bucket:N", title="Age", sort=order),
+            x=alt.X("age_bucket:N", title="Age", sort=order, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("sum(pending):Q", title="Pending requests"),
-            color=alt.Color("scope:N", title="App · origin"),
+            color=alt.Color("scope:N", legend=SCOPE_LEGEND),
             tooltip=["scope:N", "age_bucket:N", "sum(pending):Q"],
         )
         .properties(height=220)
     )
 
 
-def create_error_group_trend_chart(trend: pl.DataFrame, *, top: int = 6) -> alt.Chart:
+def create_error_group_trend_chart(trend: pl.DataFrame, *, top: int = 6, tz: str = "UTC") -> alt.Chart:
     """Errors per bucket, stacked by error group (the ``top`` largest groups; the rest as "other").
     Columns: ``group_id``, ``message``, ``bucket``, ``count``."""
     totals = trend.group_by("group_id").agg(pl.col("count").sum().alias("total")).sort("total", descending=True)
@@ -134,14 +138,17 @@ def create_error_group_trend_chart(trend: pl.DataFrame, *, top: int = 6) -> alt.
         .group_by("bucket", "group")
         .agg(pl.col("count").sum())
     )
+    data = on_report_clock(data, tz, ["bucket"])
     return (
         alt.Chart(data, title="Errors by group")
         .mark_bar()
         .encode(
-            x=alt.X("bucket:T", title=None, axis=alt.Axis(format="%d %b")),
+            x=alt.X("bucket:T", title=f"Time ({tz})", scale=REPORT_CLOCK, axis=alt.Axis(format="%d %b")),
             y=alt.Y("sum(count):Q", title="Errors"),
-            color=alt.Color("group:N", title="Error group", legend=alt.Legend(orient="right", labelLimit=320)),
-            tooltip=["group:N", alt.Tooltip("bucket:T", format="%a %d %b %H:%M"), "sum(count):Q"],
+            color=alt.Color("group:N", title="Error group", legend=alt.Legend(orient="bottom", columns=1,
+                                                                               labelLimit=0)),
+            tooltip=[alt.Tooltip("group:N", title="Error group"), alt.Tooltip("bucket_text:N", title="From"),
+                     alt.Tooltip("sum(count):Q", title="Errors")],
         )
         .properties(height=240)
     )

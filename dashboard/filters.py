@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -96,6 +96,38 @@ class Filters:
     def previous_window(self) -> tuple[date, date]:
         return self.start - timedelta(days=self.days), self.start
 
+    def _local_midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time(), ZoneInfo(self.tz)).astimezone(UTC)
+
+    def partial_cut(self, as_of: datetime) -> datetime | None:
+        """When the window's last day is still running at ``as_of`` (today, partial): the same instant of the
+        previous window — the same local clock time, :attr:`days` days earlier — up to which it is comparable.
+        None when the window has ended (or not begun) at ``as_of``."""
+        if not self._local_midnight(self.start) <= as_of < self._local_midnight(self.end):
+            return None
+        local = as_of.astimezone(ZoneInfo(self.tz))
+        earlier = local.replace(tzinfo=None) - timedelta(days=self.days)  # wall clock, across daylight saving
+        return earlier.replace(tzinfo=ZoneInfo(self.tz)).astimezone(UTC)
+
+    def previous_comparable(self, as_of: datetime) -> tuple[date, date | datetime]:
+        """The previous window, cut at :meth:`partial_cut` when the current one is partial: like is compared with
+        like (six days and ten hours with six days and ten hours, not with seven whole days)."""
+        start, end = self.previous_window()
+        cut = self.partial_cut(as_of)
+        return (start, end) if cut is None else (start, cut)
+
+    def comparable(self, frame: pl.DataFrame | pl.LazyFrame, as_of: datetime,
+                   column: str = "first_inbound_time") -> pl.DataFrame | pl.LazyFrame:
+        """``frame`` without the previous window's rows after :meth:`partial_cut` (rows of the current window and
+        before the previous one are kept), so a period-over-period figure compares the same span."""
+        cut = self.partial_cut(as_of)
+        if cut is None:
+            return frame
+        dtype = frame.collect_schema()[column]
+        later = (pl.col(column) >= pl.lit(cut).cast(dtype)) & (pl.col(column) < pl.lit(
+            self._local_midnight(self.start)).cast(dtype))
+        return frame.filter(~later.fill_null(False))
+
     def apply(self, facts: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
         return apply_filters(facts, self.dimensions)
 
@@ -103,7 +135,15 @@ class Filters:
     def window_text(self) -> str:
         return f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d} (exclusive), {self.tz}"
 
-    def describe(self) -> str:
+    def describe(self, labels: Mapping[str, Mapping[object, str]] | None = None) -> str:
+        """The window and the chosen filters in words; ``labels`` (per filter key, value -> what a reader sees)
+        names agents, work queues and teams instead of their ids."""
+        labels = labels or {}
+
+        def shown(key: str, value: object) -> str:
+            return labels.get(key, {}).get(value, str(value))
+
         parts = [f"{self.start:%d %b %Y} – {self.end - timedelta(days=1):%d %b %Y} ({self.tz})"]
-        parts += [f"{DIMENSION_BY_KEY[k].label}: {', '.join(map(str, v))}" for k, v in self.dimensions.items() if v]
+        parts += [f"{DIMENSION_BY_KEY[k].label}: {', '.join(shown(k, x) for x in v)}"
+                  for k, v in self.dimensions.items() if v]
         return " · ".join(parts)

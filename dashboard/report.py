@@ -5,6 +5,11 @@
         --start 2026-11-01 --end 2026-11-15 [--tz America/New_York] [--as-of 2026-11-20T12:00Z] \\
         [--bot-rule human|any] [--policy FILE] [--format table|csv|json] [--exclude-pending] [--compare] \\
         [--clock target|business|calendar] [--filter tier=Platinum,Gold ...]
+    python -m dashboard report queue [--tz America/New_York] [--as-of ...] [--format table|csv|json]
+
+``report queue`` is the Live queue page's list: every running clock of an open conversation, the overdue ones first
+(most overdue on top), then the rest by time to breach, with names beside the ids and times in ``--tz``. Grouped
+by agent, work queue or team, ``report sla`` names each beside its id.
 
 It reads whatever filled the store (a sync, or ``python -m dashboard import`` of files downloaded from the
 Khoros UI), so it needs no network. The numbers come from the same functions as the pages and notebooks
@@ -23,13 +28,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
 from dashboard.csv_safety import csv_text
 from dashboard.errors import DashboardError
 from dashboard.filters import DIMENSION_BY_KEY, DIMENSIONS, apply_filters
+from dashboard.formats import TIME_FORMAT, format_duration, report_zone_problem
 from dashboard.metrics.conversations import BOT_RULES, pending_intervals
 from dashboard.metrics.policy import METRICS
 from dashboard.metrics.sla import attainment_by, compare_attainment, evaluate, in_window
@@ -42,6 +47,7 @@ __all__ = [
     "compare_report",
     "format_report",
     "parse_filter",
+    "queue_report",
     "resolve_groups",
     "run",
     "sla_report",
@@ -107,6 +113,32 @@ def sla_report(
     return attainment_by(evaluated, groups, clock=clock).collect()
 
 
+def with_group_names(frame: pl.DataFrame, core) -> pl.DataFrame:
+    """An SLA report grouped by agent, work queue or team with each one's name beside its id."""
+    from dashboard.views.names import with_names
+
+    return with_names(frame, core.reference_names())
+
+
+QUEUE_COLUMNS = ("state", "overdue_by", "due_in", "conversation_display_id", "conversation_id", "metric",
+                 "target_seconds", "clock", "breach_at", "tier", "priority", "network", "work_queue_id",
+                 "work_queue_name", "team_id", "team_name", "agent_id", "agent_name")
+
+
+def queue_report(core, *, tz: str | None = None, as_of: datetime | None = None) -> pl.DataFrame:
+    """The Live queue's rows (``dashboard.views.live_queue.queue_rows``): overdue clocks first, most overdue on
+    top, then running ones by time to breach; ``overdue_by`` / ``due_in`` as durations, ``breach_at`` in ``tz``."""
+    from dashboard.views.live_queue import queue_rows
+
+    filters = core.default_filters(tz=tz or core.settings.timezone)
+    rows = queue_rows(core, filters, as_of or core.now())
+    return rows.with_columns(
+        overdue_by=pl.col("overdue_seconds").map_elements(format_duration, return_dtype=pl.String),
+        due_in=pl.when(pl.col("overdue_seconds").is_null()).then(
+            pl.col("seconds_to_breach").map_elements(format_duration, return_dtype=pl.String)),
+    ).select(QUEUE_COLUMNS)
+
+
 def compare_report(table: pl.DataFrame, column: str, order: Sequence[str] | None = None) -> pl.DataFrame:
     """Pairwise attainment differences between the groups of an SLA report grouped by one column."""
     return compare_attainment(table.lazy(), column, order).collect()
@@ -118,7 +150,7 @@ def _clean(value: object) -> object:
     return value
 
 
-def format_report(frame: pl.DataFrame, fmt: str = "table") -> str:
+def format_report(frame: pl.DataFrame, fmt: str = "table", empty: str = "(no conversations in this window)") -> str:
     """Render a report frame: an aligned text table, CSV, or a JSON array of objects."""
     if fmt == "json":
         rows = [{k: _clean(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
@@ -128,7 +160,9 @@ def format_report(frame: pl.DataFrame, fmt: str = "table") -> str:
     if fmt != "table":
         raise ReportError(f"unknown format {fmt!r}; use {', '.join(FORMATS)}")
     if frame.height == 0:
-        return "(no conversations in this window)\n"
+        return empty + "\n"
+    # Times as the pages write them (the frame's zone is the report's).
+    frame = frame.with_columns(pl.col(pl.Datetime).dt.strftime(TIME_FORMAT))
     shown = frame.with_columns(
         [pl.col(c).round(3) for c in ("attainment", "attainment_low", "attainment_high", "other_attainment",
                                       "difference", "difference_low", "difference_high") if c in frame.columns]
@@ -183,16 +217,38 @@ def _parse_instant(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+EXAMPLES = """examples:
+  python -m dashboard report sla --by tier --start 2026-11-01 --end 2026-11-15
+  python -m dashboard report sla --metric resolution --by tier,priority --start 2026-11-01 --end 2026-11-15 \\
+      --tz Europe/Berlin --format csv
+  python -m dashboard report sla --by agent --start 2026-11-01 --end 2026-11-15      # names beside the ids
+  python -m dashboard report sla --by tier --compare --start 2026-11-01 --end 2026-11-15
+  python -m dashboard report queue                                                   # overdue first, then at risk
+
+Every report reads the local store only (sync or import first); `report REPORT --help` lists its options."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.description = ("Reports from the local store, computed by the same functions as the pages: `sla` "
+                          "(attainment per group) and `queue` (overdue and at-risk clocks now).")
+    parser.epilog = EXAMPLES
     sub = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
-    sla = sub.add_parser("sla", help="service-level attainment per group",
-                         description="Service-level attainment per group, from the local store.")
-    sla.add_argument("--metric", choices=METRICS, default="first_response")
+    sla = sub.add_parser("sla", help="service-level attainment per group (tier, priority, channel, ...)",
+                         description="Service-level attainment per group, from the local store: one row per group "
+                                     "with total, achieved, breached, pending, attainment and its 95%% Wilson "
+                                     "interval, median / p90 / mean seconds.",
+                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sla.add_argument("--metric", choices=METRICS, default="first_response",
+                     help="which clock: %(choices)s (default: %(default)s)")
     sla.add_argument("--by", default="tier",
-                     help="comma-separated group columns: tier, priority, channel, queue, team, agent, status")
+                     help="comma-separated group columns: tier, priority, channel, queue, team, agent, status "
+                          "(agents, work queues and teams get their name beside the id; default: tier)")
     sla.add_argument("--start", type=_parse_date, required=True, help="first day (YYYY-MM-DD, in --tz)")
     sla.add_argument("--end", type=_parse_date, required=True, help="day after the last (exclusive)")
-    sla.add_argument("--tz", default=None, help="IANA time zone of the days (default: CARE_DASHBOARD_TIMEZONE)")
+    sla.add_argument("--tz", default=None,
+                     help="IANA time zone of the days, e.g. America/New_York (default: CARE_DASHBOARD_TIMEZONE); "
+                          "not a fixed offset or an abbreviation like EST")
     sla.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
                      help="evaluate as of this instant (ISO-8601 with zone; default: now — the demo world's end "
                           "in the demo)")
@@ -209,7 +265,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--filter", type=parse_filter, action="append", default=[], dest="filters", metavar="KEY=V,V",
                      help="only conversations whose dimension KEY (tier, priority, queue, channel, team, agent) is "
                           "one of the values; repeat for several dimensions")
-    sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
+    sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
+                     help="table (aligned text), csv or json (default: table)")
+
+    queue = sub.add_parser("queue", help="what is overdue now, then what breaches next (the Live queue page)",
+                           description="Every running service-level clock of an open conversation: the overdue ones "
+                                       "first (most overdue on top), then the rest by time to breach, with agent, "
+                                       "work queue and team names beside their ids.",
+                           epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    queue.add_argument("--tz", default=None,
+                       help="IANA time zone of the times shown (default: CARE_DASHBOARD_TIMEZONE)")
+    queue.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
+                       help="as of this instant (ISO-8601 with zone; default: now — the demo world's end in the demo)")
+    queue.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
+    queue.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
+                       help="table (aligned text), csv or json (default: table)")
     from dashboard.report_planning import add_planning_parsers
 
     add_planning_parsers(sub)  # reasons, occupancy, staffing, tar
@@ -235,17 +305,22 @@ def run(args: argparse.Namespace) -> int:
         if args.policy is not None:
             settings = settings.with_overrides(policy_path=args.policy)
         tz = args.tz or settings.timezone
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ReportError(f"unknown time zone {tz!r} (use an IANA name like America/New_York)") from None
-        if args.end <= args.start:
+        # An IANA region's zone only: "EST" or "Etc/GMT+5" would ignore daylight saving (or read the sign backwards).
+        problem = report_zone_problem(tz)
+        if problem:
+            raise ReportError(f"--tz: {problem}" if args.tz else f"CARE_DASHBOARD_TIMEZONE: {problem}")
+        if args.report == "sla" and args.end <= args.start:
             raise ReportError(f"--end {args.end} must be after --start {args.start}")
         # The report reads what is stored (no sync, no network); the demo's recorded world gives its "now".
         core = Dashboard.open(settings, demo="read")
         if core.scan("conversation").select(pl.len()).collect().item() == 0:
             raise ReportError(f"the store at {core.store.root} holds no conversations; run `python -m dashboard "
                               "sync` or `python -m dashboard import FILES` first")
+        if args.report == "queue":
+            sys.stdout.write(format_report(core.despite_damage(lambda: queue_report(core, tz=tz, as_of=args.as_of)),
+                                           args.fmt,
+                                           empty="(no running service-level clock: nothing overdue or at risk)"))
+            return 0
         frame = core.despite_damage(lambda: sla_report(
             core, metric=args.metric, by=resolve_groups(args.by), start=args.start, end=args.end, tz=tz,
             as_of=args.as_of, bot_rule=args.bot_rule, exclude_pending=args.exclude_pending, clock=args.clock,
@@ -256,6 +331,8 @@ def run(args: argparse.Namespace) -> int:
             if len(groups) != 1:
                 raise ReportError("--compare needs exactly one --by column (e.g. --by tier)")
             frame = compare_report(frame, groups[0], core.tier_order if groups[0] == "tier" else None)
+        else:
+            frame = with_group_names(frame, core)
         sys.stdout.write(format_report(frame, args.fmt))
         for row in core.damaged().iter_rows(named=True):
             print(f"report: note: {row['export']} {row['day']} is left out: its stored file could not be read "

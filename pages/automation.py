@@ -13,14 +13,13 @@ from dashboard.views.automation import DEFAULT_WINDOW, MIN_INCIDENT_FAILURES, WI
 
 SEVERITY_BOX = {"critical": st.error, "warning": st.warning, "info": st.info}
 INCIDENT_COLUMNS = {
-    "peak_error_rate": st.column_config.ProgressColumn("Peak error rate", min_value=0, max_value=1, format="percent"),
-    "affected": st.column_config.NumberColumn("Auto hand-offs",
-                                              help="Conversations tagged 'Automatic Bot Handoff' during the incident"),
-    "handed_off_p50": st.column_config.TextColumn("Their first response (p50)"),
-    "baseline": st.column_config.TextColumn("Baseline first response (p50)"),
+    "Peak error rate": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+    "Auto hand-offs": st.column_config.NumberColumn(help="Conversations tagged 'Automatic Bot Handoff' during the "
+                                                         "incident"),
 }
 
 ctx = ui.start_page("Automation")
+ui.render_link_problem("automation_window", "window", list(WINDOWS))
 window = st.segmented_control("Show", list(WINDOWS), default=DEFAULT_WINDOW, required=True, key="automation_window",
                               bind="query-params")
 show_blips = st.toggle("Include isolated errors as incidents", value=False, key="automation_blips",
@@ -37,31 +36,31 @@ def automation_monitor() -> None:
         if view.empty_message:
             ui.render_empty(view.empty_message)
             return
-        st.caption(view.caption)
+        ui.render_caption(view.caption)
         if view.rules_error:
-            st.error(view.rules_error)
+            st.error(ui.as_text(view.rules_error))
         for alert in view.firing:
             SEVERITY_BOX.get(alert.rule.severity, st.warning)(
-                f"**{alert.rule.name}** — {alert.message} (rule: {alert.rule.describe()})",
-                icon=":material/notifications_active:")
+                f"**{ui.as_text(alert.rule.name)}** — {ui.as_text(alert.message)} (rule: "
+                f"{ui.as_text(alert.rule.describe())})", icon=":material/notifications_active:")
             if alert.notify:
-                st.toast(f"{alert.rule.name}: {alert.message}", icon=":material/notifications_active:")
+                st.toast(ui.as_text(f"{alert.rule.name}: {alert.message}"), icon=":material/notifications_active:")
         if not view.firing:
             st.success(f"No alert firing ({view.rules_checked} rule{'s' if view.rules_checked != 1 else ''} checked).",
                        icon=":material/check_circle:")
 
         st.subheader("Health now")
         ui.render_cards(view.cards, per_row=3)
-        st.dataframe(view.health, hide_index=True, key="automation_health_table")
+        ui.render_table(view.health, key="automation_health_table")
         with st.expander("Bot API token", expanded=False):
             for text, needs_attention in view.tokens:
-                (st.warning if needs_attention else st.text)(text)
+                (st.warning if needs_attention else st.caption)(ui.as_text(text))
 
         st.subheader("Incidents")
         if view.incidents is None:
             st.caption("No incident in this window.")
         else:
-            st.dataframe(view.incidents, hide_index=True, key="automation_incidents", column_config=INCIDENT_COLUMNS)
+            ui.render_table(view.incidents, key="automation_incidents", column_config=INCIDENT_COLUMNS)
             ui.render_download(view.incident_rows, "automation_incidents", key="automation_incidents_download")
         ui.render_chart(view.timeline_chart, key="automation_timeline")
         left, right = st.columns(2)
@@ -77,12 +76,13 @@ def automation_monitor() -> None:
         st.subheader("Error groups")
         st.caption("Fingerprint = origin + HTTP code + message with ids, numbers, times, e-mails and URLs stripped "
                    "+ event type. Trend = errors per day over the last 14 days.")
+        st.caption(view.groups_note)
         if view.groups is None:
-            st.caption("No errors recorded.")
+            st.caption("No errors in this window.")
             return
-        st.dataframe(view.groups, hide_index=True, key="automation_error_groups",
-                     column_config={"trend": st.column_config.LineChartColumn("Last 14 days"),
-                                    "message": st.column_config.TextColumn("Normalised message", width="large")})
+        ui.render_table(view.groups, key="automation_error_groups",
+                        column_config={"Last 14 days": st.column_config.LineChartColumn(),
+                                       "Normalised message": st.column_config.TextColumn(width="large")})
         ui.render_chart(view.trend_chart, key="automation_error_trend")
         picked = st.selectbox("Sample record of group", list(view.group_labels),
                               format_func=view.group_labels.__getitem__, key="automation_group_pick")
@@ -91,7 +91,6 @@ def automation_monitor() -> None:
         st.code(sample["message"], language=None)
         st.caption("Payload — secrets and personal fields masked")
         st.code(sample["payload"], language="json")
-        st.caption(view.groups_note)
 
 
 automation_monitor()

@@ -33,7 +33,7 @@ with ui.page_guard("Could not show the contact reasons"):
 
     st.caption(view.note)
     ui.render_chart(view.chart, key="reasons_chart")
-    st.dataframe(view.table, hide_index=True, key="reasons_table",
+    ui.render_table(view.table, key="reasons_table",
                  column_config={"Share %": st.column_config.NumberColumn(format="%.1f%%"),
                                 "First response SLA %": PERCENT, "Resolution SLA %": PERCENT})
     ui.render_download(view.reasons, f"contact_reasons_by_{by}", key="reasons_download")
@@ -43,7 +43,7 @@ with ui.page_guard("Could not show the contact reasons"):
     if view.rising_empty:
         st.info(view.rising_empty, icon=":material/trending_flat:")
     else:
-        st.dataframe(view.rising, hide_index=True, key="reasons_rising")
+        ui.render_table(view.rising, key="reasons_rising")
 
     st.subheader(f"Conversations behind a {REASON_LABELS[by].lower()}")
     picked = st.selectbox(REASON_LABELS[by], view.options, index=None, key="reasons_pick",
@@ -51,5 +51,5 @@ with ui.page_guard("Could not show the contact reasons"):
     if picked is not None:
         drill = build_reason_drilldown(ctx.core, ctx.filters, picked, by=by, exclude=exclude)
         ui.render_counted(drill.count, drill.detail)
-        st.dataframe(drill.rows, hide_index=True, key="reasons_rows", height=320)
+        ui.render_table(drill.rows, key="reasons_rows", height=320)
         ui.render_download(drill.rows, drill.file_name, key="reasons_rows_download")

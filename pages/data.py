@@ -21,33 +21,33 @@ def progress_bar(label: str):
 
 
 with ui.page_guard("Could not show the store"):
-    view = build_data(core)
-    st.caption(view.source)
+    view = build_data(core, ctx.filters.tz)
+    ui.render_caption(view.source)
 
     st.subheader("Freshness")
     if view.freshness_error:
-        st.error(view.freshness_error)
+        st.error(ui.as_text(view.freshness_error))
     if view.freshness is not None:
-        st.dataframe(view.freshness, hide_index=True, key="data_freshness",
-                     column_config={"last_success": st.column_config.DatetimeColumn("last sync (UTC)"),
-                                    "minutes_ago": st.column_config.NumberColumn("minutes ago")})
+        ui.render_table(view.freshness, key="data_freshness")
     else:
         ui.render_empty("The store is empty: nothing has been synced or imported yet. Use Sync now or Import below.")
     if view.failures.height:
         st.warning(f"{view.failures.height} window(s) could not be fetched by the last syncs; they are retried on "
                    "the next sync.", icon="⚠️")
-        st.dataframe(view.failures, hide_index=True, key="data_failures")
+        ui.render_table(view.failures, key="data_failures")
     if view.damaged is not None and view.damaged.height:
         st.warning(f"{view.damaged.height} stored day(s) could not be read and are left out of every figure; the "
                    "next sync of those days (or `python -m dashboard repair`) fetches them again.", icon="⚠️")
-        st.dataframe(view.damaged, hide_index=True, key="data_damaged")
+        ui.render_table(view.damaged, key="data_damaged")
+    if view.unanchored:
+        st.warning(ui.as_text(view.unanchored), icon=":material/link_off:")
     if view.manifest is not None:
         with st.expander("Manifest: rows per export and day"):
-            st.dataframe(view.manifest, hide_index=True, key="data_manifest", height=300)
+            ui.render_table(view.manifest, key="data_manifest", height=300)
 
     st.subheader("Sync now")
     if view.sync_blocker:
-        st.error(view.sync_blocker)
+        st.error(ui.as_text(view.sync_blocker))
     else:
         c1, c2 = st.columns([1, 3])
         days = int(c1.number_input("Days back", min_value=1, max_value=31, value=2, key="data_sync_days"))
@@ -59,21 +59,21 @@ with ui.page_guard("Could not show the store"):
             status.update(label=outcome.label if outcome else "Sync failed",
                           state="complete" if outcome and outcome.ok else "error", expanded=True)
             if outcome:
-                (st.success if outcome.ok else st.error)(outcome.message)
+                (st.success if outcome.ok else st.error)(ui.as_text(outcome.message))
     if view.is_demo and st.button("New demo world", key="data_new_demo_world",
                                   help="Replace the simulated world by one ending now (every process then uses it)"):
         status, report = progress_bar("Making a new demo world…")
         outcome = ui.attempt(lambda: refresh_demo(core, report), "The new demo world failed")
         status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
         if outcome:
-            st.success(outcome.message)
+            st.success(ui.as_text(outcome.message))
 
     st.subheader("Quarantined rows")
     if view.quarantine.height:
         st.caption(f"{view.quarantine.height:,} rows did not parse and were set aside (the good rows of the same "
                    "files were kept).")
-        st.dataframe(view.quarantine_reasons, hide_index=True, key="data_quarantine_reasons")
-        st.dataframe(view.quarantine.head(1000), hide_index=True, key="data_quarantine", height=260)
+        ui.render_table(view.quarantine_reasons, key="data_quarantine_reasons")
+        ui.render_table(view.quarantine.head(1000), key="data_quarantine", height=260)
         ui.render_download(view.quarantine, "quarantine", key="data_quarantine_download")
     else:
         st.caption("No quarantined rows: every stored row parsed.")
@@ -87,18 +87,17 @@ with ui.page_guard("Could not show the store"):
         files = [(upload.name, upload.getvalue()) for upload in uploads]
         outcome = ui.attempt(lambda: import_uploads(core, export_id, files), "Import failed, nothing was written")
         if outcome:
-            st.success(outcome.message)
+            (st.warning if outcome.warning else st.success)(ui.as_text(outcome.message))
             for note in outcome.notes:
-                st.caption(note)
+                ui.render_caption(note)
 
     st.subheader("SLA policy")
-    st.caption(view.policy_caption)
+    ui.render_caption(view.policy_caption)
     if view.policy_error:
-        st.error(view.policy_error)
+        st.error(ui.as_text(view.policy_error))
     else:
-        st.caption(view.policy_note)
-        st.dataframe(view.targets, hide_index=True, key="data_policy_targets",
-                     column_config={"target": st.column_config.NumberColumn("target (s)")})
+        ui.render_caption(view.policy_note)
+        ui.render_table(view.targets, key="data_policy_targets")
     if view.policy_text is not None:
         st.code(view.policy_text, language="toml")
 

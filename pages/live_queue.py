@@ -1,4 +1,4 @@
-"""Live queue: what is open now, what breaches next, and who is there to answer — refreshing itself.
+"""Live queue: what is overdue now, what breaches next, and who is there to answer — refreshing itself.
 
 Lays out ``dashboard.views.build_live_queue`` (``dashboard.metrics.backlog`` and ``agents``). The panel is a
 fragment that reruns on its own every few seconds; "now" is read again on each run, and a sync or import
@@ -22,7 +22,7 @@ def live_panel() -> None:
     ctx = ui.page_context()
     with ui.page_guard("Could not compute the live queue"):
         view = build_live_queue(ctx.core, ctx.filters)
-        st.caption(view.caption)
+        ui.render_caption(view.caption)
         ui.render_cards(view.cards)
         ui.render_empty(view.empty_message)
         left, right = st.columns([3, 2])
@@ -31,12 +31,13 @@ def live_panel() -> None:
         with right:
             ui.render_chart(view.breaches_chart, key="live_breaches_due")
 
-        st.subheader("At risk — ordered by time to breach")
-        if view.at_risk.height:
-            st.dataframe(view.at_risk, hide_index=True, height=320, key="live_at_risk")
-            ui.render_download(view.at_risk_rows, "at_risk", key="live_at_risk_download")
+        st.subheader("Overdue, then at risk")
+        if view.queue.height:
+            ui.render_table(view.queue, height=360, key="live_queue_table")
+            ui.render_caption(view.queue_note)
+            ui.render_download(view.queue_rows, "live_queue", key="live_queue_download")
         else:
-            st.caption("No running clock is about to breach.")
+            st.caption("No running service-level clock: nothing is overdue or about to breach.")
 
         st.subheader("Agents by current state")
         if view.agent_states_chart is None:

@@ -30,16 +30,16 @@ with ui.page_guard("Could not show occupancy"):
         with right:
             ui.render_chart(view.heatmap_chart, key="occupancy_heatmap")
         st.subheader("By agent")
-        st.dataframe(view.agents, hide_index=True, key="occupancy_agents", column_config={"Occupancy %": PERCENT})
+        ui.render_table(view.agents, key="occupancy_agents", column_config={"Occupancy %": PERCENT})
         ui.render_download(view.by_agent, "occupancy_by_agent", key="occupancy_agents_download")
         st.subheader("By team")
-        st.dataframe(view.teams, hide_index=True, key="occupancy_teams", column_config={"Occupancy %": PERCENT})
+        ui.render_table(view.teams, key="occupancy_teams", column_config={"Occupancy %": PERCENT})
         picked = st.selectbox("Conversations an agent had in hand", view.agent_options, index=None,
                               key="occupancy_pick", placeholder="Pick an agent")
         if picked is not None:
             drill = build_occupancy_drilldown(ctx.core, ctx.filters, picked)
             ui.render_counted(drill.count, drill.detail)
-            st.dataframe(drill.rows, hide_index=True, key="occupancy_rows", height=300)
+            ui.render_table(drill.rows, key="occupancy_rows", height=300)
             ui.render_download(drill.rows, drill.file_name, key="occupancy_rows_download")
 
 st.header("Staffing: the days ahead")
@@ -58,10 +58,10 @@ with ui.page_guard("Could not make the staffing plan"):
     st.info(plan.wape_text, icon=":material/query_stats:")
     ui.render_cards(plan.cards)
     ui.render_chart(plan.chart, key="staffing_chart")
-    st.dataframe(plan.assumptions, hide_index=True, key="staffing_assumptions")
+    ui.render_table(plan.assumptions, key="staffing_assumptions")
     for note in plan.notes:
         st.caption(note)
     ui.render_chart(plan.backtest_chart, key="staffing_backtest")
     st.subheader("Hours short")
-    st.dataframe(plan.short_hours, hide_index=True, key="staffing_short", height=280)
+    ui.render_table(plan.short_hours, key="staffing_short", height=280)
     ui.render_download(plan.gap, "staffing_plan", key="staffing_download")

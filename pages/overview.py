@@ -13,11 +13,12 @@ ctx = ui.start_page("Overview")
 
 with ui.page_guard("Could not compute the overview"):
     view = build_overview(ctx.core, ctx.filters)
-    st.caption(view.caption)
+    ui.render_caption(view.caption)
     ui.render_empty(view.empty_message)
     ui.render_kpi_row(view.kpis, key="overview_kpis")
+    ui.render_caption(view.comparison_note)
     if view.automation_warning:
-        st.warning(view.automation_warning, icon="🤖")
+        st.warning(ui.as_text(view.automation_warning), icon="🤖")
 
     left, right = st.columns([3, 2])
     with left:

@@ -3,6 +3,8 @@ truth, and small readers of what AppTest shows — never a copy of a page's code
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from dashboard.report import sla_report
@@ -26,15 +28,24 @@ def empty_filter(all_facts: pl.DataFrame) -> dict[str, str]:
     raise AssertionError("every tier × priority combination occurs in the demo world; pick another empty filter")
 
 
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~$:=^&@/])")
+
+
+def plain(text: str) -> str:
+    """What a reader sees of a Markdown string the UI escaped (customer data is shown as text): the backslashes
+    before punctuation and the invisible word joiners that keep URLs from being linked removed."""
+    return _ESCAPED.sub(r"\1", str(text)).replace("\u2060", "")
+
+
 def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return {plain(m.label): plain(m.value) for m in at.metric}
 
 
 def texts(at) -> str:
-    """Every message, caption and markdown on the page, as one string."""
+    """Every message, caption and markdown on the page, as one string (as a reader sees it)."""
     parts = [e.value for kind in ("warning", "info", "error", "success", "caption", "markdown")
              for e in getattr(at, kind)]
-    return "\n".join(str(p) for p in parts)
+    return "\n".join(plain(p) for p in parts)
 
 
 def frame_with(at, *columns: str) -> pl.DataFrame:

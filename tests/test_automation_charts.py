@@ -23,10 +23,12 @@ def _records() -> pl.LazyFrame:
 def test_health_timeline_colours_states_per_scope_lane() -> None:
     timeline = A.health_timeline(_records(), at(7200)).collect()
     spec = C.create_health_timeline_chart(timeline).to_dict()
-    assert spec["mark"]["type"] == "bar"
-    assert spec["encoding"]["x2"]["field"] == "end"
-    assert spec["encoding"]["y"]["field"] == "scope"
-    assert spec["encoding"]["color"]["scale"]["domain"] == ["HEALTHY", "DEGRADED", "DOWN"]
+    lanes, markers = spec["layer"]
+    assert lanes["mark"]["type"] == "bar" and lanes["encoding"]["x2"]["field"] == "end"
+    assert lanes["encoding"]["y"]["field"] == "scope"
+    assert lanes["encoding"]["color"]["scale"]["domain"] == ["HEALTHY", "DEGRADED", "DOWN"]
+    # every non-healthy interval also gets a marker: a 2-hour outage stays visible on a 28-day axis
+    assert markers["mark"]["type"] == "point" and markers["transform"] == [{"filter": "(datum.state !== 'HEALTHY')"}]
     rows = _rows(spec)
     assert {r["scope"] for r in rows} == {"app-1 · KHOROS", "app-1 · BOT"}
     assert [r["state"] for r in rows if r["scope"] == "app-1 · KHOROS"] == ["HEALTHY", "DEGRADED", "HEALTHY"]
@@ -36,15 +38,17 @@ def test_error_rate_and_latency_charts_read_the_series() -> None:
     series = A.request_timeseries(_records(), every="1h").collect()
     rate = C.create_error_rate_chart(series).to_dict()
     assert rate["encoding"]["y"]["field"] == "error_rate"
-    assert rate["encoding"]["y"]["axis"]["format"] == "%"
+    assert rate["encoding"]["y"]["axis"]["format"] == ".0%"
     khoros_first_hour = next(r for r in _rows(rate) if r["scope"] == "app-1 · KHOROS" and r["attempts"] == 3)
     assert khoros_first_hour["error_rate"] == 1 / 3
     latency = C.create_latency_chart(series).to_dict()
-    assert latency["encoding"]["strokeDash"]["field"] == "percentile"
+    # one line per scope (p95); p50 in the tooltip, not a second line per scope
+    assert latency["encoding"]["y"]["field"] == "p95_s" and "strokeDash" not in latency["encoding"]
+    assert "p50_s" in {t["field"] for t in latency["encoding"]["tooltip"]}
     rows = _rows(latency)
-    assert {r["percentile"] for r in rows} == {"p50", "p95"}
-    second_hour = [r for r in rows if r["latency_s"] == 2.0]
-    assert len(second_hour) == 2  # one request: p50 = p95 = 2 s
+    second_hour = [r for r in rows if r["p95_s"] == 2.0]
+    assert len(second_hour) == 1 and second_hour[0]["p50_s"] == 2.0  # one request: p50 = p95 = 2 s
+    assert latency["encoding"]["color"]["legend"]["labelLimit"] == 0  # scopes are never cut short
 
 
 def test_pending_chart_keeps_bucket_order() -> None:

@@ -51,20 +51,27 @@ def test_attainment_chart_orders_groups_as_told_and_offers_a_click_selection():
     assert {r["tier"] for r in data} == {"Platinum", "Gold", "Standard"}  # no attainment -> not drawn
 
 
-def test_duration_chart_converts_seconds_to_minutes():
-    groups = pl.DataFrame({"priority": [1, 5], "median_seconds": [600.0, 120.0], "p90_seconds": [1800.0, None]})
+def test_duration_chart_draws_durations_as_the_tables_write_them():
+    groups = pl.DataFrame({"priority": [1, 5], "median_seconds": [600.0, 120.0], "p90_seconds": [5400.0, None]})
     spec = charts.create_duration_by_group_chart(groups, "priority", title="FRT").to_dict()
     (rows,) = spec["datasets"].values()
-    medians = {r["priority"]: r["minutes"] for r in rows if r["statistic"] == "median"}
-    assert medians == {1: 10.0, 5: 2.0}
+    assert {r["priority"]: r["duration"] for r in rows if r["statistic"] == "median"} == {1: "10m", 5: "2m"}
+    axis = spec["encoding"]["x"]["axis"]
+    # ticks on whole quarter hours up to the longest (1h 30m), labelled like format_duration
+    assert axis["values"] == [i * 900.0 for i in range(7)] and axis["labelExpr"] == charts.DURATION_LABEL_EXPR
 
 
-def test_distribution_chart_draws_the_target_line():
+def test_distribution_chart_bins_whole_durations_and_draws_every_target():
     rows = pl.DataFrame({"elapsed_seconds": [60.0, 3600.0, None], "status": ["achieved", "breached", "pending"]})
-    spec = charts.create_response_distribution_chart(rows, target_minutes=30).to_dict()
+    spec = charts.create_response_distribution_chart(rows, targets=[("urgent (15m)", 900.0), ("other (1h)", 3600.0)],
+                                                     unit="Replies").to_dict()
     hist, rule = spec["layer"]
-    assert hist["encoding"]["x"]["bin"] == {"maxbins": 40}
+    assert hist["encoding"]["x"]["bin"] == {"step": 120.0}  # 2-minute bins: at most 40 up to an hour
+    assert hist["encoding"]["y"]["title"] == "Replies"
     assert rule["mark"]["type"] == "rule"
+    lines = next(rows for rows in spec["datasets"].values() if rows and "target" in rows[0])
+    assert [(r["name"], r["target"], r["duration"]) for r in lines] == [("urgent (15m)", 900.0, "15m"),
+                                                                         ("other (1h)", 3600.0, "1h 00m")]
 
 
 def test_backlog_and_breaches_due_and_timeline_read_their_columns():

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from dashboard.metrics import parse_policy
-from dashboard.metrics.backlog import at_risk, backlog_by_age, breaches_due, open_at
+from dashboard.metrics.backlog import at_risk, backlog_by_age, breaches_due, open_at, overdue_summary
 
 NY = ZoneInfo("America/New_York")
 POLICY = parse_policy("""
@@ -112,6 +112,21 @@ def test_at_risk_ordered_by_breach_at() -> None:
     overdue = at_risk(facts(), POLICY, AS_OF, metrics=["first_response"], include_overdue=True).collect()
     assert overdue["conversation_id"].to_list() == ["i", "d", "a", "b"]
     assert overdue["seconds_to_breach"][0] < 0
+
+
+def test_overdue_clocks_are_counted_by_how_late_they_are() -> None:
+    overdue = at_risk(facts(), POLICY, AS_OF, include_overdue=True).collect()
+    late = overdue.filter(pl.col("seconds_to_breach") < 0)
+    # i: Standard, 4 business hours from Friday 6 Nov 12:00 -> breach Friday 16:00; 10 days - 4 h before as_of.
+    # (This policy has first-response targets only: no other clock can be overdue.)
+    assert late.select("conversation_id", "metric").rows() == [("i", "first_response")]
+    assert late["seconds_to_breach"].to_list() == [-(10 * 86400 - 4 * 3600)]
+    assert late["breach_at"][0] == ny("2026-11-06 16:00")
+    # d breaches exactly at as_of: still running (0 s to breach), not overdue
+    summary = overdue_summary(overdue.lazy()).collect().row(0, named=True)
+    assert summary == {"clocks": 1, "conversations": 1, "without_first_response": 1}
+    empty = overdue_summary(at_risk(facts(), POLICY, AS_OF).lazy()).collect().row(0, named=True)
+    assert empty == {"clocks": 0, "conversations": 0, "without_first_response": 0}
 
 
 def test_breaches_due_per_hour() -> None:

@@ -485,7 +485,7 @@ webhooks = ["care-leads"]
         result = setup.notifier.run(at)
         # the oracle: what the Live queue page lists at that instant (a core whose "now" it is)
         page = build_live_queue(Dashboard.from_tables(world.tables, now=at), core.default_filters(days=1))
-        risk = page.at_risk_rows.filter(pl.col("seconds_to_breach") <= 7200)
+        risk = page.queue_rows.filter(pl.col("seconds_to_breach").is_between(0, 7200))  # at risk, not yet overdue
         expected = {f"{r['conversation_id']}|{r['metric']}": r for r in risk.iter_rows(named=True)}
         new = {k: r for k, r in expected.items() if k not in told}
         payloads = hooks.at("/alerts")
@@ -785,7 +785,7 @@ webhooks = ["alerts"]
 
     page = build_live_queue(demo_core, demo_core.default_filters(days=1))
     assert page.as_of == datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
-    risk = page.at_risk_rows.filter(pl.col("seconds_to_breach") <= 7200)
+    risk = page.queue_rows.filter(pl.col("seconds_to_breach").is_between(0, 7200))  # at risk, not yet overdue
     (alert,) = hooks.at("/alerts")
     lines = next(b for b in alert["blocks"] if b["type"] == "section" and "text" in b)["text"]["text"]
     listed = sorted(line.removeprefix("• ").split(":")[0] for line in lines.splitlines())

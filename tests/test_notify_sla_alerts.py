@@ -174,8 +174,8 @@ def test_breach_soon_on_the_simulated_world_is_the_live_queues_at_risk_list() ->
         for rule in rules:
             evaluation = evaluate_sla_alert(rule, core.facts().lazy(), core.policy(), core.now())
             page = build_live_queue(core, core.default_filters(days=1, dimensions=dict(rule.filters)))
-            risk = page.at_risk_rows.filter((pl.col("seconds_to_breach") <= rule.within.total_seconds())
-                                            & pl.col("metric").is_in(list(rule.metrics)))
+            risk = page.queue_rows.filter(pl.col("seconds_to_breach").is_between(0, rule.within.total_seconds())
+                                          & pl.col("metric").is_in(list(rule.metrics)))
             assert {c.key for c in evaluation.conditions} == {
                 f"{r['conversation_id']}|{r['metric']}" for r in risk.iter_rows(named=True)}
             seen[rule.name] += len(evaluation.conditions)

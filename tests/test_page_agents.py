@@ -63,7 +63,7 @@ def test_leaderboard_counts_what_the_world_recorded(core, demo_world):
     overall = h.report(core).row(0, named=True)
     assert shown.get_column("First responses").sum() <= overall["achieved"] + overall["breached"]
     # the state timeline's hours table lists the agents picked by default
-    assert h.frame_with(at, "agent_name").height > 0
+    assert h.frame_with(at, "Agent", "Available").height > 0
 
 
 def test_sorting_by_median_first_response_puts_the_fastest_first(core):
@@ -94,7 +94,7 @@ def test_the_timeline_covers_the_last_days_up_to_now(core):
     at = run_app(PAGE)
     at.slider(key="agents_timeline_days").set_value(1).run()
     assert not at.exception and not at.error
-    hours = h.frame_with(at, "agent_name")
-    totals = hours.drop("agent_name").sum_horizontal()
+    hours = h.frame_with(at, "Agent", "Available")
+    totals = hours.drop("Agent").sum_horizontal()
     # one day of states per agent, at most (24 h; less for an agent with no state for a while)
     assert (totals <= 24 + 1e-6).all() and totals.max() > 0

@@ -10,6 +10,7 @@ import pytest
 
 from dashboard.embed import encode_payload
 from dashboard.ui.embed_gate import EMBED_PAYLOAD_KEY
+from tests import _page_helpers as h
 from tests.conftest import DEMO_ENV, run_app
 
 SECRET = DEMO_ENV["CARE_DASHBOARD_IFRAME_SECRET"]
@@ -48,20 +49,20 @@ def test_valid_payload_shows_that_authors_panel_only(app_env, demo_world, author
     assert at.session_state[EMBED_PAYLOAD_KEY].author.id == author["author_id"]
     # No shared sidebar, no filters: the frame shows one page.
     assert not at.sidebar.selectbox and not at.sidebar.multiselect
-    assert [s.value for s in at.subheader] == [author["display_name"]]
+    assert [h.plain(s.value) for s in at.subheader] == [author["display_name"]]
 
-    metrics = {m.label: m.value for m in at.metric}
+    metrics = h.metrics(at)
     assert metrics["Tier"] == (author["tier"] or "unknown")  # the author export's latest version
     tables = [df.value for df in at.dataframe]
-    open_table = next(v for v in tables if "breaches_in" in v.columns)
-    assert int(metrics["Open conversations"]) == open_table["conversation_display_id"].nunique() > 0
-    assert bool(open_table["this_one"].any())
+    open_table = next(v for v in tables if "Overdue by / due in" in v.columns)
+    assert int(metrics["Open conversations"]) == open_table["Conversation"].nunique() > 0
+    assert bool(open_table["This one"].any())
     mine = demo_world.tables["conversation"].filter(pl.col("author_id") == author["author_id"])
     still_open = mine.filter(pl.col("closed_time").is_null() | (pl.col("closed_time") > demo_world.now))
-    assert set(open_table["conversation_display_id"]) <= set(still_open["conversation_display_id"])
-    recent_table = next(v for v in tables if "first_response_status" in v.columns)
+    assert set(open_table["Conversation"]) <= set(still_open["conversation_display_id"])
+    recent_table = next(v for v in tables if "First response time" in v.columns)
     latest = mine.filter(pl.col("created_time") <= demo_world.now).sort("created_time", descending=True).head(10)
-    assert list(recent_table["conversation_display_id"]) == latest["conversation_display_id"].to_list()
+    assert list(recent_table["Conversation"]) == latest["conversation_display_id"].to_list()
 
 
 def test_the_panel_cannot_switch_to_another_page(app_env, author_with_open_conversation) -> None:
@@ -75,7 +76,7 @@ def test_the_panel_cannot_switch_to_another_page(app_env, author_with_open_conve
         return
     # Or it ran the only page the embedded navigation holds: still this author's panel, no overview content.
     assert "Overview" not in [t.value for t in at.title]
-    assert [s.value for s in at.subheader] == [author["display_name"]]
+    assert [h.plain(s.value) for s in at.subheader] == [author["display_name"]]
 
 
 def test_a_payload_with_only_the_promised_fields_names_nothing_as_none(app_env, author_with_open_conversation) -> None:
@@ -88,6 +89,6 @@ def test_a_payload_with_only_the_promised_fields_names_nothing_as_none(app_env, 
                             "timestamp": int(time.time())}, SECRET)  # seconds, as some senders do
     at = run_app(query={"payload": token})
     assert not at.exception and not at.error
-    caption = " ".join(c.value for c in at.caption)
+    caption = " ".join(h.plain(c.value) for c in at.caption)
     assert f"conversation {conv['conversation_id']}" in caption and "for agent-7" in caption
     assert "None" not in caption

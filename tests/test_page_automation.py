@@ -8,6 +8,7 @@ from datetime import timedelta
 import polars as pl
 import pytest
 
+from tests import _page_helpers as h
 from tests.conftest import run_app
 
 PAGE = "pages/automation.py"
@@ -26,7 +27,7 @@ def test_health_cards_and_error_groups_cover_every_recorded_bot_and_error(record
     assert {"Health now", "Incidents", "Error groups"} <= {s.value for s in at.subheader}
     # one card per app id and origin that has records, in one of the three states
     scopes = {f"{a} · {o}" for a, o in records.select("app_id", "origin").unique().iter_rows()}
-    shown = {m.label: m.value for m in at.metric}
+    shown = h.metrics(at)
     assert scopes == set(shown)
     assert set(shown.values()) <= {"HEALTHY", "DEGRADED", "DOWN"}
     # a scope whose last 2 minutes hold no error and no slow success is HEALTHY
@@ -37,21 +38,21 @@ def test_health_cards_and_error_groups_cover_every_recorded_bot_and_error(record
     troubled |= {f"{a} · {o}" for a, o in slow.select("app_id", "origin").unique().iter_rows()}
     assert all(shown[s] == "HEALTHY" for s in scopes - troubled)
     # every recorded error belongs to exactly one group
-    groups = next(df.value for df in at.dataframe if "group_id" in df.value.columns and "trend" in df.value.columns)
-    assert int(groups["count"].sum()) == records.filter(pl.col("state") == "ERROR").height > 0
-    assert list(groups["count"]) == sorted(groups["count"], reverse=True)
+    groups = next(df.value for df in at.dataframe if "Group" in df.value.columns and "Last 14 days" in df.value.columns)
+    assert int(groups["Errors in window"].sum()) == records.filter(pl.col("state") == "ERROR").height > 0
+    assert list(groups["Errors in window"]) == sorted(groups["Errors in window"], reverse=True)
 
 
 def test_incidents_of_the_last_28_days_are_listed_with_their_top_error(records, demo_world):
     at = run_app(PAGE, query={"automation_window": "Last 28 days"})
     assert not at.exception
-    incidents = next(df.value for df in at.dataframe if "top_message" in df.value.columns)
+    incidents = next(df.value for df in at.dataframe if "Top message" in df.value.columns)
     scripted = [i for i in demo_world.incidents if i["start"] > demo_world.now - timedelta(days=28)]
     assert scripted, "the pinned demo world has scripted incidents"
     for truth in scripted:
-        rows = incidents[(incidents["app_id"] == truth["app_id"]) & (incidents["origin"] == truth["origin"])]
+        rows = incidents[(incidents["App id"] == truth["app_id"]) & (incidents["Origin"] == truth["origin"])]
         assert not rows.empty, truth["kind"]
-        assert truth["http_code"] in set(rows["top_http_code"].dropna().astype(int)), truth["kind"]
+        assert truth["http_code"] in set(rows["Top HTTP code"].dropna().astype(int)), truth["kind"]
 
 
 def test_alert_state_lives_in_the_session_and_the_sample_payload_is_masked(records) -> None:
@@ -68,11 +69,11 @@ def test_isolated_errors_are_listed_only_on_request(records) -> None:
     assert not at.exception
 
     def incident_rows():
-        return next(df.value for df in at.dataframe if "top_message" in df.value.columns)
+        return next(df.value for df in at.dataframe if "Top message" in df.value.columns)
 
     default = incident_rows()
-    assert (default["failures"] >= 3).all()
+    assert (default["Failures"] >= 3).all()
     at.toggle(key="automation_blips").set_value(True).run()
     assert not at.exception
     with_blips = incident_rows()
-    assert len(with_blips) > len(default) and (with_blips["failures"] < 3).any()
+    assert len(with_blips) > len(default) and (with_blips["Failures"] < 3).any()

@@ -21,11 +21,11 @@ def core(app_env, demo_core):
 def test_freshness_and_policy_come_from_the_store_and_the_policy_file(core):
     at = run_app(PAGE)
     assert not at.exception and not at.error, [e.value for e in at.error]
-    freshness = h.frame_with(at, "export", "last_success", "rows")
+    freshness = h.frame_with(at, "Export", "Last sync", "Rows")
     expected = core.store.freshness()
-    shown = dict(freshness.drop_nulls("rows").select("export", "rows").iter_rows())
+    shown = dict(freshness.drop_nulls("Rows").select("Export", "Rows").iter_rows())
     assert shown == dict(expected.select("export", "rows").iter_rows())
-    targets = h.frame_with(at, "metric", "clock", "schedule")
+    targets = h.frame_with(at, "Metric", "Clock", "Schedule")
     assert targets.height == len(load_policy().targets)
     assert any("[[targets]]" in c.value for c in at.code)
 
@@ -67,12 +67,17 @@ def test_import_of_an_uploaded_file_quarantines_bad_rows(core, tmp_path):
     at.button(key="data_import").click().run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    assert any("2 rows from 1 file(s)" in s.value and "1 quarantined" in s.value for s in at.success)
+    # part of the file was quarantined: a warning that says how much, never a green success box
+    assert not at.success
+    assert any("Imported 2 of 3 rows; 1 did not parse" in h.plain(w.value) for w in at.warning)
     quarantine = core.store.quarantine().filter(pl.col("source").str.contains("conversations_export.csv"))
     assert quarantine.height == 1
-    at = run_app(PAGE)  # the quarantine section lists the rejected row with its reason
-    reasons = h.frame_with(at, "export", "reason", "rows")
-    assert reasons.filter(pl.col("export") == "conversation").height >= 1
+    at = run_app(PAGE)  # the quarantine section lists the rejected row with its reason, under the file's name
+    reasons = h.frame_with(at, "Export", "Reason", "Rows")
+    assert reasons.filter(pl.col("Export") == "conversation").height >= 1
+    rows = h.frame_with(at, "Source", "Line", "Raw row")
+    assert "conversations_export.csv" in rows.get_column("Source").to_list()
+    assert not rows.filter(pl.col("Source").str.contains("care-import-")).height  # no server temp path
 
 
 def test_an_unreadable_upload_is_a_message_not_a_traceback(core):

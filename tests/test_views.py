@@ -4,6 +4,7 @@ the world's own record; the presentation steps (tier order, long tails, hour lab
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -45,11 +46,16 @@ def test_overview_kpis_are_the_reports_and_the_worlds(core, world):
     week = arrivals(world, WEEK.start, WEEK.end).height
     assert kpis["conversations"].value == week == view.volume["conversations"].sum() == view.heatmap[
         "conversations"].sum()
-    assert sum(kpis["conversations"].sparkline) == week and len(kpis["conversations"].sparkline) == 7
-    # the previous week is covered by the 14-day world: a real comparison
-    assert kpis["conversations"].previous == arrivals(world, date(2026, 11, 5), WEEK.start).height > 0
+    # today (Wed 18 Nov, to 10:30 in New York) is partial: the sparklines hold the six complete days
+    today = arrivals(world, date(2026, 11, 18), date(2026, 11, 19)).height
+    assert sum(kpis["conversations"].sparkline) == week - today > 0 and len(kpis["conversations"].sparkline) == 6
+    # the previous week is covered by the 14-day world: a real comparison, of the same span (to Wed 11 Nov 10:30)
+    cut = datetime(2026, 11, 11, 10, 30, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
+    same_span = arrivals(world, date(2026, 11, 5), WEEK.start).filter(pl.col("first_inbound_time") < cut).height
+    assert kpis["conversations"].previous == same_span < arrivals(world, date(2026, 11, 5), WEEK.start).height
+    assert "Wed 11 Nov 10:30" in kpis["conversations"].delta_description and "partial" in view.comparison_note
     open_truth = world.truth.filter(pl.col("status") != "CLOSED").height
-    assert kpis["backlog_now"].value == open_truth == kpis["backlog_now"].sparkline[-1]
+    assert kpis["backlog_now"].value == open_truth
     # automation: successes among the window's request records with an outcome, counted from the raw table
     records = world.tables["bot_request"].filter(
         pl.col("state").is_in(["SUCCESS", "ERROR"]) & (pl.col("completed_time") <= NOW)
@@ -69,12 +75,15 @@ def test_breakdown_periods_and_drilldown_are_the_reports_groups(core):
     assert breakdown.options == report.get_column("network").to_list()
     twitter = report.filter(pl.col("network") == "twitter").row(0, named=True)
     drill = build_drilldown(breakdown, "twitter")
-    assert set(drill.rows.get_column("network")) == {"twitter"}
-    assert drill.rows.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).height == twitter["total"]
+    assert set(drill.table.get_column("Channel")) == {"twitter"} == set(drill.rows.get_column("network"))
+    assert drill.rows.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).height == twitter[
+        "total"]
     assert drill.count == f"{drill.rows.height:,} conversations" and f"{twitter['breached']:,} breached" in drill.detail
     periods = breakdown.period_chart.to_dict()["datasets"]
     rows = next(iter(periods.values()))
-    previous = sla_report(core, by=["channel"], start=date(2026, 11, 5), end=WEEK.start, tz=TZ, as_of=NOW)
+    # today is partial: the previous week is cut at the same local time (Wed 11 Nov 10:30 New York)
+    cut = datetime(2026, 11, 11, 10, 30, tzinfo=ZoneInfo(TZ))
+    previous = sla_report(core, by=["channel"], start=date(2026, 11, 5), end=cut, tz=TZ, as_of=NOW)
     by_period = {(r["period"], r["network"]): r["attainment"] for r in rows}
     for row in previous.iter_rows(named=True):
         assert by_period[("previous", row["network"])] == pytest.approx(row["attainment"], nan_ok=True)

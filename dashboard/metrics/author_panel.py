@@ -111,7 +111,8 @@ def _evaluated(facts: pl.LazyFrame, policy: Policy, as_of: datetime, metrics: Se
     """One row per conversation × metric: status, target, elapsed and breach instant (``sla.evaluate``)."""
     frames = [
         sla.evaluate(facts, policy, metric, as_of=as_of).select(
-            "conversation_id", "metric", "status", "target_seconds", "elapsed_seconds", "breach_at", "clock"
+            "conversation_id", "metric", "status", "target_seconds", "elapsed_seconds", "breach_at", "clock",
+            "stop_time",
         )
         for metric in metrics
     ]
@@ -167,9 +168,11 @@ def author_open_conversations(
     *,
     metrics: Sequence[str] = SLA_METRICS,
 ) -> pl.DataFrame:
-    """The author's conversations open at ``as_of`` and each running or breached clock: ``conversation_id,
-    conversation_display_id, network, created_time, metric, status, target_seconds, elapsed_seconds, breach_at,
-    seconds_to_breach`` (negative once breached), soonest breach first."""
+    """The author's conversations open at ``as_of`` and each running clock — pending, or breached and still
+    running (overdue: no stopping event yet) — : ``conversation_id, conversation_display_id, network,
+    created_time, metric, status, target_seconds, elapsed_seconds, breach_at, seconds_to_breach`` (negative when
+    overdue), the most overdue first, then the soonest breach. A clock that already stopped (a late first
+    response) is history, not something to act on: it is not listed."""
     as_of_lit = pl.lit(as_of).cast(TIME)
     open_now = facts.lazy().filter(
         (pl.col("author_id") == author_id)
@@ -178,7 +181,8 @@ def author_open_conversations(
     )
     clocks = (
         _evaluated(open_now, policy, as_of, metrics)
-        .filter(pl.col("status").is_in(["pending", "breached"]) & pl.col("breach_at").is_not_null())
+        .filter(((pl.col("status") == "pending") | ((pl.col("status") == "breached") & pl.col("stop_time").is_null()))
+                & pl.col("breach_at").is_not_null())
         .with_columns(seconds_to_breach=(pl.col("breach_at") - as_of_lit).dt.total_milliseconds() / 1000)
     )
     return (

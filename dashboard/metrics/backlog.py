@@ -4,6 +4,7 @@
   between its first close and its last reopen counts as closed), with their calendar age.
 - :func:`backlog_by_age` — open conversations per age bucket (every bucket present) and optional group.
 - :func:`at_risk` — running SLA clocks (status ``pending``) of open conversations, ordered by ``breach_at``.
+- :func:`overdue_summary` — how many open conversations have a clock past its target and still running.
 - :func:`breaches_due` — how many running clocks breach in each of the next hours if nobody acts.
 
 All take and return LazyFrames; ``as_of`` is explicit everywhere.
@@ -21,7 +22,7 @@ from dashboard.metrics.policy import Policy
 from dashboard.metrics.sla import evaluate, resolve_as_of
 from dashboard.schema import TIME
 
-__all__ = ["AGE_BUCKETS", "at_risk", "backlog_by_age", "breaches_due", "open_at", "open_at_day_ends"]
+__all__ = ["AGE_BUCKETS", "at_risk", "backlog_by_age", "breaches_due", "open_at", "open_at_day_ends", "overdue_summary"]
 
 AGE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("< 1 h", 3600),
@@ -131,6 +132,19 @@ def at_risk(
         for metric in metrics
     ]
     return pl.concat(frames, how="vertical_relaxed").sort("breach_at", "conversation_id", "metric")
+
+
+def overdue_summary(risk: pl.LazyFrame) -> pl.LazyFrame:
+    """One row from :func:`at_risk` ``(include_overdue=True)``'s clocks: ``clocks`` overdue (``seconds_to_breach``
+    below 0: past the target, no stopping event yet), the ``conversations`` they belong to, and how many of those
+    conversations ``without_first_response`` (their first-response clock is among the overdue ones)."""
+    late = risk.filter(pl.col("seconds_to_breach") < 0)
+    return late.select(
+        clocks=pl.len().cast(pl.Int64),
+        conversations=pl.col("conversation_id").n_unique().cast(pl.Int64),
+        without_first_response=pl.col("conversation_id").filter(pl.col("metric") == "first_response").n_unique()
+        .cast(pl.Int64),
+    )
 
 
 def breaches_due(risk: pl.LazyFrame, as_of: datetime | None = None, *, hours: int = 8,

@@ -1,12 +1,23 @@
 """The only Streamlit code under ``dashboard/``: the shared sidebar, the core's loaders, the page guard and the
 ``render_*`` helpers that draw what a view built."""
 
-from dashboard.ui.context import PageContext, open_page_context, page_context, render_sidebar, start_page
+from pathlib import Path
+
+from dashboard.ui.context import (
+    PageContext,
+    open_page_context,
+    page_context,
+    render_link_problem,
+    render_sidebar,
+    start_page,
+)
 from dashboard.ui.data_sections import render_connection_check, render_notifications
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
 from dashboard.ui.planning import render_definitions, render_khoros_tar, render_whatif
 from dashboard.ui.widgets import (
+    as_text,
+    render_caption,
     render_cards,
     render_chart,
     render_counted,
@@ -15,10 +26,17 @@ from dashboard.ui.widgets import (
     render_empty,
     render_explain,
     render_kpi_row,
+    render_table,
 )
 
+PAGE_ICON = Path(__file__).with_name("icon.svg")
+"""The favicon, served inline by Streamlit (a data URL): a ``:material/...:`` icon would be fetched from Google's
+font host."""
+
 __all__ = [
+    "PAGE_ICON",
     "PageContext",
+    "as_text",
     "attempt",
     "get_core",
     "get_settings",
@@ -26,6 +44,7 @@ __all__ = [
     "open_page_context",
     "page_context",
     "page_guard",
+    "render_caption",
     "render_cards",
     "render_chart",
     "render_connection_check",
@@ -37,8 +56,10 @@ __all__ = [
     "render_explain",
     "render_khoros_tar",
     "render_kpi_row",
+    "render_link_problem",
     "render_notifications",
     "render_sidebar",
+    "render_table",
     "render_whatif",
     "start_page",
 ]

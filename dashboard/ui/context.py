@@ -3,7 +3,9 @@
 Every control has a key bound to the URL (``bind="query-params"``), so any view can be shared as a link.
 Keys are global (they are shared by all pages): ``range``, ``dates``, ``tz``, the dimension keys of
 ``dashboard.filters.DIMENSIONS`` (``tier``, ``priority``, ``queue``, ``channel``, ``team``, ``agent``) and
-``bot_rule``.
+``bot_rule``. The URL holds ids (stable); the sidebar shows agents, work queues and teams by name. A link value
+that names nothing (a tier no conversation has, a time zone that is not a region's) is not dropped silently: the
+page says which and what it shows instead.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ import streamlit as st
 
 from dashboard.core import Dashboard
 from dashboard.errors import DashboardError
-from dashboard.filters import DIMENSIONS, Filters, filter_options
+from dashboard.filters import DIMENSIONS, FILTER_COLUMNS, Filters, filter_options
+from dashboard.formats import report_zone_problem
 from dashboard.metrics import BOT_RULES
 from dashboard.ui.loaders import get_core, load_facts
+from dashboard.views.names import NAME_COLUMNS, dimension_labels
 
-__all__ = ["RANGE_PRESETS", "PageContext", "open_page_context", "page_context", "render_sidebar", "start_page"]
+__all__ = ["RANGE_PRESETS", "PageContext", "link_problem", "open_page_context", "page_context", "render_link_problem",
+           "render_sidebar", "start_page"]
 
 RANGE_PRESETS = {
     "Last 7 days": 7,
@@ -41,6 +46,8 @@ _CONTEXT_KEY = "_page_context"
 class PageContext:
     core: Dashboard
     filters: Filters
+    link_problems: tuple[str, ...] = ()
+    """Values of the opened link that name nothing (shown under the page's title)."""
 
 
 def page_context() -> PageContext:
@@ -59,12 +66,39 @@ def page_context() -> PageContext:
 
 def start_page(title: str) -> PageContext:
     """A page's first lines: its context, its title and, for the demo, the notice that the data is simulated."""
-    from dashboard.ui.widgets import render_demo_notice
+    from dashboard.ui.widgets import as_text, render_demo_notice
 
     ctx = page_context()
     st.title(title)
     render_demo_notice(ctx.core)
+    for problem in ctx.link_problems:
+        st.warning(as_text(problem), icon=":material/link_off:")
     return ctx
+
+
+def render_link_problem(key: str, label: str, options: list) -> None:
+    """A page's own link value (a metric, a grouping, a pick) that names nothing: said, not dropped in silence.
+    ``options`` as the widget shows them (a bound widget's URL holds what it shows)."""
+    from dashboard.ui.widgets import as_text
+
+    if key in st.session_state:  # the link was read when the widget first ran; later the widget owns the URL
+        return
+    problem = link_problem(key, label, options)
+    if problem:
+        st.warning(as_text(problem), icon=":material/link_off:")
+
+
+def link_problem(key: str, label: str, options: list, *, also: str = "") -> str | None:
+    """A message when the URL's ``key`` holds values that are not among ``options`` (compared as text, as a URL
+    holds them), else None."""
+    if key not in st.query_params:
+        return None
+    known = {str(o) for o in options}
+    unknown = [v for v in st.query_params.get_all(key) if v not in known]
+    if not unknown:
+        return None
+    return (f"The link's {label} {', '.join(repr(v) for v in unknown)} matches nothing here and is left out"
+            f"{also}.")
 
 
 def _freshness_caption(core: Dashboard) -> str:
@@ -83,6 +117,21 @@ def _freshness_caption(core: Dashboard) -> str:
     return f"conversations synced {ago}"
 
 
+def _shown_as(labels: dict):
+    return lambda value: labels.get(value, str(value))
+
+
+def _seed_from_ids(key: str, labels: dict) -> None:
+    """A link may name agents, work queues or teams by id (``?queue=12``) as well as the sidebar shows them (the
+    URL holds what the widget shows): on the first run, ids choose the options they name."""
+    if key not in st.query_params or key in st.session_state:
+        return
+    by_text = {str(value): value for value in labels} | {label: value for value, label in labels.items()}
+    raw = st.query_params.get_all(key)
+    if any(r in by_text and by_text[r] in labels and r not in labels.values() for r in raw):
+        st.session_state[key] = [by_text[r] for r in raw if r in by_text]
+
+
 def render_sidebar(core: Dashboard, facts: pl.DataFrame) -> PageContext:
     """Draw the shared sidebar and return (and remember) the page context it selects."""
     sb = st.sidebar
@@ -90,6 +139,8 @@ def render_sidebar(core: Dashboard, facts: pl.DataFrame) -> PageContext:
     sb.markdown(f"**Data source:** {'Simulator (demo)' if core.is_demo else 'Khoros Care tenant'}")
     sb.caption(_freshness_caption(core))
     today = core.now().astimezone(ZoneInfo(settings.timezone)).date()
+    problems = [link_problem("range", "date range", list(RANGE_PRESETS), also=" (showing the last 28 days)"),
+                link_problem("bot_rule", "bot rule", list(BOT_RULES), also=f" (using {settings.bot_rule})")]
     preset = sb.selectbox("Date range", list(RANGE_PRESETS), index=1, key="range", bind="query-params")
     if RANGE_PRESETS[preset] is None:
         picked = sb.date_input(
@@ -105,14 +156,31 @@ def render_sidebar(core: Dashboard, facts: pl.DataFrame) -> PageContext:
         end = today + timedelta(days=1)
         start = end - timedelta(days=RANGE_PRESETS[preset])
     zones = COMMON_ZONES if settings.timezone in COMMON_ZONES else [settings.timezone, *COMMON_ZONES]
+    asked = st.query_params.get("tz")
+    if asked and asked not in zones:
+        why = report_zone_problem(asked)
+        if why is None:  # a region's zone a link names: offered, not dropped
+            zones = [*zones, asked]
+        else:
+            problems.append(f"The link's time zone: {why}. Showing {settings.timezone}.")
+            del st.query_params["tz"]
     tz = sb.selectbox("Report time zone", zones, index=zones.index(settings.timezone), key="tz",
                       bind="query-params")
-    if tz not in available_timezones():
+    if tz not in available_timezones() or report_zone_problem(tz):
         tz = settings.timezone
 
     sb.markdown("**Filters**")
     options = filter_options(facts)
-    dimensions = {d.key: tuple(sb.multiselect(d.label, options.get(d.key, []), key=d.key, bind="query-params"))
+    names = dimension_labels(options, core.reference_names(), FILTER_COLUMNS)
+    for d in DIMENSIONS:
+        labels = names.get(d.key, {})
+        _seed_from_ids(d.key, labels)
+        problems.append(link_problem(d.key, d.label.lower(), [*labels.values(), *labels]))
+        # Agents, work queues and teams by name, sorted as a reader looks for them.
+        options[d.key] = sorted(options.get(d.key, []), key=lambda v, k=labels: k.get(v, str(v)).lower()) \
+            if d.column in NAME_COLUMNS else options.get(d.key, [])
+    dimensions = {d.key: tuple(sb.multiselect(d.label, options.get(d.key, []), key=d.key, bind="query-params",
+                                              format_func=_shown_as(names.get(d.key, {}))))
                   for d in DIMENSIONS}
     bot_rule = sb.radio(
         "Bot rule for first response", list(BOT_RULES), index=BOT_RULES.index(settings.bot_rule), horizontal=True,
@@ -121,7 +189,7 @@ def render_sidebar(core: Dashboard, facts: pl.DataFrame) -> PageContext:
              "handoff to an agent. any: any public reply (bot or human) stops it.",
     )
     filters = Filters(start=start, end=end, tz=tz, dimensions=dimensions, bot_rule=bot_rule, as_of=core.now())
-    ctx = PageContext(core=core, filters=filters)
+    ctx = PageContext(core=core, filters=filters, link_problems=tuple(p for p in problems if p))
     st.session_state[_CONTEXT_KEY] = ctx
     return ctx
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.ui.guard import attempt, page_guard
-from dashboard.ui.widgets import escape_markdown
+from dashboard.ui.widgets import escape_markdown, render_table
 from dashboard.views.doctor import check_connection
 from dashboard.views.notify import build_notify, send_test
 
@@ -30,14 +30,14 @@ def render_notifications(core) -> None:
         st.caption(escape_markdown(f"Rules: {view.source}. {view.clock}"))
         for missing in view.missing:
             st.warning(escape_markdown(f"Not deliverable yet: {missing}"), icon="⚠️")
-        st.dataframe(view.rules, hide_index=True, key="data_notify_rules")
+        render_table(view.rules, key="data_notify_rules")
         if view.failures is not None:
             st.caption("Latest failures, newest first. A digest's failed channel is tried again by the next runs "
                        "while its slot is due; one failure never holds up the other rules.")
-            st.dataframe(view.failures, hide_index=True, key="data_notify_failures")
+            render_table(view.failures, key="data_notify_failures")
         if view.runs is not None:
             with st.expander("Latest runs"):
-                st.dataframe(view.runs, hide_index=True, key="data_notify_runs")
+                render_table(view.runs, key="data_notify_runs")
         left, right = st.columns([3, 1], vertical_alignment="bottom")
         name = left.selectbox("Send a test of", view.names, key="data_notify_test_rule")
         if right.button("Send a test", key="data_notify_send_test", disabled=not name,
@@ -64,4 +64,4 @@ def render_connection_check(core) -> None:
     result = st.session_state.get(DOCTOR_RESULT)
     if result is not None:
         (st.success if result.ok else st.error)(escape_markdown(result.summary))
-        st.dataframe(result.checks, hide_index=True, key="data_doctor_checks")
+        render_table(result.checks, key="data_doctor_checks")

@@ -42,7 +42,10 @@ def page_guard(failure: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # the page's one guard
-        st.error(f"{failure}: {error_text(exc, failure)}")
+        from dashboard.ui.widgets import as_text
+
+        # An error may quote a file's header or a value: text, never Markdown.
+        st.error(f"{as_text(failure)}: {as_text(error_text(exc, failure))}")
 
 
 def attempt(action: Callable[[], T], failure: str) -> T | None:

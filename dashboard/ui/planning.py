@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard.filters import Filters
 from dashboard.metrics.policy import CLOCKS, METRICS
 from dashboard.ui.guard import page_guard
-from dashboard.ui.widgets import escape_markdown, render_chart, render_counted, render_download
+from dashboard.ui.widgets import escape_markdown, render_chart, render_counted, render_download, render_table
 from dashboard.views.khoros_tar import RESPONSE_LABELS, build_khoros_tar
 from dashboard.views.service_levels import METRIC_LABELS
 from dashboard.views.whatif import WHATIF_METRICS, build_whatif, whatif_targets
@@ -68,7 +68,7 @@ def render_whatif(core, filters: Filters) -> None:
             return
         if not view.changed_targets:
             st.caption("These are the real targets: the figures below are exactly the Service levels figures.")
-        st.dataframe(view.summary, hide_index=True, key="sla_whatif_summary",
+        render_table(view.summary, key="sla_whatif_summary",
                      column_config={"Real policy %": PERCENT, "Edited targets %": PERCENT})
         st.caption(view.note)
         metric = st.segmented_control("Details for", list(WHATIF_METRICS), format_func=METRIC_LABELS.get,
@@ -78,10 +78,10 @@ def render_whatif(core, filters: Filters) -> None:
         with left:
             render_chart(detail.chart, key="sla_whatif_chart")
         with right:
-            st.dataframe(detail.by_tier, hide_index=True, key="sla_whatif_by_tier")
+            render_table(detail.by_tier, key="sla_whatif_by_tier")
         render_counted(f"{detail.changed.height:,} {detail.unit}", "change status under the edited targets")
         if detail.changed.height:
-            st.dataframe(detail.changed, hide_index=True, key="sla_whatif_changed", height=280)
+            render_table(detail.changed, key="sla_whatif_changed", height=280)
             render_download(detail.changed, f"whatif_{metric}_changed", key="sla_whatif_changed_download")
         st.download_button("Download the edited policy (TOML)", view.toml, file_name="sla_policy_edited.toml",
                            mime="application/toml", key="sla_whatif_toml", on_click="ignore")
@@ -97,7 +97,7 @@ def render_khoros_tar(core, filters: Filters) -> None:
         if view.unavailable:
             st.info(f"Khoros' own figure is not available: {escape_markdown(view.unavailable)}",
                     icon=":material/cloud_off:")
-        st.dataframe(view.table, hide_index=True, key="sla_khoros_tar")
+        render_table(view.table, key="sla_khoros_tar")
         for kind, reasons in view.reasons.items():
             if reasons:
                 st.markdown(f"**{RESPONSE_LABELS[kind]}: why the figures differ**\n"

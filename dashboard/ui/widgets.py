@@ -16,7 +16,9 @@ from dashboard.source import DEMO_NOTICE
 from dashboard.views.kpi import Card, Kpi
 
 __all__ = [
+    "as_text",
     "escape_markdown",
+    "render_caption",
     "render_cards",
     "render_chart",
     "render_counted",
@@ -25,7 +27,11 @@ __all__ = [
     "render_empty",
     "render_explain",
     "render_kpi_row",
+    "render_table",
 ]
+
+TABLE_TIME_FORMAT = "ddd DD MMM HH:mm"
+"""``dashboard.formats.TIME_FORMAT`` in the grid's moment.js notation."""
 
 
 def render_demo_notice(core) -> None:
@@ -61,12 +67,12 @@ def render_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
 
 def render_explain(kpi: Kpi, *, key: str) -> None:
     """Definition, parameters and the rows behind a KPI."""
-    st.markdown(f"**{kpi.label}** — {kpi.definition}")
+    st.markdown(f"**{as_text(kpi.label)}** — {as_text(kpi.definition)}")
     if kpi.parameters:
-        st.markdown("\n".join(f"- {name}: `{value}`" for name, value in kpi.parameters.items()))
+        st.markdown("\n".join(f"- {as_text(name)}: {as_text(value)}" for name, value in kpi.parameters.items()))
     if kpi.rows is not None:
         st.caption(f"{kpi.rows.height:,} rows behind this figure")
-        st.dataframe(kpi.rows.head(500), hide_index=True, height=240)
+        render_table(kpi.rows.head(500), height=240)
         render_download(kpi.rows, kpi.key, key=key)
 
 
@@ -75,15 +81,15 @@ def render_kpi_row(kpis: Sequence[Kpi], *, key: str) -> None:
     for kpi, col in zip(kpis, st.columns(len(kpis)), strict=True):
         with col:
             st.metric(
-                kpi.label,
-                kpi.text,
+                as_text(kpi.label),
+                as_text(kpi.text),
                 delta=kpi.delta,
                 delta_color="inverse" if kpi.lower_is_better else "normal",
-                help=kpi.definition,
+                help=as_text(kpi.definition),
                 border=True,
                 chart_data=kpi.sparkline or None,
                 chart_type="area",
-                delta_description="vs previous period" if kpi.delta else None,
+                delta_description=as_text(kpi.delta_description) if kpi.delta else None,
                 height="stretch",
             )
     # A row of its own, so the buttons line up whether or not a card has a sparkline.
@@ -96,20 +102,50 @@ def render_cards(cards: Sequence[Card], *, per_row: int | None = None) -> None:
     """Bordered metric cards, ``per_row`` to a row (default: all in one)."""
     columns = st.columns(max(1, min(per_row or len(cards), len(cards) or 1)))
     for i, card in enumerate(cards):
-        columns[i % len(columns)].metric(card.label, card.value, help=card.help, border=True)
+        columns[i % len(columns)].metric(as_text(card.label), as_text(card.value),
+                                         help=as_text(card.help) if card.help else None, border=True)
 
 
 def render_empty(message: str | None) -> None:
     if message:
-        st.warning(message, icon=":material/search_off:")
+        st.warning(as_text(message), icon=":material/search_off:")
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&@/])")
+# GFM links bare URLs, "www." and e-mail addresses in the text Markdown has already unescaped: an invisible word
+# joiner (U+2060) after the scheme's colon, in "www.", and after "@" keeps them text, and reads the same.
+WORD_JOINER = "\u2060"
+_LINKABLE = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*:)(?=//)|(\bwww)(?=\.)|(@)|(\bmailto:)")
 
 
 def escape_markdown(text: str) -> str:
-    """Text that Markdown shows as it is (customer data is text, never markup)."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    """Text that Markdown shows as it is (customer data is text, never markup): every character Markdown or
+    Streamlit's extensions (``:red[...]``, ``:material/...:``, ``$...$``) read as syntax is escaped, a URL or an
+    address is kept from being linked, and line breaks become spaces (a heading or a list cannot start mid-text)."""
+    flat = " ".join(str(text).split())
+    unlinked = _LINKABLE.sub(lambda m: m.group(0) + WORD_JOINER, flat)
+    return _MARKDOWN.sub(r"\\\1", unlinked)
+
+
+as_text = escape_markdown
+"""What every Markdown-rendering element (captions, messages, labels, help) is given: text that can hold
+customer data (names, tiers, handles, file headers) is shown as it is, never as a link or an image."""
+
+
+def render_caption(text: str | None) -> None:
+    """A caption that may hold customer data, shown as text."""
+    if text:
+        st.caption(as_text(text))
+
+
+def render_table(frame: pl.DataFrame, *, key: str | None = None, column_config: dict | None = None,
+                 **kwargs) -> None:
+    """``st.dataframe`` without the index, every time column written one way (the report zone's clock, which the
+    view put them in; :data:`TABLE_TIME_FORMAT`)."""
+    config = {c: st.column_config.DatetimeColumn(c, format=TABLE_TIME_FORMAT)
+              for c, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)}
+    config.update(column_config or {})
+    st.dataframe(frame, hide_index=True, key=key, column_config=config, **kwargs)
 
 
 def render_counted(count: str, detail: str) -> None:

@@ -7,7 +7,8 @@ Figures from ``dashboard.metrics.agents`` (``agent_leaderboard``, ``handle_time_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import polars as pl
@@ -15,6 +16,7 @@ import polars as pl
 from dashboard import charts
 from dashboard.filters import Filters
 from dashboard.metrics import agents, sla
+from dashboard.views.names import describe_filters
 
 __all__ = ["SORTS", "AgentTimeline", "AgentsView", "build_agent_timeline", "build_agents", "leaderboard_table"]
 
@@ -44,6 +46,10 @@ class AgentsView:
     """Agent names for the timeline, sorted; the first eight are picked by default."""
     max_days: int
     """The longest timeline the window allows (at most 14 days)."""
+    default_days: int = 2
+    """The timeline's default length: back to the second-latest day on which an agent was available (on a Monday
+    that reaches Friday, not a weekend of "Offline")."""
+    timeline_note: str = ""
 
 
 def build_agents(core, filters: Filters) -> AgentsView:
@@ -53,13 +59,30 @@ def build_agents(core, filters: Filters) -> AgentsView:
     board = agents.agent_leaderboard(facts.lazy(), core.table("response").lazy(), core.policy(), **window,
                                      agent_states=states.lazy()).collect()
     board = board.join(agents.handle_time_by_agent(facts, **window), on="agent_id", how="left")
+    as_of = filters.as_of or core.now()
+    max_days = min(14, filters.days)
+    active = _days_with_agents_available(states, as_of, filters.tz, max_days)
+    today = as_of.astimezone(ZoneInfo(filters.tz)).date()
+    default_days = min(max_days, max(1, (today - active[1]).days + 1)) if len(active) > 1 else min(2, max_days)
+    note = (f"Default: the last {default_days} day(s), back to the last two days with agents available "
+            f"({', '.join(f'{d:%a %d %b}' for d in reversed(active[:2]))}).") if len(active) > 1 else ""
     return AgentsView(
-        caption=filters.describe(), board=board,
+        caption=describe_filters(core, filters), board=board,
         empty_message=None if board.height else ("No agent activity in this window for these filters. Widen the "
                                                  "date range or clear a filter."),
         note=NOTE, agent_options=core.agent_names().sort("agent_name").get_column("agent_name").to_list(),
-        max_days=min(14, filters.days),
+        max_days=max_days, default_days=default_days, timeline_note=note,
     )
+
+
+def _days_with_agents_available(states: pl.DataFrame, as_of: datetime, tz: str, days: int) -> list[date]:
+    """Local days (newest first) of the last ``days`` on which some agent was in an available state."""
+    since = as_of - timedelta(days=days)
+    available = states.filter(
+        pl.col("state").str.to_uppercase().is_in(list(agents.AVAILABLE_STATES))
+        & (pl.col("start_time") <= as_of) & (pl.col("end_time").is_null() | (pl.col("end_time") > since)))
+    local = pl.col("start_time").clip(lower_bound=since).dt.convert_time_zone(tz).dt.date()
+    return available.select(local.unique().sort(descending=True)).to_series().to_list()
 
 
 def leaderboard_table(board: pl.DataFrame, sort_label: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -102,7 +125,8 @@ def build_agent_timeline(core, filters: Filters, chosen: list[str], days: int) -
         return AgentTimeline(None, None, empty_message="No agent states in this period for the chosen agents.")
     totals = agents.agent_state_hours(timeline.lazy()).collect()
     return AgentTimeline(
-        chart=charts.create_agent_timeline_chart(timeline),
-        hours=totals.pivot("state", index="agent_name", values="hours").sort("agent_name"),
+        chart=charts.create_agent_timeline_chart(timeline, tz=filters.tz),
+        hours=totals.pivot("state", index="agent_name", values="hours").sort("agent_name")
+        .rename({"agent_name": "Agent"}),
         states=totals.get_column("state").unique().to_list(),
     )

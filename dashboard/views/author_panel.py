@@ -14,7 +14,8 @@ import polars as pl
 from dashboard.embed import EmbedPayload
 from dashboard.metrics.author_panel import author_conversations, author_open_conversations
 from dashboard.source import DEMO_NOTICE
-from dashboard.views.kpi import Card, duration_text
+from dashboard.views.kpi import Card, duration_text, format_duration, time_text
+from dashboard.views.names import readable
 
 __all__ = ["AuthorPanelView", "build_author_panel"]
 
@@ -23,6 +24,12 @@ STATUS_WORDS = {"achieved": "met", "breached": "BREACHED", "pending": "running",
                 "not_started": "not started", "no_target": "no target"}  # fmt: skip
 METRIC_LABELS = {"first_response": "First response", "resolution": "Resolution"}
 NOT_SYNCED = "This author is not in the synced data yet (new authors appear after the next sync)."
+OPEN_HEADERS = {"conversation_display_id": "Conversation", "this_one": "This one", "state": "State",
+                "when": "Overdue by / due in", "metric": "Clock", "breach_at": "Breach at", "network": "Channel"}
+RECENT_HEADERS = {"conversation_display_id": "Conversation", "created": "Created", "network": "Channel",
+                  "status": "Status", "first_response_status": "First response",
+                  "first_response": "First response time", "resolution_status": "Resolution", "tier": "Tier",
+                  "priority": "Priority"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,8 @@ class AuthorPanelView:
     attributes: pl.DataFrame | None
     tier_history: str | None
     open_conversations: pl.DataFrame | None
-    """As shown; None when no open conversation has a running clock."""
+    """As shown: overdue clocks first (most overdue on top), then the running ones by time to breach; None when
+    no open conversation has a running clock."""
     recent: pl.DataFrame | None
     """As shown; None when there is no earlier conversation."""
 
@@ -53,9 +61,12 @@ def build_author_panel(core, payload) -> AuthorPanelView:
     cards: list[Card] = []
     attributes = history = None
     if profile is not None:
+        overdue = clocks.filter(pl.col("seconds_to_breach") < 0)
         cards = [
             Card("Tier", profile.tier or "unknown", "The CRM tier effective now (the tier source's latest version)."),
             Card("Open conversations", f"{clocks['conversation_id'].n_unique() if clocks.height else 0}"),
+            Card("Overdue", f"{overdue['conversation_id'].n_unique() if overdue.height else 0}",
+                 "Open conversations of this author with a service-level clock past its target and still running."),
             Card("Customer since", f"{profile.first_seen.astimezone(zone):%d %b %Y}" if profile.first_seen else "—"),
         ]
         if profile.attributes:
@@ -64,26 +75,33 @@ def build_author_panel(core, payload) -> AuthorPanelView:
         if len(profile.tier_history) > 1:
             history = "Tier history: " + " → ".join(f"{tier or 'unknown'} ({since.astimezone(zone):%d %b %Y})"
                                                      for since, tier in profile.tier_history)
+    late = pl.col("seconds_to_breach") < 0
     open_table = clocks.with_columns(
         metric=pl.col("metric").replace_strict(METRIC_LABELS, default=pl.col("metric")),
-        breaches_in=duration_text("seconds_to_breach"),
+        state=pl.when(late).then(pl.lit("Overdue")).otherwise(pl.lit("At risk")),
+        when=pl.when(late).then((-pl.col("seconds_to_breach")).map_elements(format_duration, return_dtype=pl.String))
+        .otherwise(pl.lit("in ") + duration_text("seconds_to_breach")),
         this_one=pl.col("conversation_id") == payload.conversation_id,
-    ).select("conversation_display_id", "this_one", "metric", "status", "breaches_in", "breach_at", "network")
+        breach_at=time_text("breach_at", tz),
+    )
+    # A running clock has no response time yet: say so, never "0s".
+    running = pl.col("first_response_status") == "pending"
     recent_table = recent.with_columns(
+        first_response=pl.when(running).then(pl.lit("running")).otherwise(duration_text("first_response_elapsed_s")),
+        created=time_text("created_time", tz),
+    ).with_columns(
         pl.col("first_response_status").replace_strict(STATUS_WORDS, default=pl.col("first_response_status")),
         pl.col("resolution_status").replace_strict(STATUS_WORDS, default=pl.col("resolution_status")),
-        first_response=duration_text("first_response_elapsed_s"),
-        created=pl.col("created_time").dt.convert_time_zone(tz).dt.strftime("%d %b %Y %H:%M"),
-    ).select("conversation_display_id", "created", "network", "status", "first_response_status", "first_response",
-             "resolution_status", "tier", "priority")
+        pl.col("priority").cast(pl.String),
+    )
     return AuthorPanelView(
         name=(profile.display_name if profile else None) or payload.author.handle or payload.author.id,
         caption=_caption(payload),
         demo_note=DEMO_NOTICE if core.is_demo else None,
         missing_message=None if profile else NOT_SYNCED,
         cards=cards, attributes=attributes, tier_history=history,
-        open_conversations=open_table if open_table.height else None,
-        recent=recent_table if recent_table.height else None,
+        open_conversations=readable(open_table, OPEN_HEADERS) if open_table.height else None,
+        recent=readable(recent_table, RECENT_HEADERS) if recent_table.height else None,
     )
 
 

@@ -12,7 +12,6 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import altair as alt
 import polars as pl
@@ -22,7 +21,8 @@ from dashboard import charts_automation as charts
 from dashboard.filters import Filters
 from dashboard.metrics import automation
 from dashboard.schema import TIME
-from dashboard.views.kpi import Card, duration_text, in_zone
+from dashboard.views.kpi import Card, duration_text, in_zone, local_text
+from dashboard.views.names import readable
 
 __all__ = ["DEFAULT_WINDOW", "MIN_INCIDENT_FAILURES", "WINDOWS", "AutomationView", "build_automation"]
 
@@ -32,11 +32,29 @@ WINDOWS = {"Last 6 hours": (timedelta(hours=6), "5m"), "Last 24 hours": (timedel
 DEFAULT_WINDOW = "Last 24 hours"
 MIN_INCIDENT_FAILURES = 3
 NO_RECORDS = ("No Bot API request records are stored yet. Set KHOROS_BOT_APP_ID and the bot credentials, then sync "
-              "them (`python -m dashboard sync`, or the Data page).")
+              "them (python -m dashboard sync, or the Data page).")
+HEALTH_HEADERS = {
+    "app_id": "App id", "origin": "Origin", "our_state": "Our state (2 min)", "khoros_state": "Khoros' state",
+    "attempts": "Attempts (2 min)", "failures": "Failures (2 min)", "state_since": "State since",
+    "last_request_time": "Last request", "last_error_time": "Last error", "khoros_detail": "Khoros' detail",
+}  # fmt: skip
+INCIDENT_HEADERS = {
+    "app_id": "App id", "origin": "Origin", "start": "Start", "duration": "Duration", "ongoing": "Ongoing",
+    "worst_state": "Worst state", "affected": "Auto hand-offs", "handed_off_p50": "Their first response (p50)",
+    "baseline": "Baseline first response (p50)", "peak_error_rate": "Peak error rate", "failures": "Failures",
+    "attempts": "Attempts", "top_http_code": "Top HTTP code", "top_message": "Top message", "end": "End",
+    "recovery": "Time to recovery",
+}  # fmt: skip
+"""Customer impact next to the incident it belongs to, before the technical detail."""
+GROUP_HEADERS = {
+    "group_id": "Group", "origin": "Origin", "http_code": "HTTP code", "event_type": "Event type",
+    "message": "Normalised message", "count": "Errors in window", "first_seen": "First seen", "last_seen": "Last seen",
+    "app_ids": "App ids", "trend": "Last 14 days",
+}  # fmt: skip
 
 
 def _local(t: datetime | None, tz: str) -> str:
-    return "—" if t is None else f"{t.astimezone(ZoneInfo(tz)):%a %d %b %H:%M}"
+    return local_text(t, tz)
 
 
 @dataclass(frozen=True)
@@ -92,7 +110,11 @@ def build_automation(core, filters: Filters, *, window: str = DEFAULT_WINDOW, in
     in_window = lazy.filter(pl.col("created_time") >= pl.lit(since).cast(TIME))
     series = automation.request_timeseries(in_window, every=every, as_of=as_of).collect()
     pending = automation.pending_by_age(lazy, as_of).collect()
-    groups = automation.error_groups(lazy, as_of).collect()
+    every_group = automation.error_groups(lazy, as_of).collect()
+    # Counted in the chosen window; the 14-day trend stays the whole fortnight's.
+    groups = automation.error_groups(in_window, as_of).collect().drop("trend").join(
+        every_group.select("group_id", "trend"), on="group_id", how="left", maintain_order="left")
+    all_time = every_group.height
     trend = automation.error_group_trend(in_window, every=every).collect()
 
     khoros = pl.DataFrame([{"app_id": a, **dict(zip(("khoros_state", "khoros_detail"), core.bot_health(a),
@@ -108,39 +130,41 @@ def build_automation(core, filters: Filters, *, window: str = DEFAULT_WINDOW, in
         expires, why = core.bot_token_expiry(app_id)
         status = automation.token_status(expires, as_of)
         tokens.append((f"{app_id} — {status.message}" + (f" ({why})" if why else ""), status.needs_attention))
+    incident_rows = _incident_rows(core, filters, incidents, lazy, as_of) if incidents.height else None
     return AutomationView(
         empty_message=None,
-        caption=f"As of {_local(as_of, tz)} ({tz}) · refreshed {datetime.now(UTC):%H:%M:%S} UTC · health on a rolling "
+        caption=f"As of {_local(as_of, tz)} ({tz}) · refreshed {local_text(datetime.now(UTC), tz, '%H:%M:%S')} · "
+                "health on a rolling "
                 f"2-minute window per app id and origin; slower than {automation.DEFAULT_SLOW_AFTER_S:g} s counts as "
                 "failed",
         rules_error=rules_error, firing=firing, rules_checked=len(rules), cards=cards,
-        health=in_zone(health.select("app_id", "origin", "our_state", "khoros_state", "attempts", "failures",
-                                     "state_since", "last_request_time", "last_error_time", "khoros_detail"), tz),
+        health=readable(in_zone(health, tz).with_columns(pl.col("khoros_detail").fill_null("")), HEALTH_HEADERS),
         tokens=tokens,
-        incidents=_incident_table(core, filters, incidents, lazy, as_of) if incidents.height else None,
-        incident_rows=incidents if incidents.height else None,
-        timeline_chart=charts.create_health_timeline_chart(timeline) if timeline.height else None,
-        error_rate_chart=charts.create_error_rate_chart(series) if series.height else None,
-        latency_chart=charts.create_latency_chart(series) if series.height else None,
+        incidents=readable(incident_rows, INCIDENT_HEADERS) if incident_rows is not None else None,
+        incident_rows=incident_rows,
+        timeline_chart=charts.create_health_timeline_chart(timeline, tz=tz) if timeline.height else None,
+        error_rate_chart=charts.create_error_rate_chart(series, tz=tz) if series.height else None,
+        latency_chart=charts.create_latency_chart(series, tz=tz) if series.height else None,
         pending_chart=charts.create_pending_age_chart(pending) if pending.height else None,
-        groups=in_zone(groups.select("group_id", "origin", "http_code", "event_type", "message", "count",
-                                     "first_seen", "last_seen", "app_ids", "trend"), tz) if groups.height else None,
-        trend_chart=charts.create_error_group_trend_chart(trend) if trend.height else None,
+        groups=readable(in_zone(groups.with_columns(pl.col("app_ids").list.join(", ")), tz), GROUP_HEADERS)
+        if groups.height else None,
+        trend_chart=charts.create_error_group_trend_chart(trend, tz=tz) if trend.height else None,
         group_labels={g: f"{g} — {m[:90]}" for g, m in zip(groups["group_id"], groups["message"], strict=True)},
         samples={r["group_id"]: {"request_id": r["sample_request_id"], "app_id": r["sample_app_id"],
                                  "when": _local(r["sample_created_time"], tz), "message": r["sample_message"] or "",
                                  "payload": r["sample_payload"] or "(no payload)"}
                  for r in groups.iter_rows(named=True)},
-        groups_note=f"{automation.error_groups(in_window, as_of).collect().height} of these groups occurred in the "
-                    "selected window.",
+        groups_note=f"{groups.height} error group(s) in the selected window ({window.lower()}), {all_time} since "
+                    "the records begin.",
     )
 
 
-def _incident_table(core, filters: Filters, incidents: pl.DataFrame, records: pl.LazyFrame, as_of) -> pl.DataFrame:
+def _incident_rows(core, filters: Filters, incidents: pl.DataFrame, records: pl.LazyFrame, as_of) -> pl.DataFrame:
+    """Incidents, latest first, with their impact on customers (the table and its download)."""
     impact = automation.incident_impact(
         incidents.lazy(), automation.impact_conversations(core.facts(filters.bot_rule)), records, as_of=as_of
     ).collect()
-    shown = (
+    rows = (
         incidents.join(impact, on="incident_id", how="left")
         .sort("start", descending=True)
         .with_columns(
@@ -149,7 +173,5 @@ def _incident_table(core, filters: Filters, incidents: pl.DataFrame, records: pl
             baseline=duration_text("baseline_p50_first_response_s"),
             handed_off_p50=duration_text("p50_first_response_s"),
         )
-        .select("app_id", "origin", "start", "end", "ongoing", "duration", "recovery", "worst_state", "failures",
-                "attempts", "peak_error_rate", "top_http_code", "top_message", "affected", "handed_off_p50", "baseline")
     )
-    return in_zone(shown, filters.tz)
+    return in_zone(rows.select(*INCIDENT_HEADERS, pl.exclude(*INCIDENT_HEADERS)), filters.tz)

@@ -18,6 +18,31 @@ import polars as pl
 from dashboard.errors import DashboardError
 from dashboard.metrics.policy import DEFAULT_POLICY_PATH
 from dashboard.schema import EXPORTS
+from dashboard.views.kpi import duration_text, in_zone
+
+UPLOAD_FOLDER = "care-import-"
+"""Uploads are written to a temporary folder of this prefix for the importer: a row's source is the file's name."""
+HEADERS = {
+    "export": "Export", "last_success": "Last sync", "minutes_ago": "Minutes ago", "rows": "Rows", "days": "Days",
+    "failed_windows": "Failed windows", "first_day": "First day", "last_day": "Last day", "reason": "Reason",
+    "at": "At", "day": "Day", "fetched_at": "Fetched", "source": "Source", "workflow_id": "Workflow id",
+    "run_id": "Run id", "failures": "Job re-runs", "as_of": "Data as of", "line": "Line", "raw": "Raw row",
+    "metric": "Metric", "name": "Name", "tier": "Tier", "priority": "Priority", "channel": "Channel",
+    "target": "Target", "clock": "Clock", "schedule": "Schedule",
+}  # fmt: skip
+"""The store's columns as an admin reads them."""
+
+
+def headed(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """``frame`` with the headers of :data:`HEADERS` and its instants in the report zone."""
+    return in_zone(frame, tz).rename({c: HEADERS[c] for c in frame.columns if c in HEADERS})
+
+
+def upload_names(frame: pl.DataFrame) -> pl.DataFrame:
+    """Quarantined rows of an upload name the uploaded file, not the server's temporary copy of it."""
+    if "source" not in frame.columns:
+        return frame
+    return frame.with_columns(pl.col("source").str.replace(rf"^.*[/\\]{UPLOAD_FOLDER}[^/\\]*[/\\]", ""))
 
 __all__ = ["DataView", "Outcome", "build_data", "import_uploads", "refresh_demo", "sync_now"]
 
@@ -34,6 +59,8 @@ class DataView:
     quarantine_reasons: pl.DataFrame
     sync_blocker: str | None
     """Why this source cannot sync (missing settings), or None."""
+    unanchored: str | None
+    """Set when stored conversations have no inbound post (they count in no figure) — what to import."""
     exports: list[str]
     is_demo: bool
     policy_caption: str
@@ -45,7 +72,23 @@ class DataView:
     """Stored days whose file could not be read, left out of every figure until fetched again (issue 18)."""
 
 
-def build_data(core) -> DataView:
+def _unanchored(core) -> str | None:
+    """Conversations without any stored inbound post: every clock starts at the first inbound post, so they
+    count in no figure (typically a conversation export imported without its incoming_post export)."""
+    try:
+        missing = (core.scan("conversation").select("conversation_id").unique()
+                   .join(core.scan("incoming_post").select("conversation_id").unique(), on="conversation_id",
+                         how="anti").select(pl.len()).collect().item())
+    except (DashboardError, pl.exceptions.PolarsError):
+        return None
+    if not missing:
+        return None
+    return (f"{missing:,} stored conversation(s) have no inbound post, so they count in no figure (every service "
+            "level clock starts at the first inbound post). Import the incoming_post export for the same days.")
+
+
+def build_data(core, tz: str | None = None) -> DataView:
+    tz = tz or core.settings.timezone
     store = core.store
     freshness = failures = manifest = None
     error = None
@@ -58,7 +101,7 @@ def build_data(core) -> DataView:
         now = datetime.now(UTC)  # sync times are wall-clock times, also in the demo
         shown = pl.DataFrame({"export": list(EXPORTS)}).join(freshness, on="export", how="left").with_columns(
             ((pl.lit(now) - pl.col("last_success")).dt.total_minutes()).alias("minutes_ago"))
-    quarantine = store.quarantine()
+    quarantine = upload_names(store.quarantine())
     missing = [] if core.is_demo else core.settings.missing_for_tenant()
     path = core.policy_path
     policy_error = targets = None
@@ -74,7 +117,7 @@ def build_data(core) -> DataView:
              "channel": ", ".join(t.channel or ()) or "any", "target": t.target_seconds, "clock": t.clock,
              "schedule": t.schedule}
             for t in policy.targets
-        ])
+        ]).with_columns(duration_text("target").alias("target"))
         note = (f"{len(policy.targets)} targets, schedules: {', '.join(policy.schedules)}. The first matching target "
                 "wins.")
     try:
@@ -83,19 +126,20 @@ def build_data(core) -> DataView:
         text = None
     return DataView(
         source=f"Source: {core.label} · store: {store.root}",
-        freshness=shown, freshness_error=error,
-        failures=failures if failures is not None else pl.DataFrame(), manifest=manifest,
-        quarantine=quarantine,
-        quarantine_reasons=quarantine.group_by("export", "reason").agg(pl.len().alias("rows"))
-        .sort("rows", descending=True),
+        freshness=headed(shown, tz) if shown is not None else None, freshness_error=error,
+        failures=headed(failures, tz) if failures is not None else pl.DataFrame(),
+        manifest=headed(manifest, tz) if manifest is not None else None,
+        quarantine=headed(quarantine, tz),
+        quarantine_reasons=headed(quarantine.group_by("export", "reason").agg(pl.len().alias("rows"))
+                                  .sort("rows", descending=True), tz),
         sync_blocker=(f"Syncing a Khoros tenant needs these settings, which are not set: {', '.join(missing)}. Set "
                       "them as environment variables or in .streamlit/secrets.toml (see the README).")
         if missing else None,
         exports=list(EXPORTS), is_demo=core.is_demo,
         policy_caption=f"{path}" + (" (the default; set CARE_DASHBOARD_POLICY to use your own)"
                                     if path == DEFAULT_POLICY_PATH else ""),
-        policy_error=policy_error, targets=targets, policy_note=note, policy_text=text,
-        damaged=core.damaged(),
+        policy_error=policy_error, targets=headed(targets, tz) if targets is not None else None, policy_note=note,
+        policy_text=text, unanchored=_unanchored(core), damaged=core.damaged(),
     )
 
 
@@ -105,6 +149,8 @@ class Outcome:
     label: str
     message: str
     notes: list[str] = field(default_factory=list)
+    warning: bool = False
+    """Done, but not all of it: e.g. an import whose rows were partly quarantined (never a green box)."""
 
 
 Progress = Callable[[str, float], None]
@@ -131,6 +177,17 @@ def import_uploads(core, export_id: str, uploads: Sequence[tuple[str, bytes]]) -
             paths.append(path)
         result = core.import_files(export_id, paths)
     notes = [f"{Path(f.path).name}: {notice}" for f in result.files for notice in f.notices]
+    if export_id == "conversation":
+        notes.append("Conversations count in the figures only with their inbound posts (every clock starts at the "
+                     "first one): import the incoming_post export for the same days too.")
+    read = result.rows + result.quarantined
+    if result.quarantined:
+        per_file = "; ".join(f"{Path(f.path).name}: {f.quarantined:,} of {f.rows + f.quarantined:,}"
+                             for f in result.files if f.quarantined)
+        return Outcome(True, "Imported with quarantined rows",
+                       f"Imported {result.rows:,} of {read:,} rows; {result.quarantined:,} did not parse and were "
+                       f"quarantined ({per_file}) — see Quarantined rows for their lines and reasons. {result}",
+                       notes, warning=True)
     return Outcome(True, "Imported", f"Imported {result}", notes)
 
 

@@ -14,27 +14,13 @@ from typing import Literal
 
 import polars as pl
 
-__all__ = ["Card", "Kpi", "duration_text", "format_duration", "format_value", "in_zone"]
+from dashboard.formats import DATE_FORMAT, TIME_FORMAT, format_duration, local_text
+
+__all__ = ["DATE_FORMAT", "TIME_FORMAT", "Card", "Kpi", "duration_text", "format_duration", "format_value", "in_zone",
+           "local_text", "time_text"]
 
 Unit = Literal["count", "seconds", "ratio", "decimal"]
 """``decimal``: a figure read to two places (e.g. conversations in hand per agent)."""
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
-        return "—"
-    seconds = float(seconds)
-    sign = "-" if seconds < 0 else ""
-    s = abs(seconds)
-    if s < 60:
-        return f"{sign}{s:.0f}s"
-    if s < 3600:
-        return f"{sign}{s / 60:.0f}m"
-    if s < 86400:
-        h, m = divmod(round(s / 60), 60)
-        return f"{sign}{h}h {m:02d}m"
-    d, h = divmod(round(s / 3600), 24)
-    return f"{sign}{d}d {h}h"
 
 
 def format_value(value: float | None, unit: Unit) -> str:
@@ -61,6 +47,12 @@ class Kpi:
     parameters: dict[str, str] = field(default_factory=dict)
     rows: pl.DataFrame | None = None
     lower_is_better: bool = False
+    comparison: str = "vs previous period"
+    """What the change is measured against (e.g. the same hours of the previous period when today is partial)."""
+
+    @property
+    def delta_description(self) -> str:
+        return self.comparison
 
     @property
     def text(self) -> str:
@@ -99,4 +91,10 @@ def duration_text(seconds_column: str) -> pl.Expr:
 
 def in_zone(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
     """Every instant column in the report time zone (they are UTC inside)."""
-    return frame.with_columns(pl.col(pl.Datetime).dt.convert_time_zone(tz))
+    return frame.with_columns(pl.col(pl.Datetime("ms", "UTC"), pl.Datetime("us", "UTC"), pl.Datetime("ns", "UTC"))
+                              .dt.convert_time_zone(tz))
+
+
+def time_text(column: str, tz: str) -> pl.Expr:
+    """An instant column as the reader's clock shows it (:data:`TIME_FORMAT` in ``tz``); "—" where there is none."""
+    return pl.col(column).dt.convert_time_zone(tz).dt.strftime(TIME_FORMAT).fill_null("—")

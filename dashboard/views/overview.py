@@ -8,6 +8,8 @@ CLI uses); the backlog is ``backlog.open_at``; sparklines are the same functions
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import polars as pl
@@ -15,8 +17,9 @@ import polars as pl
 from dashboard import charts
 from dashboard.filters import Filters
 from dashboard.metrics import automation, backlog, sla, stats, volume
-from dashboard.views.kpi import Kpi
-from dashboard.views.service_levels import DRILL_COLUMNS
+from dashboard.views.kpi import Kpi, in_zone, local_text
+from dashboard.views.names import describe_filters, with_names
+from dashboard.views.service_levels import drill_rows
 
 __all__ = ["OverviewView", "build_overview"]
 
@@ -31,6 +34,8 @@ class OverviewView:
     conversations: int
     empty_message: str | None
     automation_warning: str | None
+    comparison_note: str
+    """What the changes compare with (the same span of the previous period when today is partial)."""
     volume_chart: alt.Chart | None
     """None when nothing arrived ("No arrivals to chart.")."""
     heatmap_chart: alt.Chart | None
@@ -60,11 +65,15 @@ def build_overview(core, filters: Filters) -> OverviewView:
     start, end, tz = filters.start, filters.end, filters.tz
     as_of = filters.as_of or core.now()
     policy = core.policy()
+    names = core.reference_names()
     lazy = filters.apply(core.facts(filters.bot_rule)).lazy()
     current = sla.in_window(lazy, start, end, tz)
-    summary = {r["kpi"]: r for r in volume.kpi_summary(lazy, policy, start=start, end=end, tz=tz, as_of=as_of)
-               .collect().iter_rows(named=True)}
+    # Today is partial: the previous period is cut at the same local time, so like is compared with like.
+    summary = {r["kpi"]: r for r in volume.kpi_summary(filters.comparable(lazy, as_of), policy, start=start, end=end,
+                                                       tz=tz, as_of=as_of).collect().iter_rows(named=True)}
     covered = _covers(lazy, "first_inbound_time", filters)
+    cut = filters.partial_cut(as_of)
+    comparison, comparison_note = _comparison(filters, as_of, cut)
 
     def value(kpi: str) -> float | None:
         return summary[kpi]["value"]
@@ -77,24 +86,27 @@ def build_overview(core, filters: Filters) -> OverviewView:
     daily = sla.attainment_by(evaluated.with_columns(day), ["day"]).collect()
     days = volume.conversations_by_day(current, start, end, tz, by=None).collect()
     conversations = int(value("conversations") or 0)
-    # Sparklines start at the first day with arrivals: days before the data begins are not "zero".
+    # Sparklines start at the first day with arrivals (days before the data begins are not "zero") and end with
+    # the last complete day (a day six hours old is not a fall to a quarter).
     if conversations:
         days = days.filter(pl.col("day") >= days.filter(pl.col("conversations") > 0).get_column("day")[0])
+    if cut is not None and days.height > 1:
+        days = days.filter(pl.col("day") < as_of.astimezone(ZoneInfo(tz)).date())
     frt_params = {
         "window": filters.window_text,
         "time anchor": "first inbound post of the conversation",
         "bot rule": filters.bot_rule,
         "clock": "the matched target's clock (business or calendar) — see the policy",
         "percentile method": stats.PERCENTILE_METHOD,
-        "as of": f"{as_of:%Y-%m-%d %H:%M} UTC",
+        "as of": f"{local_text(as_of, tz)} ({tz})",
     }
-    drill = [c for c in DRILL_COLUMNS if c in evaluated.collect_schema().names()]
-    frt_rows = evaluated.filter(pl.col("response_seconds").is_not_null()).select(drill).collect()
-    sla_rows = evaluated.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).select(drill).collect()
-    open_now = backlog.open_at(lazy, as_of).select(
+    frt_rows = drill_rows(evaluated.filter(pl.col("response_seconds").is_not_null()).collect(), names, tz)
+    sla_rows = drill_rows(evaluated.filter(pl.col("status").is_in(["achieved", "breached", "pending"])).collect(),
+                          names, tz)
+    open_now = in_zone(with_names(backlog.open_at(lazy, as_of).select(
         "conversation_id", "conversation_display_id", "network", "tier", "priority", "work_queue_id", "agent_id",
         "status", "created_time", "age_seconds",
-    ).sort("age_seconds", descending=True).collect()
+    ).sort("age_seconds", descending=True).collect(), names), tz)
     kpis = [
         Kpi(
             key="conversations", label="Conversations", value=float(conversations), unit="count",
@@ -102,8 +114,10 @@ def build_overview(core, filters: Filters) -> OverviewView:
             previous=previous("conversations"),
             sparkline=[float(v) for v in days.get_column("conversations")],
             parameters={"window": filters.window_text, "time anchor": "first inbound post"},
-            rows=current.select("conversation_id", "conversation_display_id", "first_inbound_time", "network",
-                                "tier", "priority", "work_queue_id", "status").collect(),
+            rows=in_zone(with_names(current.select(
+                "conversation_id", "conversation_display_id", "first_inbound_time", "network", "tier", "priority",
+                "work_queue_id", "status").collect(), names), tz),
+            comparison=comparison,
         ),
         Kpi(
             key="frt_median", label="Median FRT", value=value("frt_median_seconds"),
@@ -111,12 +125,14 @@ def build_overview(core, filters: Filters) -> OverviewView:
             definition="Median time from the clock start (first inbound post, or the hand-off for bot-first "
                        "conversations) to the first public human response, over answered conversations.",
             sparkline=_series(days, daily, "median_seconds"), parameters=frt_params, rows=frt_rows,
+            comparison=comparison,
         ),
         Kpi(
             key="frt_p90", label="p90 FRT", value=value("frt_p90_seconds"), unit="seconds",
             lower_is_better=True, previous=previous("frt_p90_seconds"),
             definition="90th percentile (nearest rank) of the first response time, over answered conversations.",
             sparkline=_series(days, daily, "p90_seconds"), parameters=frt_params, rows=frt_rows,
+            comparison=comparison,
         ),
         Kpi(
             key="sla_attainment", label="FRT SLA", value=value("first_response_attainment"), unit="ratio",
@@ -126,7 +142,7 @@ def build_overview(core, filters: Filters) -> OverviewView:
             sparkline=_series(days, daily, "attainment"),
             parameters={**frt_params, "policy": policy.source,
                         "pending now": str(int(value("pending_first_responses") or 0))},
-            rows=sla_rows,
+            rows=sla_rows, comparison=comparison,
         ),
         Kpi(
             key="backlog_now", label="Backlog now", value=float(open_now.height), unit="count",
@@ -134,13 +150,13 @@ def build_overview(core, filters: Filters) -> OverviewView:
             sparkline=[float(v) for v in backlog.open_at_day_ends(lazy, days.get_column("day").to_list(), tz, as_of)],
             definition="Conversations open at the as-of instant (created, not closed, not between a close and a "
                        "reopen), whatever their arrival day.",
-            parameters={"as of": f"{as_of:%Y-%m-%d %H:%M} UTC", "age": "calendar time since creation"},
+            parameters={"as of": f"{local_text(as_of, tz)} ({tz})", "age": "calendar time since creation"},
             rows=open_now,
         ),
     ]
     records = core.table("bot_request").lazy()
     health = automation.health_now(records, as_of).collect()
-    kpis.append(_automation_kpi(records, health, filters, as_of, days))
+    kpis.append(_automation_kpi(records, health, filters, as_of, days, comparison))
     unhealthy = health.filter(pl.col("state") != automation.HEALTHY)
     warning = None
     if unhealthy.height:
@@ -149,17 +165,29 @@ def build_overview(core, filters: Filters) -> OverviewView:
     volume_frame = volume.conversations_by_day(lazy, start, end, tz, by="network").collect()
     heatmap = volume.arrivals_heatmap(current, tz).collect()
     return OverviewView(
-        caption=filters.describe(), kpis=kpis, conversations=conversations,
-        empty_message=None if conversations else EMPTY, automation_warning=warning,
+        caption=describe_filters(core, filters), kpis=kpis, conversations=conversations,
+        empty_message=None if conversations else EMPTY, automation_warning=warning, comparison_note=comparison_note,
         volume_chart=charts.create_volume_chart(volume_frame, by="network") if volume_frame.height else None,
         heatmap_chart=charts.create_arrivals_heatmap_chart(heatmap) if heatmap.height else None,
         volume=volume_frame, heatmap=heatmap, automation=health,
     )
 
 
-def _automation_kpi(records: pl.LazyFrame, health: pl.DataFrame, filters: Filters, as_of, days: pl.DataFrame) -> Kpi:
+def _comparison(filters: Filters, as_of: datetime, cut: datetime | None) -> tuple[str, str]:
+    """The changes' description (under each KPI) and the note under the row."""
+    days = filters.days
+    if cut is None:
+        return f"vs the previous {days} days", f"Changes compare with the previous {days} days."
+    tz = filters.tz
+    return (f"vs the previous {days} days to {local_text(cut, tz)}",
+            f"Today is partial (to {local_text(as_of, tz, '%H:%M')}): changes compare with the previous {days} days "
+            f"up to the same time ({local_text(cut, tz)}), and the sparklines end with the last complete day.")
+
+
+def _automation_kpi(records: pl.LazyFrame, health: pl.DataFrame, filters: Filters, as_of, days: pl.DataFrame,
+                    comparison: str) -> Kpi:
     start, end, tz = filters.start, filters.end, filters.tz
-    prev_start, prev_end = filters.previous_window()
+    prev_start, prev_end = filters.previous_comparable(as_of)
     covered = _covers(records, "created_time", filters)
     healthy = health.filter(pl.col("state") == automation.HEALTHY).height
     return Kpi(
@@ -172,6 +200,6 @@ def _automation_kpi(records: pl.LazyFrame, health: pl.DataFrame, filters: Filter
                    "filters do not apply: request records carry no tier, queue or agent.",
         sparkline=_series(days, automation.success_rate_by_day(records, start, end, tz, as_of), "success_rate"),
         parameters={"window": filters.window_text, "time anchor": "request created time",
-                    "health window": "2 minutes", "as of": f"{as_of:%Y-%m-%d %H:%M} UTC"},
-        rows=health,
+                    "health window": "2 minutes", "as of": f"{local_text(as_of, tz)} ({tz})"},
+        rows=in_zone(health, tz), comparison=comparison,
     )

@@ -1,13 +1,17 @@
 """Service levels: did each customer tier get the service level it is promised — then by any dimension.
 
 Attainment, medians and p90s come from ``dashboard.metrics.sla`` — the functions of ``python -m dashboard report
-sla`` and the notebooks. :func:`build_service_levels` is the tier headline; :func:`build_sla_breakdown` the part
-that follows the reader's choice of metric and grouping; :func:`build_drilldown` the rows behind one group.
+sla`` and the notebooks. :func:`build_service_levels` is the tier headline (n, target and attainment per tier, an
+all-tiers row, and tier × priority, where a tier's average hides its urgent conversations);
+:func:`build_sla_breakdown` the part that follows the reader's choice of metric and grouping;
+:func:`build_drilldown` the rows behind one group.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import altair as alt
 import polars as pl
@@ -15,9 +19,11 @@ import polars as pl
 from dashboard import charts
 from dashboard.filters import DIMENSION_BY_KEY, Filters
 from dashboard.metrics import sla, stats
-from dashboard.views.kpi import duration_text, format_duration
+from dashboard.views.kpi import duration_text, format_duration, in_zone, local_text
+from dashboard.views.names import describe_filters, name_column, readable, with_names
 
 __all__ = [
+    "ALL_TIERS",
     "DRILL_COLUMNS",
     "METRIC_LABELS",
     "SLA_GROUPS",
@@ -27,6 +33,8 @@ __all__ = [
     "build_drilldown",
     "build_service_levels",
     "build_sla_breakdown",
+    "drill_rows",
+    "group_label",
     "tier_headline",
 ]
 
@@ -36,35 +44,95 @@ METRIC_LABELS = {
     "time_to_assign": "Time to assign",
     "resolution": "Resolution",
 }
-SLA_GROUPS = ("tier", "priority", "queue", "channel", "agent")
+SLA_GROUPS = ("tier", "priority", "queue", "channel", "team", "agent")
 """Dimensions the page groups by (keys of ``dashboard.filters.DIMENSIONS``)."""
 HEADLINE_METRICS = ("first_response", "resolution")
+ALL_TIERS = "All tiers"
 DRILL_COLUMNS = (
     "conversation_id", "conversation_display_id", "burst_index", "tier", "priority", "network", "work_queue_id",
-    "agent_id", "status", "target_name", "target_seconds", "clock", "start_time", "stop_time", "breach_at",
-    "elapsed_seconds", "breach_severity_seconds",
+    "work_queue_name", "team_id", "team_name", "agent_id", "agent_name", "status", "target_name", "target_seconds",
+    "clock", "start_time", "stop_time", "breach_at", "elapsed_seconds", "breach_severity_seconds",
 )
-"""Columns of the drill-down (the rows behind a bar), in order."""
-DECIDED = ("achieved", "breached", "pending")
+"""Columns of the rows behind a figure (the downloads), in order: ids beside their names."""
+DRILL_HEADERS = {
+    "conversation_display_id": "Conversation", "burst_index": "Reply", "status": "Status", "tier": "Tier",
+    "priority": "Priority", "network": "Channel", "work_queue_name": "Work queue", "team_name": "Team",
+    "agent_name": "Agent", "target": "Target", "elapsed": "Elapsed", "late_by": "Late by", "start_time": "Clock start",
+    "stop_time": "Clock stop", "breach_at": "Breach at",
+}  # fmt: skip
+"""The drill-down as a reader sees it: column -> header."""
+DECIDED = ("achieved", "breached")
+COUNTED = ("achieved", "breached", "pending")
+_PREFIX = {"first_response": ("FR", "First response SLA %", "FRT"),
+           "resolution": ("Res", "Resolution SLA %", "Resolution")}  # fmt: skip
 
 
 def group_label(group: str) -> str:
-    return "work queue" if group == "queue" else group
+    return DIMENSION_BY_KEY[group].label.lower() if group in DIMENSION_BY_KEY else group
 
 
-def tier_headline(comparison: pl.DataFrame, tier_order: tuple[str, ...]) -> pl.DataFrame:
-    """One row per tier from ``sla.attainment_by_metric(..., by=["tier"])``: per metric its attainment, interval,
-    median, p90, breached and pending (``<metric>_attainment``, ...), tiers best served first."""
-    keep = ("attainment", "attainment_low", "attainment_high", "median_seconds", "p90_seconds", "breached", "pending")
+def drill_rows(evaluated: pl.DataFrame, names: Mapping[str, pl.DataFrame], tz: str) -> pl.DataFrame:
+    """Evaluated rows as downloaded: :data:`DRILL_COLUMNS` (names beside ids), instants in the report zone."""
+    named = with_names(evaluated, names)
+    return in_zone(named.select([c for c in DRILL_COLUMNS if c in named.columns]), tz)
+
+
+def _target_text(low: pl.Expr, high: pl.Expr) -> pl.Expr:
+    one = low.map_elements(format_duration, return_dtype=pl.String)
+    other = high.map_elements(format_duration, return_dtype=pl.String)
+    return pl.when(low.is_null()).then(pl.lit("no target")).when(low == high).then(one) \
+        .otherwise(pl.concat_str([one, pl.lit("–"), other]))
+
+
+def _groups(evaluated: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+    """:func:`sla.attainment_by` with ``decided`` (n) and the target(s) in force."""
+    by = list(by)
+    counted = evaluated.lazy().filter(pl.col("status").is_in(COUNTED))
+    target = [pl.col("target_seconds").min().alias("target_low"), pl.col("target_seconds").max().alias("target_high")]
+    targets = counted.group_by(by).agg(target) if by else counted.select(target)
+    groups = sla.attainment_by(evaluated.lazy(), by)
+    joined = groups.join(targets, on=by, how="left") if by else groups.join(targets, how="cross")
+    return joined.with_columns(decided=pl.col("achieved") + pl.col("breached")).collect()
+
+
+def tier_headline(comparison: pl.DataFrame, tier_order: tuple[str, ...], by: Sequence[str] = ("tier",)) -> pl.DataFrame:
+    """One row per group of ``by`` from per-metric attainment rows (``metric`` column): per metric its
+    attainment, interval, median, p90, n, target, breached and pending (``<metric>_attainment``, ...), tiers best
+    served first (the policy's order), then the other columns ascending."""
+    by = list(by)
+    keep = ("attainment", "attainment_low", "attainment_high", "median_seconds", "p90_seconds", "breached", "pending",
+            "decided", "target_low", "target_high")
     wide: pl.DataFrame | None = None
     for metric in comparison.get_column("metric").unique(maintain_order=True).to_list():
         part = comparison.filter(pl.col("metric") == metric).select(
-            "tier", *(pl.col(c).alias(f"{metric}_{c}") for c in keep))
-        wide = part if wide is None else wide.join(part, on="tier", how="full", coalesce=True)
+            *by, *(pl.col(c).alias(f"{metric}_{c}") for c in keep if c in comparison.columns))
+        wide = part if wide is None else wide.join(part, on=by, how="full", coalesce=True, nulls_equal=True)
     if wide is None:
         return pl.DataFrame({"tier": []}, schema={"tier": pl.String})
     order = {t: i for i, t in enumerate(tier_order)}
-    return wide.sort(pl.col("tier").replace_strict(order, default=len(order), return_dtype=pl.Int64), "tier")
+    rank = pl.col("tier").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    return wide.sort([rank, *by], nulls_last=True)
+
+
+def _shown(wide: pl.DataFrame, first: Sequence[tuple[str, str]]) -> pl.DataFrame:
+    """The headline as shown: ``first`` (column, header) then per metric n, target, SLA %, interval, median, p90
+    and pending."""
+    columns = [pl.col(c).cast(pl.String).fill_null("—").alias(h) for c, h in first]
+    for metric in HEADLINE_METRICS:
+        short, percent, duration = _PREFIX[metric]
+        m = f"{metric}_"
+        columns += [
+            pl.col(m + "decided").fill_null(0).alias(f"{short} n"),
+            _target_text(pl.col(m + "target_low"), pl.col(m + "target_high")).alias(f"{short} target"),
+            (pl.col(m + "attainment") * 100).alias(percent),
+            pl.when(pl.col(m + "attainment").is_not_null()).then(pl.format(
+                "{}–{}%", (pl.col(m + "attainment_low") * 100).round(1), (pl.col(m + "attainment_high") * 100)
+                .round(1))).otherwise(pl.lit("—")).alias(f"{short} 95% interval"),
+            duration_text(m + "median_seconds").alias(f"{duration} median"),
+            duration_text(m + "p90_seconds").alias(f"{duration} p90"),
+            pl.col(m + "pending").fill_null(0).alias(f"{short} pending"),
+        ]
+    return wide.select(columns)
 
 
 @dataclass(frozen=True)
@@ -73,40 +141,48 @@ class ServiceLevelsView:
     empty_message: str | None
     """Set when no conversation in the window has a clock: the page shows it and stops."""
     headline: pl.DataFrame
-    """As shown: Tier, First response SLA % (0–100), FRT median, FRT p90, FR pending, Resolution SLA %, ..."""
+    """As shown, one row per tier and an "All tiers" row: Tier, FR n, FR target, First response SLA % (0–100),
+    FR 95% interval, FRT median, FRT p90, FR pending, then the same for resolution (Res ..., Resolution ...)."""
+    by_priority: pl.DataFrame
+    """The same per tier × priority."""
     note: str
     tier_chart: alt.Chart
     comparison: pl.DataFrame = field(repr=False)
-    """``sla.attainment_by_metric`` by tier for first response and resolution (the chart's and notebooks' rows)."""
+    """``sla.attainment_by`` by tier for first response and resolution (the chart's and notebooks' rows)."""
     tier_order: tuple[str, ...] = ()
 
 
 def build_service_levels(core, filters: Filters) -> ServiceLevelsView:
     facts = filters.apply(core.facts(filters.bot_rule))
-    comparison = sla.attainment_by_metric(facts, core.policy(), HEADLINE_METRICS, ["tier"], start=filters.start,
-                                          end=filters.end, tz=filters.tz, as_of=filters.as_of or core.now())
+    as_of = filters.as_of or core.now()
+    policy = core.policy()
+    frames = {m: sla.evaluate_window(facts, policy, m, start=filters.start, end=filters.end, tz=filters.tz,
+                                     as_of=as_of).collect() for m in HEADLINE_METRICS}
+
+    def by(columns: Sequence[str]) -> pl.DataFrame:
+        parts = [_groups(frame, columns).with_columns(pl.lit(m).alias("metric")) for m, frame in frames.items()]
+        return pl.concat(parts, how="diagonal_relaxed").select("metric", pl.exclude("metric"))
+
+    comparison = by(["tier"])
     empty = comparison.height == 0 or comparison.get_column("total").sum() == 0
-    wide = tier_headline(comparison, core.tier_order)
-    headline = wide.select(
-        pl.col("tier").alias("Tier"),
-        (pl.col("first_response_attainment") * 100).alias("First response SLA %"),
-        duration_text("first_response_median_seconds").alias("FRT median"),
-        duration_text("first_response_p90_seconds").alias("FRT p90"),
-        pl.col("first_response_pending").alias("FR pending"),
-        (pl.col("resolution_attainment") * 100).alias("Resolution SLA %"),
-        duration_text("resolution_median_seconds").alias("Resolution median"),
-        duration_text("resolution_p90_seconds").alias("Resolution p90"),
-    ) if wide.height else wide
+    order = core.tier_order
+    wide = tier_headline(comparison, order)
+    everyone = tier_headline(by([]).with_columns(pl.lit(ALL_TIERS).alias("tier")), order)
+    pairs = tier_headline(by(["tier", "priority"]), order, by=("tier", "priority"))
+    headline = _shown(pl.concat([wide, everyone], how="diagonal_relaxed"), [("tier", "Tier")]) if wide.height \
+        else wide
     return ServiceLevelsView(
-        caption=filters.describe(),
+        caption=describe_filters(core, filters),
         empty_message=("No conversations with a service-level clock in this window for these filters. Widen the "
                        "date range or clear a filter in the sidebar.") if empty else None,
         headline=headline,
-        note="Attainment = achieved ÷ (achieved + breached); pending conversations are counted apart. Durations are "
-             "in the matched target's clock (business or calendar, per the policy). Percentiles: "
-             f"{stats.PERCENTILE_METHOD}.",
-        tier_chart=charts.create_tier_comparison_chart(comparison, order=list(core.tier_order)),
-        comparison=comparison, tier_order=core.tier_order,
+        by_priority=_shown(pairs, [("tier", "Tier"), ("priority", "Priority")]) if pairs.height else pairs,
+        note="n = conversations whose clock is decided (achieved + breached); SLA % = achieved ÷ n, with its 95 % "
+             "Wilson interval; pending clocks (still running) are counted apart. Target = the policy's target(s) "
+             "matched in the group (a range when priorities or channels differ: see tier × priority). Durations are "
+             f"in the matched target's clock (business or calendar). Percentiles: {stats.PERCENTILE_METHOD}.",
+        tier_chart=charts.create_tier_comparison_chart(comparison, order=list(order)),
+        comparison=comparison, tier_order=order,
     )
 
 
@@ -116,7 +192,7 @@ class SlaBreakdown:
     group: str
     """The dimension key (``tier``, ``queue``, ...)."""
     column: str
-    """The column grouped by (agents by name)."""
+    """The column grouped by (agents, work queues and teams by name)."""
     unit: str
     """"conversations", or "replies" for next response."""
     note: str | None
@@ -124,6 +200,7 @@ class SlaBreakdown:
     groups: pl.DataFrame
     """``sla.attainment_by`` per group with a clock (the bars)."""
     options: list
+    picker_label: str
     attainment_chart: alt.Chart | None
     duration_chart: alt.Chart | None
     distribution_chart: alt.Chart | None
@@ -131,12 +208,8 @@ class SlaBreakdown:
     period_chart: alt.Chart | None
     period_note: str | None
     evaluated: pl.DataFrame = field(repr=False)
-
-
-def _with_agent_names(frame: pl.DataFrame, names: pl.DataFrame) -> pl.DataFrame:
-    """Add ``agent_name`` (the id when the name is unknown; null when there is no agent)."""
-    joined = frame.join(names, on="agent_id", how="left")
-    return joined.with_columns(pl.coalesce("agent_name", "agent_id").alias("agent_name"))
+    tz: str = "UTC"
+    names: Mapping[str, pl.DataFrame] = field(default_factory=dict, repr=False)
 
 
 def _clip_long_tail(rows: pl.DataFrame, q: float = 0.95) -> tuple[pl.DataFrame, int, float | None]:
@@ -149,20 +222,27 @@ def _clip_long_tail(rows: pl.DataFrame, q: float = 0.95) -> tuple[pl.DataFrame, 
     return kept, rows.height - kept.height, float(limit)
 
 
-def _distribution(rows: pl.DataFrame, target_minutes: float | None, hidden_note: str) -> tuple[alt.Chart, str]:
-    drawn, hidden, limit = _clip_long_tail(rows)
-    note = f"The {hidden:,} longest (over {format_duration(limit)}, the p95) {hidden_note}" if hidden else ""
-    return charts.create_response_distribution_chart(drawn, target_minutes=target_minutes), note
+def _distribution(rows: pl.DataFrame, unit: str, targets: Sequence[tuple[str, float]],
+                  hidden_note: str) -> tuple[alt.Chart, str]:
+    """The decided clocks' elapsed times (a running clock's elapsed time is not a response time: pending ones are
+    counted in the note, not drawn), the long tail clipped."""
+    decided = rows.filter(pl.col("status").is_in(DECIDED))
+    running = rows.filter(pl.col("status") == "pending").height
+    drawn, hidden, limit = _clip_long_tail(decided)
+    notes = [f"The {hidden:,} longest (over {format_duration(limit)}, the p95) {hidden_note}" if hidden else "",
+             f"{running:,} still running (pending) are not drawn: their clocks have not stopped." if running else ""]
+    return charts.create_response_distribution_chart(drawn, targets=targets, unit=unit.capitalize()), \
+        " ".join(n for n in notes if n)
 
 
 def build_sla_breakdown(core, filters: Filters, metric: str, group: str) -> SlaBreakdown:
-    """Attainment of ``metric`` per ``group`` (a dimension key) in the window, with the period before it."""
+    """Attainment of ``metric`` per ``group`` (a dimension key) in the window, with the same span before it."""
     if group not in SLA_GROUPS:
         raise ValueError(f"unknown grouping {group!r}; use one of {', '.join(SLA_GROUPS)}")
-    names = core.agent_names()
+    names = core.reference_names()
     rows = filters.apply(core.bursts(filters.bot_rule) if metric == "next_response" else core.facts(filters.bot_rule))
-    frame = _with_agent_names(rows, names)
-    column = "agent_name" if group == "agent" else DIMENSION_BY_KEY[group].column
+    frame = with_names(rows, names)
+    column = name_column(DIMENSION_BY_KEY[group].column)
     as_of = filters.as_of or core.now()
     window = {"start": filters.start, "end": filters.end, "tz": filters.tz, "as_of": as_of}
     policy = core.policy()
@@ -174,28 +254,36 @@ def build_sla_breakdown(core, filters: Filters, metric: str, group: str) -> SlaB
     unit = "replies" if metric == "next_response" else "conversations"
     note = ("Next response is reply-level: each customer message after a reply starts a clock; counts are replies, "
             "not conversations.") if metric == "next_response" else None
+    picker = f"{unit.capitalize()} of one {label} (or click a bar)"
     if groups.height == 0:
         return SlaBreakdown(metric, group, column, unit, note, f"No {METRIC_LABELS[metric].lower()} clocks in this "
-                            "window for these filters.", groups, [], None, None, None, "", None, None, evaluated)
-    everything = evaluated.filter(pl.col("status").is_in(DECIDED))
-    distribution, hidden = _distribution(everything, None, "are not drawn.")
-    periods = sla.attainment_by_period(frame, policy, metric, column, **window)
-    prev_start, prev_end = filters.previous_window()
+                            "window for these filters.", groups, [], picker, None, None, None, "", None, None,
+                            evaluated, filters.tz, names)
+    distribution, hidden = _distribution(evaluated, unit, (), "are not drawn.")
+    # The previous period cut at the same local time when today is partial: like compared with like.
+    periods = sla.attainment_by_period(filters.comparable(frame, as_of), policy, metric, column, **window)
+    prev_start, prev_end = filters.previous_comparable(as_of)
+    shown_end = local_text(prev_end, filters.tz) if isinstance(prev_end, datetime) \
+        else f"{prev_end - timedelta(days=1):%d %b}"
     empty_before = periods.filter(pl.col("period") == "previous").get_column("total").sum() == 0
     return SlaBreakdown(
         metric=metric, group=group, column=column, unit=unit, note=note, empty_message=None, groups=groups,
-        options=groups.get_column(column).to_list(),
+        options=groups.get_column(column).to_list(), picker_label=picker,
         attainment_chart=charts.create_attainment_chart(groups, column, order=order),
         duration_chart=charts.create_duration_by_group_chart(
             groups.filter(pl.col("median_seconds").is_not_null()), column, order=order,
             title=f"{METRIC_LABELS[metric]}: median and p90 by {label}"),
         distribution_chart=distribution,
-        distribution_note=" ".join(filter(None, [hidden, "Pick a group to see its conversations and its target on "
-                                                         "the distribution."])),
-        period_chart=charts.create_period_comparison_chart(periods, column, order=order),
-        period_note=(f"No data in the previous period ({prev_start:%d %b} – {prev_end:%d %b}) to compare with."
-                     if empty_before else None),
-        evaluated=evaluated,
+        distribution_note=" ".join(filter(None, [hidden, f"Pick a {label} to see its {unit} and its targets on the "
+                                                         "distribution."])),
+        period_chart=charts.create_period_comparison_chart(periods, column, order=order, labels={
+            "previous": f"previous {filters.days} days ({prev_start:%d %b} – {shown_end})",
+            "current": f"this period ({filters.start:%d %b} – now)" if filters.partial_cut(as_of)
+            else f"this period ({filters.start:%d %b} – {filters.end - timedelta(days=1):%d %b})"}),
+        period_note=(f"No data in the previous period ({prev_start:%d %b} – {shown_end}) to compare with."
+                     if empty_before else ("Today is partial: the previous period is cut at the same time of day "
+                                           f"({shown_end})." if filters.partial_cut(as_of) else None)),
+        evaluated=evaluated, tz=filters.tz, names=names,
     )
 
 
@@ -206,25 +294,42 @@ class Drilldown:
     detail: str
     """What the rows are: the group and how many breached (customer text: shown as text)."""
     rows: pl.DataFrame
+    """The rows (the download): :data:`DRILL_COLUMNS`, ids beside the names, instants in the report zone."""
+    table: pl.DataFrame
+    """The same rows as shown: human headers, names, durations as durations."""
     file_name: str
     distribution_chart: alt.Chart
     distribution_note: str
 
 
+MAX_TARGET_LINES = 4
+
+
 def build_drilldown(breakdown: SlaBreakdown, value: object) -> Drilldown:
-    """The evaluated conversations (or replies) of one group, with their distribution against the target."""
+    """The evaluated conversations (or replies) of one group, with their distribution against its targets."""
     frame, column = breakdown.evaluated, breakdown.column
     picked = (frame.filter(pl.col(column).is_null()) if value is None
               else frame.filter(pl.col(column) == pl.lit(value).cast(frame.schema[column], strict=False)))
-    rows = picked.select([c for c in DRILL_COLUMNS if c in frame.columns]).sort("start_time", nulls_last=True)
-    targets = rows.get_column("target_seconds").drop_nulls().unique()
-    target = float(targets[0]) / 60 if targets.len() == 1 else None
-    chart, note = _distribution(rows, target, "are in the table, not drawn.")
+    picked = picked.sort("start_time", nulls_last=True)
+    download = drill_rows(picked, breakdown.names, breakdown.tz)
+    found = (picked.filter(pl.col("target_seconds").is_not_null()).group_by("target_name", "target_seconds")
+             .len().sort("len", descending=True))
+    targets = [(f"{n} ({format_duration(s)})", float(s)) for n, s, _ in found.iter_rows()]
     label = group_label(breakdown.group)
-    breached = rows.filter(pl.col("status") == "breached").height
+    extra = (f"{len(targets)} targets apply; the {MAX_TARGET_LINES} most used are drawn."
+             if len(targets) > MAX_TARGET_LINES else "")
+    chart, note = _distribution(picked, breakdown.unit, targets[:MAX_TARGET_LINES], "are in the table, not drawn.")
+    breached = picked.filter(pl.col("status") == "breached").height
+    shown = download.with_columns(
+        target=pl.concat_str([duration_text("target_seconds"), pl.lit(" "), pl.col("clock").fill_null("")]),
+        elapsed=duration_text("elapsed_seconds"),
+        late_by=duration_text("breach_severity_seconds"),
+        priority=pl.col("priority").cast(pl.String),
+    )
     return Drilldown(
-        count=f"{rows.height:,} {breakdown.unit}",
+        count=f"{picked.height:,} {breakdown.unit}",
         detail=f"with {label} = {value} ({METRIC_LABELS[breakdown.metric].lower()}, {breached:,} breached)",
-        rows=rows, file_name=f"{breakdown.metric}_{label.replace(' ', '_')}_{value}",
-        distribution_chart=chart, distribution_note=note,
+        rows=download, table=readable(shown, DRILL_HEADERS),
+        file_name=f"{breakdown.metric}_{label.replace(' ', '_')}_{value}",
+        distribution_chart=chart, distribution_note=" ".join(n for n in (note, extra) if n),
     )
