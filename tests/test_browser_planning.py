@@ -74,7 +74,8 @@ def _charts_drawn(pg, at_least: int) -> None:
 def _edit_cell(pg, key: str, row: int, column: int, old: str, new: str, *, done: str, attempts: int = 3) -> None:
     """Type ``new`` into the cell (``row``, ``column`` after ``position``) of the data editor ``key`` that shows
     ``old``, by keyboard as a reader would, until a markdown text matching ``done`` shows the app took it. An
-    edit sent while Streamlit is still finishing a run can be dropped by the grid: then it is typed again."""
+    edit sent while Streamlit is still finishing a run can be dropped by the grid, or the cell reached can be
+    another one while the grid is redrawn: then it is typed again."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
@@ -90,8 +91,15 @@ def _edit_cell(pg, key: str, row: int, column: int, old: str, new: str, *, done:
             pg.keyboard.press("ArrowDown")
         pg.keyboard.press("Enter")  # opens the cell's editor
         editor = pg.locator("#portal textarea, #portal input").first
-        editor.wait_for()
-        expect(editor).to_have_value(old)
+        try:
+            editor.wait_for()
+            expect(editor).to_have_value(old)
+        except (AssertionError, PlaywrightTimeout):
+            # a rerun that redraws the grid between the click and the Enter leaves the focus elsewhere
+            pg.keyboard.press("Escape")
+            if attempt == attempts - 1:
+                raise
+            continue
         pg.keyboard.press("Control+A")
         pg.keyboard.type(new)
         expect(editor).to_have_value(new)
