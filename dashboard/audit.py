@@ -92,7 +92,7 @@ class AuditEvent:
         def shown(value: Any) -> str:
             return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
 
-        return "; ".join(f"{key}: {shown(value)}" for key, value in self.what.items())
+        return "; ".join(f"{key}: {shown(value)}" for key, value in self.what.items() if value not in (None, [], ""))
 
 
 def _clean(value: Any, key: str) -> Any:

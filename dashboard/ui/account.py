@@ -24,7 +24,16 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.access import ROLE_TEXT, AccessError, Identity, Viewer, choose_tenant, load_access, tenant_of
+from dashboard.access import (
+    ALL_TENANTS,
+    ROLE_TEXT,
+    AccessError,
+    Identity,
+    Viewer,
+    choose_tenant,
+    load_access,
+    tenant_of,
+)
 from dashboard.audit import SYSTEM, AuditError, AuditEvent, audit_log
 from dashboard.errors import DashboardError, SettingsError
 from dashboard.settings import Settings
@@ -190,7 +199,8 @@ def _record_sign_in(settings: Settings, viewer: Viewer) -> None:
         return
     try:
         audit_log(settings).record(identity.label, "sign_in", subject=identity.subject,
-                                   roles=[f"{t}: {r}" for t, r in sorted(viewer.roles.items())],
+                                   roles=[f"{'every tenant' if t == ALL_TENANTS else t}: {r}"
+                                          for t, r in sorted(viewer.roles.items())],
                                    token_issued=identity.issued_at.isoformat() if identity.issued_at else None)
     except AuditError as exc:  # a sign-in nobody can trace does not go through
         _refuse("Audit unavailable", f"You cannot sign in right now: {exc}", sign_out=True, viewer=viewer)

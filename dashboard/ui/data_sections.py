@@ -84,6 +84,6 @@ def render_audit(core, tz: str) -> None:
             f"The newest {AUDIT_SHOWN} records, newest first. Every process appends its own file per day under "
             f"{log.folder} (JSON lines); nothing there is rewritten."))
         if events:
-            render_table(audit_table(events, tz), key="data_audit", height=300)
+            render_table(audit_table(events, tz), key="data_audit", height=300 if len(events) > 8 else "auto")
         else:
             st.caption("Nothing recorded yet.")
