@@ -142,3 +142,13 @@ def test_load_access_reads_again_when_the_file_changes_and_says_when_it_is_missi
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(AccessError, match="not UTF-8"):
         load_access(path)
+
+
+def test_the_shipped_example_access_file_reads_as_its_comments_say():
+    from tests.conftest import ROOT
+
+    example = load_access(ROOT / "dashboard" / "example-access.toml")
+    regional = example.resolve(who(groups=["care-admins-emea"]), "groups")
+    assert allowed_tenants(regional, ["amer", "emea"]) == ["emea"] and regional.may("admin", "emea")
+    ops = example.resolve(who(email="ops-lead@example.com"), "groups")
+    assert ops.may("admin", "amer")
