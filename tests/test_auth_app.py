@@ -18,6 +18,7 @@ from dashboard.ui.embed_gate import INVALID_LINK_MESSAGE
 from tests import _page_helpers as h
 from tests._worlds import TENANT_ENV
 from tests.conftest import DEMO_ENV, KHOROS_ENV_NAMES, ROOT, run_app
+from tests.test_page_data_notify import notify_page  # noqa: F401 (a fixture)
 
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-only-cookie-secret",
         "client_id": "care-dashboard", "client_secret": "x",
@@ -331,3 +332,54 @@ def test_embed_only_with_an_unreadable_other_setting_still_shows_only_the_generi
     at = run_as(SIGNED_OUT, auth=None)
     assert [e.value for e in at.error] == [INVALID_LINK_MESSAGE]
     assert "KHOROS_RATE_CARE_PER_MIN" not in texts(at)
+
+
+# ---- what the UI records -------------------------------------------------------------------------------------------
+
+
+def test_the_policy_in_force_and_each_change_of_it_are_recorded_once(tmp_path):
+    from types import SimpleNamespace
+
+    from dashboard.metrics.policy import DEFAULT_POLICY_PATH, load_policy
+    from dashboard.ui.account import note_policy
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(DEFAULT_POLICY_PATH.read_text())
+    settings = load_settings(env={"CARE_DASHBOARD_DATA_DIR": str(tmp_path / "data")})
+    core = SimpleNamespace(store=object(), settings=settings, policy_path=policy, policy=lambda: load_policy(policy))
+    log = audit_log(settings)
+    note_policy(core)
+    note_policy(core)  # the same file: nothing new
+    (first,) = log.latest(10)
+    assert (first.user, first.action, first.what["file"]) == ("system", "policy_in_force", str(policy))
+    assert first.what["targets"] == len(load_policy(policy).targets)
+
+    policy.write_text(policy.read_text() + "\n# tightened\n")
+    note_policy(core)
+    changed, _ = log.latest(10)
+    assert changed.action == "policy_changed" and changed.what["previous"] == first.what["sha256"]
+    assert changed.what["sha256"] != first.what["sha256"]
+
+    from dashboard.ui import account
+
+    account._POLICY_SEEN.clear()  # another process (or a restart) sees the same file: nothing new either
+    note_policy(core)
+    assert len(log.latest(10)) == 2
+
+
+@pytest.mark.integration  # a webhook receiver on a loopback port
+def test_a_test_send_from_the_data_page_is_recorded(notify_page):  # noqa: F811 (the fixture imported above)
+    from tests.test_notify_integration import WebhookReceiver
+    from tests.test_page_data_notify import HOOK_TOKEN, RULES
+
+    receiver = WebhookReceiver()
+    try:
+        notify_page(RULES, CARE_DASHBOARD_WEBHOOK_CARE_LEADS=receiver.url(f"/services/{HOOK_TOKEN}"))
+        at = run_app("pages/data.py")
+        at.selectbox(key="data_notify_test_rule").set_value("daily-care")
+        at.button(key="data_notify_send_test").click().run()
+        assert not at.exception and receiver.at(f"/services/{HOOK_TOKEN}")
+    finally:
+        receiver.close()
+    (sent,) = AuditLog(audit_log(load_settings()).folder).latest(1, actions=["notify_test"])
+    assert (sent.user, sent.what) == ("demo visitor (no sign-in)", {"rule": "daily-care", "ok": True})
