@@ -23,6 +23,9 @@ raw text; the CLI exits with a one-line message.
     ├── PlanningError                    a planning figure (contact reasons, occupancy, staffing, what-if
     │                                    targets) cannot be computed as asked; the argument or edited row
     │                                    and why (this module; raised by dashboard.metrics and the views)
+    ├── AccessError                      the access file (CARE_DASHBOARD_ACCESS) is wrong; line and reason
+    │                                    (dashboard.access)
+    ├── AuditError                       the audit cannot be written or read; names its folder (dashboard.audit)
     ├── ReportError                      bad report arguments or an empty store (dashboard.report)
     └── InvalidPayload                   an iFrame payload is not valid (dashboard.embed)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dashboard.errors import SettingsError
 
-__all__ = ["DEFAULT_DATA_DIR", "ENV_NAMES", "WEBHOOK_PREFIX", "Settings", "load_settings"]
+__all__ = ["DEFAULT_DATA_DIR", "ENV_NAMES", "MODES", "WEBHOOK_PREFIX", "Settings", "deployment_mode", "load_settings"]
 
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "khoros-care-dashboard"
 
@@ -51,7 +51,15 @@ ENV_NAMES = (
     "CARE_DASHBOARD_SIMULATOR_END",
     "CARE_DASHBOARD_NOTIFY",
     "CARE_DASHBOARD_SMTP_URL",
+    "CARE_DASHBOARD_MODE",
+    "CARE_DASHBOARD_ALLOW_ANONYMOUS",
+    "CARE_DASHBOARD_ROLES_CLAIM",
+    "CARE_DASHBOARD_ACCESS",
+    "CARE_DASHBOARD_SIGN_IN_MAX_AGE",
 )
+MODES = ("full", "embed")
+"""``CARE_DASHBOARD_MODE``: ``full`` (the dashboard, behind sign-in) or ``embed`` (only the author panel for a valid
+iFrame payload; nothing else, no sign-in page)."""
 WEBHOOK_PREFIX = "CARE_DASHBOARD_WEBHOOK_"
 """``CARE_DASHBOARD_WEBHOOK_<NAME>``: the URL of the webhook a notification rule names ``name`` (its letters upper
 case, other signs ``_``); read from the environment and the secrets file like the names above."""
@@ -102,6 +110,20 @@ class Settings:
     tenant_name: str | None = None
     """``CARE_DASHBOARD_TENANT_NAME``: what the store folder, the sync output and the Data page call the tenant
     (default: a short hash of the company key and host; never the key itself)."""
+    mode: str = "full"
+    """``CARE_DASHBOARD_MODE`` (:data:`MODES`)."""
+    allow_anonymous: bool = False
+    """``CARE_DASHBOARD_ALLOW_ANONYMOUS=true``: a configured tenant opens without sign-in, on purpose (every page
+    says so). Without it and without ``[auth]``, a tenant's dashboard refuses to open."""
+    roles_claim: str = "groups"
+    """``CARE_DASHBOARD_ROLES_CLAIM``: the identity token's claim whose values the access file maps to roles (a
+    dotted path reaches into an object claim, e.g. ``realm_access.roles``)."""
+    access_path: Path | None = None
+    """``CARE_DASHBOARD_ACCESS``: the access file (TOML) mapping the claim's values to roles and tenants
+    (:mod:`dashboard.access`)."""
+    sign_in_max_age_h: int = 12
+    """``CARE_DASHBOARD_SIGN_IN_MAX_AGE``: hours a sign-in (its identity token's ``iat``) is honoured before the
+    user signs in again, so a group removed in the identity provider stops counting within a working day."""
 
     @property
     def use_simulator(self) -> bool:
@@ -177,14 +199,13 @@ def _int(source: Mapping[str, object], name: str, default: int, lowest: int = 0,
 
 def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read settings; ``secrets`` (Streamlit's, flattened) win over the environment."""
-    source: dict[str, object] = dict(os.environ if env is None else env)
-    if secrets:
-        source.update({k: v for k, v in secrets.items() if k in ENV_NAMES or k.startswith(WEBHOOK_PREFIX)})
+    source = _source(secrets, env)
     tier_file = _get(source, "KHOROS_TIER_FILE")
     sim_end = _get(source, "CARE_DASHBOARD_SIMULATOR_END")
     time_format, time_zone = _export_times(source)
     policy = _get(source, "CARE_DASHBOARD_POLICY")
     notify = _get(source, "CARE_DASHBOARD_NOTIFY")
+    access = _get(source, "CARE_DASHBOARD_ACCESS")
     webhooks = tuple(sorted((k, url) for k in source if k.startswith(WEBHOOK_PREFIX) and (url := _get(source, k))))
     return Settings(
         analytics_url=_get(source, "KHOROS_ANALYTICS_URL"),
@@ -217,7 +238,46 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         smtp_url=_get(source, "CARE_DASHBOARD_SMTP_URL"),
         webhook_urls=webhooks,
         tenant_name=_get(source, "CARE_DASHBOARD_TENANT_NAME"),
+        mode=_mode(source),
+        allow_anonymous=_flag(source, "CARE_DASHBOARD_ALLOW_ANONYMOUS"),
+        roles_claim=_get(source, "CARE_DASHBOARD_ROLES_CLAIM") or "groups",
+        access_path=Path(access).expanduser() if access else None,
+        sign_in_max_age_h=_int(source, "CARE_DASHBOARD_SIGN_IN_MAX_AGE", 12, 1, 24 * 90),
     )
+
+
+def _source(secrets: Mapping[str, object] | None, env: Mapping[str, str] | None) -> dict[str, object]:
+    source: dict[str, object] = dict(os.environ if env is None else env)
+    if secrets:
+        source.update({k: v for k, v in secrets.items() if k in ENV_NAMES or k.startswith(WEBHOOK_PREFIX)})
+    return source
+
+
+def _mode(source: Mapping[str, object]) -> str:
+    raw = (_get(source, "CARE_DASHBOARD_MODE") or "full").lower()
+    if raw not in MODES:
+        raise SettingsError(f"setting CARE_DASHBOARD_MODE must be one of {', '.join(MODES)}, got {raw[:40]!r}")
+    return raw
+
+
+def deployment_mode(secrets: Mapping[str, object] | None = None, env: Mapping[str, str] | None = None) -> str:
+    """``CARE_DASHBOARD_MODE`` alone: the app decides what a process serves before (and whether) it reads the
+    other settings, so that an embed-only process never shows another setting's error in Khoros' frame."""
+    return _mode(_source(secrets, env))
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def _flag(source: Mapping[str, object], name: str) -> bool:
+    raw = _get(source, name)
+    if raw is None:
+        return False
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise SettingsError(f"setting {name} must be true or false, got {raw[:40]!r}")
 
 
 def _export_times(source: Mapping[str, object]) -> tuple[str | None, str | None]:

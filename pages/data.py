@@ -1,7 +1,8 @@
-"""Data: what is in the local store and how fresh it is; sync now; quarantined rows; import files; the policy.
+"""Data (admins): what is in the local store and how fresh it is; sync now; quarantined rows; import files; the
+policy; digests and alerts; the connection check; the audit.
 
 Lays out ``dashboard.views.build_data``; the buttons run ``views.sync_now``, ``import_uploads`` and
-``refresh_demo`` through the core. Failures are messages on the page, never stack traces.
+``refresh_demo`` through the core, and each is recorded in the audit. Failures are messages on the page.
 """
 
 import streamlit as st
@@ -60,6 +61,7 @@ with ui.page_guard("Could not show the store"):
                           state="complete" if outcome and outcome.ok else "error", expanded=True)
             if outcome:
                 (st.success if outcome.ok else st.error)(ui.as_text(outcome.message))
+            ui.record("sync", days=days, exports=chosen, ok=bool(outcome and outcome.ok))
     if view.is_demo and st.button("New demo world", key="data_new_demo_world",
                                   help="Replace the simulated world by one ending now (every process then uses it)"):
         status, report = progress_bar("Making a new demo world…")
@@ -67,6 +69,7 @@ with ui.page_guard("Could not show the store"):
         status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
         if outcome:
             st.success(ui.as_text(outcome.message))
+        ui.record("new_demo_world", ok=outcome is not None)
 
     st.subheader("Quarantined rows")
     if view.quarantine.height:
@@ -86,6 +89,8 @@ with ui.page_guard("Could not show the store"):
     if uploads and st.button("Import", key="data_import"):
         files = [(upload.name, upload.getvalue()) for upload in uploads]
         outcome = ui.attempt(lambda: import_uploads(core, export_id, files), "Import failed, nothing was written")
+        ui.record("import", export=export_id, files=[n for n, _ in files], bytes=sum(len(b) for _, b in files),
+                  ok=outcome is not None)
         if outcome:
             (st.warning if outcome.warning else st.success)(ui.as_text(outcome.message))
             for note in outcome.notes:
@@ -103,3 +108,4 @@ with ui.page_guard("Could not show the store"):
 
 ui.render_notifications(core)
 ui.render_connection_check(core)
+ui.render_audit(core, ctx.filters.tz)

@@ -38,9 +38,13 @@ def hostile_core():
 
 def captured_csv(frame: pl.DataFrame, monkeypatch) -> bytes:
     """What the app's "Download CSV" button would hand the browser for ``frame``."""
-    from dashboard.ui import widgets
+    from dashboard.access import Viewer
+    from dashboard.ui import account, widgets
 
     buttons: dict[str, object] = {}
+    # outside a run of the app: a reader who may download, and no audit record (tests/test_audit*.py cover it)
+    monkeypatch.setattr(account, "current_viewer", Viewer.open_demo)
+    monkeypatch.setattr(account, "recorder", lambda action, **what: lambda: None)
 
     class Column:
         def download_button(self, label, data, **kwargs):

@@ -3,6 +3,14 @@
 
 from pathlib import Path
 
+from dashboard.ui.account import (
+    admit,
+    current_tenant,
+    current_viewer,
+    record,
+    render_access_notice,
+    render_account,
+)
 from dashboard.ui.context import (
     PageContext,
     open_page_context,
@@ -11,9 +19,10 @@ from dashboard.ui.context import (
     render_sidebar,
     start_page,
 )
-from dashboard.ui.data_sections import render_connection_check, render_notifications
+from dashboard.ui.data_sections import render_audit, render_connection_check, render_notifications
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
+from dashboard.ui.navigation import is_stand_in, navigation_pages
 from dashboard.ui.planning import render_definitions, render_khoros_tar, render_whatif
 from dashboard.ui.widgets import (
     as_text,
@@ -36,14 +45,23 @@ font host."""
 __all__ = [
     "PAGE_ICON",
     "PageContext",
+    "admit",
     "as_text",
     "attempt",
+    "current_tenant",
+    "current_viewer",
     "get_core",
     "get_settings",
+    "is_stand_in",
     "load_facts",
+    "navigation_pages",
     "open_page_context",
     "page_context",
     "page_guard",
+    "record",
+    "render_access_notice",
+    "render_account",
+    "render_audit",
     "render_caption",
     "render_cards",
     "render_chart",

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, available_timezones
 import polars as pl
 import streamlit as st
 
+from dashboard.access import Viewer
 from dashboard.core import Dashboard
 from dashboard.errors import DashboardError
 from dashboard.filters import DIMENSIONS, FILTER_COLUMNS, Filters, filter_options
@@ -48,6 +49,9 @@ class PageContext:
     filters: Filters
     link_problems: tuple[str, ...] = ()
     """Values of the opened link that name nothing (shown under the page's title)."""
+    viewer: Viewer | None = None
+    """Who is reading (``dashboard.ui.account.admit``); None only outside the entrypoint's gate."""
+    tenant: str = ""
 
 
 def page_context() -> PageContext:
@@ -65,12 +69,21 @@ def page_context() -> PageContext:
 
 
 def start_page(title: str) -> PageContext:
-    """A page's first lines: its context, its title and, for the demo, the notice that the data is simulated."""
+    """A page's first lines: its context, its title and, for the demo, the notice that the data is simulated; when
+    nobody signs in, that too. A page the reader may not open stops here (the navigation never offers it; this
+    holds even for a run that did not come through it)."""
+    from dashboard.ui.account import render_access_notice
+    from dashboard.ui.navigation import page_spec, render_not_allowed
     from dashboard.ui.widgets import as_text, render_demo_notice
 
     ctx = page_context()
+    spec = page_spec(title)
+    if spec is not None and (ctx.viewer is None or not ctx.viewer.may(spec.permission, ctx.tenant)):
+        render_not_allowed(spec, ctx.viewer)
+        st.stop()
     st.title(title)
     render_demo_notice(ctx.core)
+    render_access_notice(ctx.viewer)
     for problem in ctx.link_problems:
         st.warning(as_text(problem), icon=":material/link_off:")
     return ctx
@@ -189,7 +202,11 @@ def render_sidebar(core: Dashboard, facts: pl.DataFrame) -> PageContext:
              "handoff to an agent. any: any public reply (bot or human) stops it.",
     )
     filters = Filters(start=start, end=end, tz=tz, dimensions=dimensions, bot_rule=bot_rule, as_of=core.now())
-    ctx = PageContext(core=core, filters=filters, link_problems=tuple(p for p in problems if p))
+    from dashboard.ui.account import current_tenant, current_viewer, tenant_link_problem
+
+    problems.append(tenant_link_problem())
+    ctx = PageContext(core=core, filters=filters, link_problems=tuple(p for p in problems if p),
+                      viewer=current_viewer(), tenant=current_tenant())
     st.session_state[_CONTEXT_KEY] = ctx
     return ctx
 
@@ -197,7 +214,10 @@ def render_sidebar(core: Dashboard, facts: pl.DataFrame) -> PageContext:
 def open_page_context() -> PageContext:
     """What the entrypoint does before routing: the core, the sidebar, and the facts of the chosen bot rule
     computed (with a spinner) before the page asks for them."""
+    from dashboard.ui.account import note_policy
+
     core = get_core()
+    note_policy(core)
     ctx = render_sidebar(core, load_facts(core))
     load_facts(core, ctx.filters.bot_rule)
     return ctx

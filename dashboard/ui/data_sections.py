@@ -1,5 +1,5 @@
-"""Two sections of the Data page, each drawn by one call: digests and alerts (the notifier's rules, their last
-runs and failures, a test send) and the connection check (``doctor`` on demand).
+"""Three sections of the Data page, each drawn by one call: digests and alerts (the notifier's rules, their last
+runs and failures, a test send), the connection check (``doctor`` on demand) and the audit's latest records.
 
 They lay out :mod:`dashboard.views.notify` and :mod:`dashboard.views.doctor`; each has its own guard, so a
 failure in one is a message in its place and the rest of the page stands.
@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.audit import audit_log
+from dashboard.ui.account import record
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.widgets import escape_markdown, render_table
+from dashboard.views.data import audit_table
 from dashboard.views.doctor import check_connection
 from dashboard.views.notify import build_notify, send_test
 
-__all__ = ["render_connection_check", "render_notifications"]
+__all__ = ["AUDIT_SHOWN", "render_audit", "render_connection_check", "render_notifications"]
+
+AUDIT_SHOWN = 50
 
 DOCTOR_RESULT = "data_doctor_result"
 
@@ -44,6 +49,7 @@ def render_notifications(core) -> None:
                         help="Sends the rule now to its recipients, outside its schedule; alerts are marked as a "
                              "test and their episodes are left alone."):
             outcome = attempt(lambda: send_test(core, name), "The test could not be sent")
+            record("notify_test", rule=name, ok=bool(outcome and outcome.ok))
             if outcome:
                 (st.success if outcome.ok else st.error)(escape_markdown(outcome.message))
                 for note in outcome.notes:
@@ -65,3 +71,19 @@ def render_connection_check(core) -> None:
     if result is not None:
         (st.success if result.ok else st.error)(escape_markdown(result.summary))
         render_table(result.checks, key="data_doctor_checks")
+
+
+def render_audit(core, tz: str) -> None:
+    """The newest audit records of this tenant: sign-ins, downloads of rows, syncs, imports, test sends and changes
+    of the SLA policy — who, when and what, never the data."""
+    st.subheader("Audit")
+    with page_guard("Could not read the audit"):
+        log = audit_log(core.settings)
+        events = log.latest(AUDIT_SHOWN)
+        st.caption(escape_markdown(
+            f"The newest {AUDIT_SHOWN} records, newest first. Every process appends its own file per day under "
+            f"{log.folder} (JSON lines); nothing there is rewritten."))
+        if events:
+            render_table(audit_table(events, tz), key="data_audit", height=300 if len(events) > 8 else "auto")
+        else:
+            st.caption("Nothing recorded yet.")

@@ -4,6 +4,9 @@ Only a payload that decrypts, verifies and is fresh opens the author panel, for 
 navigation is hidden and holds that one page, so nothing else is reachable from the frame. Everything else gets
 one generic page — a bad token, and a setting that cannot be read (``CARE_DASHBOARD_IFRAME_MAX_AGE=abc``) alike:
 the reason goes to the log, never the token or its contents, and no exception box reaches the frame.
+
+An embed-only process (``CARE_DASHBOARD_MODE=embed``, :func:`run_embed_only`) serves that and nothing else: every
+path and every request without a valid payload gets the generic page — no navigation, no other page, no sign-in.
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ import streamlit as st
 
 from dashboard.embed import EmbedPayload, InvalidPayload, decode_payload
 from dashboard.errors import SettingsError
-from dashboard.ui.loaders import get_settings
+from dashboard.settings import deployment_mode
+from dashboard.ui.loaders import _secrets, get_settings
+from dashboard.ui.navigation import only_page
 
-__all__ = ["EMBED_PAYLOAD_KEY", "INVALID_LINK_MESSAGE", "run_embedded", "verified_payload"]
+__all__ = ["EMBED_PAYLOAD_KEY", "INVALID_LINK_MESSAGE", "run_embed_only", "run_embedded", "serving_mode",
+           "verified_payload"]
 
 EMBED_PAYLOAD_KEY = "embed_payload"
 INVALID_LINK_MESSAGE = "This link is not valid or has expired"
@@ -28,7 +34,7 @@ def _reject(reason: str) -> None:
     log.warning("iFrame payload rejected: %s", reason)
     st.session_state.pop(EMBED_PAYLOAD_KEY, None)
     st.session_state.pop(_VERIFIED_KEY, None)
-    st.navigation([st.Page(_invalid_link_page, title="Not available", url_path="invalid")], position="hidden").run()
+    only_page(_invalid_link_page, "Not available")
 
 
 def _invalid_link_page() -> None:
@@ -55,6 +61,32 @@ def run_embedded(token: str) -> None:
         st.session_state[EMBED_PAYLOAD_KEY] = payload
         st.session_state[_VERIFIED_KEY] = token
     st.navigation([st.Page("pages/author_panel.py", title="Author", icon=":material/person:")], position="hidden").run()
+
+
+def serving_mode() -> str:
+    """``CARE_DASHBOARD_MODE`` (``full`` or ``embed``), read before anything else; a value that is neither is the
+    only thing the process shows (it cannot tell which of the two it should be)."""
+    try:
+        return deployment_mode(_secrets())
+    except SettingsError as exc:
+        log.error("%s", exc)
+        message = str(exc)
+
+        def wrong_mode() -> None:
+            from dashboard.ui.widgets import as_text
+
+            st.error(as_text(message))
+
+        only_page(wrong_mode, "Not available")
+        raise AssertionError("unreachable: only_page stops the run") from None
+
+
+def run_embed_only() -> None:
+    """An embed-only process: the author panel for a valid payload; the one generic page for everything else."""
+    if "payload" in st.query_params:
+        run_embedded(st.query_params["payload"])
+    else:
+        _reject("a request without a payload reached the embed-only deployment")
 
 
 def verified_payload() -> EmbedPayload:

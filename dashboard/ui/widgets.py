@@ -48,8 +48,20 @@ def render_chart(chart: alt.TopLevelMixin | None, *, key: str, **kwargs):
     return st.altair_chart(chart, height=display_height(chart), key=key, **kwargs)
 
 
+PARQUET_HELP = ("Parquet keeps every column's exact type: the export meant for notebooks and a warehouse (the "
+                "analyst role).")
+
+
 def render_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
-    """CSV and Parquet downloads of a frame (the rows behind a figure)."""
+    """CSV and Parquet downloads of a frame (the rows behind a figure). Each download is recorded in the audit
+    before its bytes are made (a reader who may only view gets the CSV; Parquet is the analyst's export)."""
+    from dashboard.audit import audited
+    from dashboard.ui.account import current_tenant, current_viewer, recorder
+
+    viewer, tenant = current_viewer(), current_tenant()
+    if viewer is None or not viewer.may("view", tenant):
+        return
+
     # The files are made when a button is clicked (a callable), not on every run: encoding the rows behind
     # six KPIs on each rerun costs seconds on a large tenant.
     def as_parquet() -> bytes:
@@ -57,12 +69,19 @@ def render_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
         frame.write_parquet(buf)
         return buf.getvalue()
 
+    def recorded(produce, file_format: str):
+        return audited(produce, recorder("download", file=f"{name}.{file_format}", rows=frame.height,
+                                         columns=frame.width))
+
     left, right = st.columns(2)
     # Customer text never reaches a spreadsheet as a formula (dashboard.csv_safety); Parquet stays exact.
-    left.download_button("Download CSV", lambda: csv_bytes(frame), file_name=f"{name}.csv",
+    left.download_button("Download CSV", recorded(lambda: csv_bytes(frame), "csv"), file_name=f"{name}.csv",
                          mime="text/csv", key=f"{key}_csv", on_click="ignore")
-    right.download_button("Download Parquet", as_parquet, file_name=f"{name}.parquet",
-                          mime="application/vnd.apache.parquet", key=f"{key}_parquet", on_click="ignore")
+    exports = viewer.may("export", tenant)
+    right.download_button("Download Parquet", recorded(as_parquet, "parquet") if exports else b"",
+                          file_name=f"{name}.parquet", mime="application/vnd.apache.parquet", key=f"{key}_parquet",
+                          on_click="ignore", disabled=not exports,
+                          help=PARQUET_HELP if exports else f"{PARQUET_HELP} Your role: {viewer.role_for(tenant)}.")
 
 
 def render_explain(kpi: Kpi, *, key: str) -> None:

@@ -28,7 +28,7 @@ HEADERS = {
     "at": "At", "day": "Day", "fetched_at": "Fetched", "source": "Source", "workflow_id": "Workflow id",
     "run_id": "Run id", "failures": "Job re-runs", "as_of": "Data as of", "line": "Line", "raw": "Raw row",
     "metric": "Metric", "name": "Name", "tier": "Tier", "priority": "Priority", "channel": "Channel",
-    "target": "Target", "clock": "Clock", "schedule": "Schedule",
+    "target": "Target", "clock": "Clock", "schedule": "Schedule", "user": "User", "action": "Action", "what": "What",
 }  # fmt: skip
 """The store's columns as an admin reads them."""
 
@@ -44,7 +44,7 @@ def upload_names(frame: pl.DataFrame) -> pl.DataFrame:
         return frame
     return frame.with_columns(pl.col("source").str.replace(rf"^.*[/\\]{UPLOAD_FOLDER}[^/\\]*[/\\]", ""))
 
-__all__ = ["DataView", "Outcome", "build_data", "import_uploads", "refresh_demo", "sync_now"]
+__all__ = ["DataView", "Outcome", "audit_table", "build_data", "import_uploads", "refresh_demo", "sync_now"]
 
 
 @dataclass(frozen=True)
@@ -195,3 +195,16 @@ def refresh_demo(core, progress: Progress | None = None) -> Outcome:
     """A new demo world ending now, synced into the demo store."""
     core.refresh_demo(progress)
     return Outcome(True, "New demo world", f"A new demo world ending {core.now():%Y-%m-%d %H:%M} UTC is in the store.")
+
+
+def audit_table(events: Sequence, tz: str) -> pl.DataFrame:
+    """Audit records (``dashboard.audit.AuditEvent``, newest first) as an admin reads them: when (report zone), who,
+    the action in words, and what (names and counts, never data)."""
+    from dashboard.audit import ACTIONS
+
+    frame = pl.DataFrame({"at": [e.at for e in events], "user": [e.user for e in events],
+                          "action": [ACTIONS.get(e.action, e.action) for e in events],
+                          "what": [e.describe() for e in events]},
+                         schema={"at": pl.Datetime("ms", "UTC"), "user": pl.String, "action": pl.String,
+                                 "what": pl.String})
+    return headed(frame, tz)
