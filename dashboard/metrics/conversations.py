@@ -33,7 +33,22 @@ import polars as pl
 
 from dashboard.schema import TIME
 
-__all__ = ["BOT_RULES", "FACT_EXPORTS", "UNKNOWN_TIER", "conversation_facts", "customer_bursts", "pending_intervals"]
+__all__ = [
+    "ACTION_COLUMNS",
+    "BOT_RULES",
+    "BURST_DIMENSIONS",
+    "FACT_EXPORTS",
+    "KEY",
+    "POST_COLUMNS",
+    "RESPONSE_COLUMNS",
+    "UNKNOWN_TIER",
+    "bursts_from_keyed",
+    "conversation_facts",
+    "customer_bursts",
+    "facts_from_keyed",
+    "pending_intervals",
+    "tier_versions",
+]
 
 BOT_RULES = ("human", "any")
 UNKNOWN_TIER = "unknown"
@@ -112,29 +127,7 @@ def conversation_facts(
     ``updated_time`` apply from the beginning of time.
     """
     _check_bot_rule(bot_rule)
-    if tier_table is not None:
-        crm_columns = tier_table.collect_schema().names()
-        missing = [c for c in ("author_id", "tier") if c not in crm_columns]
-        if missing:
-            raise ValueError(f"the tier table needs column(s) {', '.join(missing)} (has: {', '.join(crm_columns)})")
-        versions = tier_table.select(
-            pl.col("author_id").cast(pl.String),
-            (pl.col("updated_time").cast(TIME) if "updated_time" in crm_columns
-             else pl.lit(0).cast(TIME)).fill_null(pl.lit(0).cast(TIME)).alias("_tier_time"),
-            pl.col("tier").cast(pl.String).alias("_tier"),
-        )
-    else:
-        author_columns = author.collect_schema().names()
-        if tier_attribute not in author_columns:
-            raise ValueError(
-                f"tier attribute {tier_attribute!r} is not a column of the author export "
-                f"(columns: {', '.join(author_columns)})"
-            )
-        versions = author.select(
-            pl.col("author_id"),
-            pl.col("updated_time").alias("_tier_time"),
-            pl.col(tier_attribute).cast(pl.String).alias("_tier"),
-        )
+    versions = tier_versions(author, tier_attribute=tier_attribute, tier_table=tier_table)
     cid = "conversation_id"
     # Each keyed table is read by several parts of the plan: cached, so it is keyed once.
     conversation = _with_keys(conversation).cache()
@@ -148,6 +141,35 @@ def conversation_facts(
     )
 
 
+def tier_versions(author: pl.LazyFrame, *, tier_attribute: str = "tier",
+                  tier_table: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Each author's tier from when it applied (``author_id``, ``_tier_time``, ``_tier``): from the author
+    export's ``tier_attribute`` column, or from ``tier_table`` (a CRM file) when given (see
+    :func:`conversation_facts`)."""
+    if tier_table is not None:
+        crm_columns = tier_table.collect_schema().names()
+        missing = [c for c in ("author_id", "tier") if c not in crm_columns]
+        if missing:
+            raise ValueError(f"the tier table needs column(s) {', '.join(missing)} (has: {', '.join(crm_columns)})")
+        return tier_table.select(
+            pl.col("author_id").cast(pl.String),
+            (pl.col("updated_time").cast(TIME) if "updated_time" in crm_columns
+             else pl.lit(0).cast(TIME)).fill_null(pl.lit(0).cast(TIME)).alias("_tier_time"),
+            pl.col("tier").cast(pl.String).alias("_tier"),
+        )
+    author_columns = author.collect_schema().names()
+    if tier_attribute not in author_columns:
+        raise ValueError(
+            f"tier attribute {tier_attribute!r} is not a column of the author export "
+            f"(columns: {', '.join(author_columns)})"
+        )
+    return author.select(
+        pl.col("author_id"),
+        pl.col("updated_time").alias("_tier_time"),
+        pl.col(tier_attribute).cast(pl.String).alias("_tier"),
+    )
+
+
 POST_COLUMNS = ("received_time", "priority")
 RESPONSE_COLUMNS = ("published_time", "agent_id", "responder_type", "is_public")
 ACTION_COLUMNS = ("action", "action_time", "from_value", "to_value")
@@ -155,10 +177,11 @@ ACTION_COLUMNS = ("action", "action_time", "from_value", "to_value")
 
 
 def facts_from_keyed(conversation: pl.LazyFrame, incoming_post: pl.LazyFrame, response: pl.LazyFrame,
-                     actions: pl.LazyFrame, versions: pl.LazyFrame, *, bot_rule: str = "human") -> pl.LazyFrame:
+                     actions: pl.LazyFrame, versions: pl.LazyFrame, *, bot_rule: str = "human",
+                     keep_key: bool = False) -> pl.LazyFrame:
     """:func:`conversation_facts` from inputs that carry the integer key :data:`KEY` (the conversation table
-    beside its text id, the event tables in its place: :data:`POST_COLUMNS`, ...) and the tier versions
-    (``author_id``, ``_tier_time``, ``_tier``)."""
+    beside its text id, the event tables in its place: :data:`POST_COLUMNS`, ...) and the tier versions of
+    :func:`tier_versions`; ``keep_key`` keeps :data:`KEY` as the last column."""
     cid = "conversation_id"
     # Performance: every join and group-by below runs on the integer key, never on the text ids (see _keyed);
     # one group-by per source table over pre-masked columns (a predicate evaluated inside a group-by runs per
@@ -375,6 +398,7 @@ def facts_from_keyed(conversation: pl.LazyFrame, incoming_post: pl.LazyFrame, re
             "agent_responses",
             "tags",
             "disposition",
+            *([KEY] if keep_key else []),
         )
     )
 
@@ -410,6 +434,11 @@ def _pending_intervals(actions: pl.LazyFrame, key: str) -> pl.LazyFrame:
     )
 
 
+BURST_DIMENSIONS = ("author_id", "network", "work_queue_id", "team_id", "agent_id", "tier", "priority",
+                    "first_inbound_time", "status", "bot_contained")
+"""The conversation's columns each burst carries (from its facts)."""
+
+
 def customer_bursts(
     incoming_post: pl.LazyFrame,
     response: pl.LazyFrame,
@@ -427,26 +456,37 @@ def customer_bursts(
     """
     _check_bot_rule(bot_rule)
     cid = "conversation_id"
-    inbound = incoming_post.select(cid, pl.col("received_time").alias("t"), pl.lit(0, pl.Int8).alias("_kind"),
+    # cached: the keys are numbered once, whatever order a plan of the facts yields its rows in
+    keys = _with_keys(facts.select(cid, *BURST_DIMENSIONS)).cache()
+    return bursts_from_keyed(_keyed(incoming_post.select(cid, *POST_COLUMNS), keys),
+                             _keyed(response.select(cid, *RESPONSE_COLUMNS), keys), keys, bot_rule=bot_rule)
+
+
+def bursts_from_keyed(incoming_post: pl.LazyFrame, response: pl.LazyFrame, facts: pl.LazyFrame, *,
+                      bot_rule: str = "human", keep_key: bool = False) -> pl.LazyFrame:
+    """:func:`customer_bursts` from inputs keyed as :func:`facts_from_keyed`'s (``facts``: :data:`KEY`, the
+    text id and :data:`BURST_DIMENSIONS`); ``keep_key`` keeps :data:`KEY` as the last column."""
+    _check_bot_rule(bot_rule)
+    cid = "conversation_id"
+    inbound = incoming_post.select(KEY, pl.col("received_time").alias("t"), pl.lit(0, pl.Int8).alias("_kind"),
                                    pl.lit(None, pl.String).alias("_agent"))
-    replies = _stopping_responses(response, bot_rule).select(
-        cid, pl.col("published_time").alias("t"), pl.lit(1, pl.Int8).alias("_kind"), pl.col("agent_id").alias("_agent"))
-    same = pl.col(cid) == pl.col(cid).shift(1)
+    replies = _stopping_responses(response, bot_rule, KEY).select(
+        KEY, pl.col("published_time").alias("t"), pl.lit(1, pl.Int8).alias("_kind"), pl.col("agent_id").alias("_agent"))
+    same = pl.col(KEY) == pl.col(KEY).shift(1)
     events = (
         pl.concat([inbound, replies], how="vertical_relaxed")
-        # Sorted by a 64-bit hash of the id (fast), then time; at the same instant the inbound post sorts first:
-        # a reply cannot answer a message sent after it. Neighbour checks compare the ids themselves.
-        .sort(pl.col(cid).hash(), "t", "_kind")
+        # At the same instant the inbound post sorts first: a reply cannot answer a message sent after it.
+        .sort(KEY, "t", "_kind")
         .with_columns(
             _prev=pl.when(same).then(pl.col("_kind").shift(1)),
-            _reply_cid=pl.when(pl.col("_kind") == 1).then(pl.col(cid)).backward_fill(),
+            _reply_key=pl.when(pl.col("_kind") == 1).then(pl.col(KEY)).backward_fill(),
             _reply_t=pl.when(pl.col("_kind") == 1).then(pl.col("t")).backward_fill(),
             _reply_agent=pl.when(pl.col("_kind") == 1).then(pl.col("_agent")).backward_fill(),
         )
         .with_columns(
             # the next reply counts only when it belongs to the same conversation
-            response_time=pl.when(pl.col("_reply_cid") == pl.col(cid)).then(pl.col("_reply_t")),
-            response_agent_id=pl.when(pl.col("_reply_cid") == pl.col(cid)).then(pl.col("_reply_agent")),
+            response_time=pl.when(pl.col("_reply_key") == pl.col(KEY)).then(pl.col("_reply_t")),
+            response_agent_id=pl.when(pl.col("_reply_key") == pl.col(KEY)).then(pl.col("_reply_agent")),
         )
     )
     row = pl.int_range(pl.len(), dtype=pl.Int64)
@@ -454,14 +494,8 @@ def customer_bursts(
         events.filter((pl.col("_kind") == 0) & (pl.col("_prev") == 1))
         .with_columns(_first_row=pl.when(~same.fill_null(False)).then(row).forward_fill())
         .with_columns(burst_index=row - pl.col("_first_row") + 1)
-        .select(cid, "burst_index", pl.col("t").alias("burst_time"), "response_time", "response_agent_id")
+        .select(KEY, "burst_index", pl.col("t").alias("burst_time"), "response_time", "response_agent_id")
     )
-    dims = facts.select(cid, "author_id", "network", "work_queue_id", "team_id", "agent_id", "tier", "priority",
-                        "first_inbound_time", "status", "bot_contained")
-    # Joined on the ids' hashes as in _keyed (much cheaper than a join on the text).
-    return (
-        bursts.with_columns(_id_hashes())
-        .join(dims.with_columns(_id_hashes()).drop(cid), on=_HASH, how="inner", suffix="_dims")
-        .filter(pl.col(_CHECK) == pl.col(f"{_CHECK}_dims"))
-        .drop(_HASH, _CHECK, f"{_CHECK}_dims")
-    )
+    return bursts.join(facts.select(KEY, cid, *BURST_DIMENSIONS), on=KEY, how="inner").select(
+        cid, "burst_index", "burst_time", "response_time", "response_agent_id", *BURST_DIMENSIONS,
+        *([KEY] if keep_key else []))
