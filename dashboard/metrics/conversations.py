@@ -38,6 +38,8 @@ __all__ = [
     "BOT_RULES",
     "BURST_DIMENSIONS",
     "FACT_EXPORTS",
+    "ID_CHECK",
+    "ID_HASH",
     "KEY",
     "POST_COLUMNS",
     "RESPONSE_COLUMNS",
@@ -46,6 +48,8 @@ __all__ = [
     "conversation_facts",
     "customer_bursts",
     "facts_from_keyed",
+    "id_hashes",
+    "keyed",
     "pending_intervals",
     "tier_versions",
 ]
@@ -75,22 +79,22 @@ def _stopping_responses(response: pl.LazyFrame, bot_rule: str, key: str = "conve
 
 KEY = "_conversation_key"
 """The dense integer key the computations below join and group on (never in an output)."""
-_HASH = "_conversation_hash"
-_CHECK = "_conversation_check"
+ID_HASH = "_conversation_hash"
+ID_CHECK = "_conversation_check"
 _CHECK_SEED = 0x5EED_C0DE
 
 
-def _id_hashes(column: str = "conversation_id") -> list[pl.Expr]:
+def id_hashes(column: str = "conversation_id") -> list[pl.Expr]:
     """Two independent 64-bit hashes of a text id: the first to join on, the second to check each match."""
-    return [pl.col(column).hash().alias(_HASH), pl.col(column).hash(seed=_CHECK_SEED).alias(_CHECK)]
+    return [pl.col(column).hash().alias(ID_HASH), pl.col(column).hash(seed=_CHECK_SEED).alias(ID_CHECK)]
 
 
 def _with_keys(conversations: pl.LazyFrame) -> pl.LazyFrame:
     """The conversations with a dense integer key (their row number) and the two hashes of their id."""
-    return conversations.with_row_index(KEY).with_columns(_id_hashes())
+    return conversations.with_row_index(KEY).with_columns(id_hashes())
 
 
-def _keyed(frame: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
+def keyed(frame: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
     """``frame``'s rows whose ``conversation_id`` is one of ``keys``' conversations, with that conversation's
     integer key in place of the text id.
 
@@ -101,10 +105,10 @@ def _keyed(frame: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
     matches no conversation is dropped, as the joins on text dropped it.
     """
     return (
-        frame.with_columns(_id_hashes())
-        .join(keys.select(_HASH, KEY, pl.col(_CHECK).alias("_key_check")), on=_HASH, how="inner")
-        .filter(pl.col(_CHECK) == pl.col("_key_check"))
-        .drop(_HASH, _CHECK, "_key_check", "conversation_id")
+        frame.with_columns(id_hashes())
+        .join(keys.select(ID_HASH, KEY, pl.col(ID_CHECK).alias("_key_check")), on=ID_HASH, how="inner")
+        .filter(pl.col(ID_CHECK) == pl.col("_key_check"))
+        .drop(ID_HASH, ID_CHECK, "_key_check", "conversation_id")
     )
 
 
@@ -133,9 +137,9 @@ def conversation_facts(
     conversation = _with_keys(conversation).cache()
     return facts_from_keyed(
         conversation,
-        _keyed(incoming_post.select(cid, *POST_COLUMNS), conversation).cache(),
-        _keyed(response.select(cid, *RESPONSE_COLUMNS), conversation).cache(),
-        _keyed(actions.select(cid, *ACTION_COLUMNS), conversation).cache(),
+        keyed(incoming_post.select(cid, *POST_COLUMNS), conversation).cache(),
+        keyed(response.select(cid, *RESPONSE_COLUMNS), conversation).cache(),
+        keyed(actions.select(cid, *ACTION_COLUMNS), conversation).cache(),
         versions,
         bot_rule=bot_rule,
     )
@@ -183,7 +187,7 @@ def facts_from_keyed(conversation: pl.LazyFrame, incoming_post: pl.LazyFrame, re
     beside its text id, the event tables in its place: :data:`POST_COLUMNS`, ...) and the tier versions of
     :func:`tier_versions`; ``keep_key`` keeps :data:`KEY` as the last column."""
     cid = "conversation_id"
-    # Performance: every join and group-by below runs on the integer key, never on the text ids (see _keyed);
+    # Performance: every join and group-by below runs on the integer key, never on the text ids (see keyed);
     # one group-by per source table over pre-masked columns (a predicate evaluated inside a group-by runs per
     # group, many times slower on millions of rows), and no join of all responses against all conversations:
     # the common case is read from the aggregates, only odd conversations are joined.
@@ -458,8 +462,8 @@ def customer_bursts(
     cid = "conversation_id"
     # cached: the keys are numbered once, whatever order a plan of the facts yields its rows in
     keys = _with_keys(facts.select(cid, *BURST_DIMENSIONS)).cache()
-    return bursts_from_keyed(_keyed(incoming_post.select(cid, *POST_COLUMNS), keys),
-                             _keyed(response.select(cid, *RESPONSE_COLUMNS), keys), keys, bot_rule=bot_rule)
+    return bursts_from_keyed(keyed(incoming_post.select(cid, *POST_COLUMNS), keys),
+                             keyed(response.select(cid, *RESPONSE_COLUMNS), keys), keys, bot_rule=bot_rule)
 
 
 def bursts_from_keyed(incoming_post: pl.LazyFrame, response: pl.LazyFrame, facts: pl.LazyFrame, *,

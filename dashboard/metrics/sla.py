@@ -17,12 +17,14 @@ what was known then. Attainment = achieved ÷ (achieved + breached); pending row
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from dashboard.metrics._fingerprint import code_fingerprint
 from dashboard.metrics.business_hours import business_clock, clock_ms_from_epoch, epoch_from_clock_ms
 from dashboard.metrics.policy import METRICS, Policy, Target
 from dashboard.metrics.stats import difference_interval, nearest_rank, wilson_interval
@@ -96,18 +98,14 @@ KEPT_PREFIX = "__sla"
 _KEPT_PARTS = ("rule", "f_start", "f_stop", "breach_at")
 
 
-def _code_digest() -> str:
-    """A digest of the code that defines an evaluation (this module, business hours, the policy's reading): a
-    changed definition never reads an evaluation kept by the old one."""
-    import hashlib
-    from pathlib import Path
+@functools.cache
+def evaluation_code() -> str:
+    """The fingerprint of the code that defines an evaluation (this module, business hours, the policy)."""
+    import sys
 
-    here = Path(__file__).resolve().parent
-    text = b"".join((here / name).read_bytes() for name in ("sla.py", "business_hours.py", "policy.py"))
-    return hashlib.sha256(text).hexdigest()[:12]
+    from dashboard.metrics import business_hours, policy
 
-
-_CODE_DIGEST = _code_digest()
+    return code_fingerprint(sys.modules[__name__], business_hours, policy)
 
 
 def kept_columns(policy: Policy, metric: str) -> dict[str, str]:
@@ -116,7 +114,7 @@ def kept_columns(policy: Policy, metric: str) -> dict[str, str]:
     definition is never used."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
-    digest = f"{policy.fingerprint[:10]}{_CODE_DIGEST[:6]}"
+    digest = f"{policy.fingerprint[:10]}{evaluation_code()[:6]}"
     return {part: f"{KEPT_PREFIX}_{digest}_{metric}_{part}" for part in _KEPT_PARTS}
 
 
