@@ -59,10 +59,11 @@ class BoundedMemo:
         self._items.move_to_end(key)
         return True, item[0]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, *, counted: bool = True) -> None:
+        """Keep ``value``; ``counted=False`` for a value whose memory another entry holds (a projection of it)."""
         if key in self._items:
             self._bytes -= self._items.pop(key)[1]
-        size = size_of(value)
+        size = size_of(value) if counted else 0
         self._items[key] = (value, size)
         self._bytes += size
         while len(self._items) > 1 and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):

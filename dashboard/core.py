@@ -144,7 +144,7 @@ class Dashboard:
 
     # ---- caches -----------------------------------------------------------------------------------------
 
-    def _cached(self, key: tuple, compute: Callable[[], T]) -> T:
+    def _cached(self, key: tuple, compute: Callable[[], T], *, counted: bool = True) -> T:
         """``compute()`` once per data version (one figure at a time: two sessions asking at once wait); the
         memo is bounded (:class:`BoundedMemo`): the least recently used figure goes first."""
         with self._lock:
@@ -155,7 +155,7 @@ class Dashboard:
             found, value = self._memo.get(key)
             if not found:
                 value = compute()
-                self._memo.put(key, value)
+                self._memo.put(key, value, counted=counted)
                 after = self.data_version()
                 if after != version and _exports_part(after) == _exports_part(version):
                     # Only the kept facts changed while computing: this computation kept them itself (or read
@@ -306,6 +306,7 @@ class Dashboard:
         if crm is None:
             key = f"attribute:{self.settings.tier_attribute}"
         else:
+            self._tier_file()  # a file that cannot be read says so here, as it would where tiers are joined
             digest = self._from_file("tiers-digest", Path(crm), lambda p: hashlib.sha256(p.read_bytes()).hexdigest())
             key = f"file:{digest[:16]}"
         return TierSource(key, lambda author: tier_versions(author, **self._tier_arguments(author)))
@@ -374,8 +375,10 @@ class Dashboard:
     def facts(self, bot_rule: str | None = None) -> pl.DataFrame:
         """One row per conversation (``dashboard.metrics.conversation_facts``), for the whole store: the facts
         kept in the store (brought current first when they are not and this core may write), cached."""
-        frame = self._facts_frame(self.bot_rule(bot_rule))
-        return frame.select(FACT_COLUMNS)
+        rule = self.bot_rule(bot_rule)
+        frame = self._facts_frame(rule)  # first: it may change the data version (kept facts just committed)
+        return self._cached(("facts-columns", rule, self._tier_key(), self.policy().fingerprint),
+                            lambda: frame.select(FACT_COLUMNS), counted=False)
 
     def facts_with_sla(self, bot_rule: str | None = None) -> pl.DataFrame:
         """:meth:`facts` with the policy's kept evaluation of each metric (columns starting with
@@ -418,7 +421,10 @@ class Dashboard:
 
     def bursts(self, bot_rule: str | None = None) -> pl.DataFrame:
         """One row per customer burst after a reply (next response's grain), with the facts' dimensions."""
-        return self._bursts_frame(self.bot_rule(bot_rule)).select(BURST_COLUMNS)
+        rule = self.bot_rule(bot_rule)
+        frame = self._bursts_frame(rule)
+        return self._cached(("bursts-columns", rule, self._tier_key(), self.policy().fingerprint),
+                            lambda: frame.select(BURST_COLUMNS), counted=False)
 
     def bursts_with_sla(self, bot_rule: str | None = None) -> pl.DataFrame:
         """:meth:`bursts` with the policy's kept evaluation of next response (see :meth:`facts_with_sla`)."""

@@ -39,7 +39,7 @@ class LiveQueueView:
 
 def build_live_queue(core, filters: Filters) -> LiveQueueView:
     as_of = core.now()
-    lazy = filters.apply(core.facts(filters.bot_rule)).lazy()
+    lazy = filters.apply(core.facts_with_sla(filters.bot_rule)).lazy()
     open_now = backlog.open_at(lazy, as_of).collect()
     risk = backlog.at_risk(lazy, core.policy(), as_of).collect()
     due = backlog.breaches_due(risk.lazy(), as_of, hours=8).collect().with_columns(

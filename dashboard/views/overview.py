@@ -60,7 +60,7 @@ def build_overview(core, filters: Filters) -> OverviewView:
     start, end, tz = filters.start, filters.end, filters.tz
     as_of = filters.as_of or core.now()
     policy = core.policy()
-    lazy = filters.apply(core.facts(filters.bot_rule)).lazy()
+    lazy = filters.apply(core.facts_with_sla(filters.bot_rule)).lazy()
     current = sla.in_window(lazy, start, end, tz)
     summary = {r["kpi"]: r for r in volume.kpi_summary(lazy, policy, start=start, end=end, tz=tz, as_of=as_of)
                .collect().iter_rows(named=True)}

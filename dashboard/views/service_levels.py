@@ -82,7 +82,7 @@ class ServiceLevelsView:
 
 
 def build_service_levels(core, filters: Filters) -> ServiceLevelsView:
-    facts = filters.apply(core.facts(filters.bot_rule))
+    facts = filters.apply(core.facts_with_sla(filters.bot_rule))
     comparison = sla.attainment_by_metric(facts, core.policy(), HEADLINE_METRICS, ["tier"], start=filters.start,
                                           end=filters.end, tz=filters.tz, as_of=filters.as_of or core.now())
     empty = comparison.height == 0 or comparison.get_column("total").sum() == 0
@@ -160,7 +160,8 @@ def build_sla_breakdown(core, filters: Filters, metric: str, group: str) -> SlaB
     if group not in SLA_GROUPS:
         raise ValueError(f"unknown grouping {group!r}; use one of {', '.join(SLA_GROUPS)}")
     names = core.agent_names()
-    rows = filters.apply(core.bursts(filters.bot_rule) if metric == "next_response" else core.facts(filters.bot_rule))
+    rows = filters.apply(core.bursts_with_sla(filters.bot_rule) if metric == "next_response"
+                         else core.facts_with_sla(filters.bot_rule))
     frame = _with_agent_names(rows, names)
     column = "agent_name" if group == "agent" else DIMENSION_BY_KEY[group].column
     as_of = filters.as_of or core.now()
