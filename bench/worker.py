@@ -261,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.pages_bench import run_pages_worker
 
         result = run_pages_worker(spec)
+    elif task == "facts":
+        from bench.facts_bench import run_facts_worker
+
+        result = run_facts_worker(spec)
     else:
         print(f"unknown task {task!r}", file=sys.stderr)
         return 2

@@ -397,6 +397,28 @@ class Dashboard:
                              how="horizontal")
         return self._facts_plan({e: self.scan(e) for e in FACT_EXPORTS}, rule)
 
+    def check_kept_facts(self, bot_rule: str | None = None) -> list[str]:
+        """Compare the kept facts, bursts and evaluation of ``bot_rule`` with those computed from the stored
+        exports now; returns what differs (empty: they are current and equal). Changes nothing."""
+        rule = self.bot_rule(bot_rule)
+        kept = self._current_kept(rule)
+        if kept is None:
+            return [f"the facts of bot rule {rule!r} under the policy in force are not kept for the stored data "
+                    "(`python -m dashboard facts` keeps them)"]
+        cid = "conversation_id"
+        raw = self._facts_plan({e: self.scan(e) for e in FACT_EXPORTS}, rule).collect()
+        facts = kept.conversations().select(FACT_COLUMNS).collect()
+        problems = _differences("facts", facts, raw, [cid])
+        raw_bursts = customer_bursts(self.scan("incoming_post"), self.scan("response"), raw.lazy(),
+                                     bot_rule=rule).collect()
+        bursts = kept.bursts().select(BURST_COLUMNS).collect()
+        problems += _differences("bursts", bursts, raw_bursts, [cid, "burst_index"])
+        evaluation = kept.evaluation("conversations")
+        if evaluation is not None:
+            problems += _differences("evaluation", evaluation.collect(),
+                                     _evaluation_keys(facts, self.policy(), SLA_METRICS), [])
+        return problems
+
     def _current_kept(self, rule: str) -> Any:
         """The kept facts of ``rule`` if they are current, with this policy's evaluation (None otherwise)."""
         if self.store is None:
@@ -550,6 +572,16 @@ class Dashboard:
 
 
 SLA_METRICS = ("first_response", "time_to_assign", "resolution")
+
+
+def _differences(what: str, kept: pl.DataFrame, fresh: pl.DataFrame, order: list[str]) -> list[str]:
+    if kept.columns != fresh.columns:
+        return [f"{what}: columns {kept.columns} kept, {fresh.columns} computed"]
+    if kept.height != fresh.height:
+        return [f"{what}: {kept.height:,} rows kept, {fresh.height:,} computed from the stored exports"]
+    a, b = (kept.sort(order), fresh.sort(order)) if order else (kept, fresh)
+    return [f"{what}: column {c} differs in {int((~a[c].eq_missing(b[c])).sum()):,} row(s)"
+            for c in a.columns if not a[c].equals(b[c])]
 
 
 def _exports_part(version: str) -> str:
