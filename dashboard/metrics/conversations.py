@@ -485,8 +485,11 @@ def bursts_from_keyed(incoming_post: pl.LazyFrame, response: pl.LazyFrame, facts
             _prev=pl.when(same).then(pl.col("_kind").shift(1)),
             _reply_key=pl.when(pl.col("_kind") == 1).then(pl.col(KEY)).backward_fill(),
             _reply_t=pl.when(pl.col("_kind") == 1).then(pl.col("t")).backward_fill(),
-            _reply_agent=pl.when(pl.col("_kind") == 1).then(pl.col("_agent")).backward_fill(),
+            # the next reply's row, then its agent: a reply without an agent (a bot's) has none, where filling
+            # the agent itself backward would take the agent of some later reply
+            _reply_row=pl.when(pl.col("_kind") == 1).then(pl.int_range(pl.len(), dtype=pl.Int64)).backward_fill(),
         )
+        .with_columns(_reply_agent=pl.col("_agent").gather(pl.col("_reply_row")))
         .with_columns(
             # the next reply counts only when it belongs to the same conversation
             response_time=pl.when(pl.col("_reply_key") == pl.col(KEY)).then(pl.col("_reply_t")),

@@ -116,7 +116,8 @@ def rollup_counts(rollups: pl.LazyFrame | pl.DataFrame, metric: str, *, start: d
     schema = frame.collect_schema()
     for column, values in (filters or {}).items():
         if values:
-            frame = frame.filter(pl.col(column).is_in(pl.Series(list(values)).cast(schema[column], strict=False)))
+            frame = frame.filter(pl.col(column).is_in(pl.Series(list(values)).cast(schema[column], strict=False)
+                                                      .implode()))
     m = metric
     open_breached = pl.col(f"{m}_open").list.eval((pl.element() < at).cast(pl.Int64)).list.sum()
     frame = frame.with_columns(
