@@ -22,7 +22,8 @@ import polars as pl
 from bench.proc import run_worker
 from bench.synthetic import TABLES, SyntheticConfig, load_world
 
-__all__ = ["facts_markdown", "fill_store_until", "run_facts", "run_facts_worker"]
+__all__ = ["ensure_kept_store", "facts_markdown", "fill_store_until", "run_facts", "run_facts_worker",
+           "run_kept_worker"]
 
 TIMEZONE = "America/New_York"
 
@@ -51,8 +52,8 @@ def fill_store_until(world_dir: Path, root: Path, cut) -> None:
                     pl.when(later).then(None).otherwise(pl.col("closed_time")).alias("closed_time"),
                     pl.when(later).then(pl.lit("OPEN")).otherwise(pl.col("status")).alias("status"))
         days = _days(export_id, frame)
-        store.commit(export_id, days=days, meta={d: {"source": "sync bench world", "as_of": cut.isoformat()}
-                                                 for d in days})
+        meta = {"source": "sync bench world", **({"as_of": cut.isoformat()} if cut is not None else {})}
+        store.commit(export_id, days=days, meta={d: dict(meta) for d in days})
 
 
 def _sync_last_day(world_dir: Path, root: Path, cut) -> dict:
@@ -106,6 +107,38 @@ def run_facts_worker(spec: dict) -> dict:
         kept = core.facts()
         out["same_as_raw"] = kept.sort("conversation_id").equals(raw.select(kept.columns).sort("conversation_id"))
     return out
+
+
+def run_kept_worker(spec: dict) -> dict:
+    """In the child: a store holding the whole world, its facts kept (the metrics section's kept engine)."""
+    from bench.engine_kept import KEPT_SETTINGS
+    from bench.worker import peak_rss_mb
+    from dashboard.core import Dashboard
+
+    root, world = Path(spec["store"]), Path(spec["world"])
+    shutil.rmtree(root, ignore_errors=True)
+    start = time.perf_counter()
+    fill_store_until(world, root, None)
+    fill_s = time.perf_counter() - start
+    start = time.perf_counter()
+    Dashboard.for_store(root, settings=KEPT_SETTINGS).keep_facts()
+    return {"fill_s": fill_s, "keep_s": time.perf_counter() - start, "peak_mb": peak_rss_mb()}
+
+
+def ensure_kept_store(cache_dir: Path, world: Path, name: str, timeout_s: float,
+                      log: Callable[[str], None] = print) -> dict:
+    """The world's store with its facts kept (built once, in a child process; cached beside the world)."""
+    root = cache_dir / "kept" / name
+    marker = root / ".bench-kept"
+    if marker.exists():
+        return {"store": str(root), "cached": True}
+    log(f"  keeping the facts of {name} in a store ...")
+    run = run_worker({"task": "kept", "store": str(root), "world": str(world)}, timeout_s=timeout_s,
+                     env={"POLARS_MAX_THREADS": "2"})
+    if not run.ok:
+        raise RuntimeError(f"keeping the facts of {name} failed: {run.error.strip()[-500:]}")
+    marker.write_text("kept by bench.facts_bench\n")
+    return {"store": str(root), "cached": False, **run.result}
 
 
 def run_facts(cache_dir: Path, n: int, n_authors: int, timeout_s: float, log: Callable[[str], None] = print) -> dict:
