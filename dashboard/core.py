@@ -461,16 +461,19 @@ class Dashboard:
                                bot_rule=rule)
 
     def rollups(self, bot_rule: str | None = None) -> Any:
-        """The daily rollups of the kept facts under the policy in force (``dashboard.metrics.rollups``) with the
-        zone their days are in and the instant from which they answer: ``(frame, timezone, valid_from)``, or
-        None when none are kept for the current data (then every figure comes from the facts)."""
+        """The daily rollups of the kept facts under the policy in force (``dashboard.metrics.rollups``): ``(cells,
+        running clocks, the zone of their days, the instant from which they answer)``, or None when none are kept
+        for the current data (then every figure comes from the facts)."""
         rule = self.bot_rule(bot_rule)
 
         def compute() -> Any:
             kept = self._kept(rule)
             if kept is None or kept.policy is None:
                 return None
-            return kept.rollups(), kept.rollup_timezone, kept.valid_from()
+            kept_rollups = kept.rollups()
+            if kept_rollups is None:
+                return None
+            return (*kept_rollups, kept.rollup_timezone, kept.valid_from())
         return self._cached(("rollups", rule, self._tier_key(), self.policy().fingerprint), compute)
 
     # ---- reference names --------------------------------------------------------------------------------

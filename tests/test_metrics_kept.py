@@ -19,7 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dashboard.metrics import attainment_by, customer_bursts, evaluate, in_window
-from dashboard.metrics.rollups import attainment_from_rollups, daily_rollups, rollup_counts, valid_from
+from dashboard.metrics.rollups import (
+    attainment_from_rollups,
+    daily_rollups,
+    merge_rollups,
+    rollup_counts,
+    running_clocks,
+    valid_from,
+)
 from dashboard.metrics.sla import KEPT_PREFIX, evaluation_keys, kept_columns
 from tests import test_metrics_golden as golden
 
@@ -86,6 +93,7 @@ COUNTS = ("total", "achieved", "breached", "pending", "bot_contained", "not_star
 def test_rollups_give_attainment_by_counts_for_any_window(demo_core, metric, by):
     facts, policy, tz = demo_core.facts_with_sla(), demo_core.policy(), demo_core.settings.timezone
     rollups = daily_rollups(facts.lazy(), policy, tz).collect()
+    running = running_clocks(facts.lazy(), policy, tz).collect()
     since = valid_from(facts.lazy()).collect().item()
     end_day = demo_core.now().date()
     for start, end, as_of in ((end_day - timedelta(days=27), end_day + timedelta(days=1), demo_core.now()),
@@ -94,7 +102,8 @@ def test_rollups_give_attainment_by_counts_for_any_window(demo_core, metric, by)
                                since + timedelta(hours=3))):
         expected = attainment_by(evaluate(in_window(facts.lazy(), start, end, tz), policy, metric, as_of=as_of),
                                  by).collect()
-        got = attainment_from_rollups(rollups, metric, start=start, end=end, tz=tz, as_of=as_of, by=by).collect()
+        got = attainment_from_rollups(rollups, running, metric, start=start, end=end, tz=tz, as_of=as_of,
+                                      by=by).collect()
         keys = [*by, *COUNTS, "attainment"]
         expected = expected.filter(pl.col("total") + pl.col("bot_contained") + pl.col("not_started")
                                    + pl.col("no_target") > 0) if by else expected
@@ -107,13 +116,24 @@ def test_rollups_give_attainment_by_counts_for_any_window(demo_core, metric, by)
 def test_rollups_take_filters_and_count_conversations(demo_core):
     facts, policy, tz = demo_core.facts_with_sla(), demo_core.policy(), demo_core.settings.timezone
     rollups = daily_rollups(facts.lazy(), policy, tz).collect()
+    running = running_clocks(facts.lazy(), policy, tz).collect()
     tier = facts.get_column("tier").drop_nulls().mode().item()
     start, end = demo_core.now().date() - timedelta(days=13), demo_core.now().date() + timedelta(days=1)
     chosen = in_window(facts.lazy(), start, end, tz).filter(pl.col("tier") == tier).collect()
-    got = rollup_counts(rollups, "first_response", start=start, end=end, tz=tz, as_of=demo_core.now(),
+    got = rollup_counts(rollups, running, "first_response", start=start, end=end, tz=tz, as_of=demo_core.now(),
                         filters={"tier": [tier]}).collect().row(0, named=True)
     assert got["conversations"] == chosen.height
     assert got["bot_first"] == chosen["bot_first"].sum() and got["bot_contained"] == chosen["bot_contained"].sum()
+
+
+def test_the_kept_rollups_are_the_rollups_of_the_kept_facts(demo_core):
+    cells, running, tz, since = demo_core.rollups()
+    facts, policy = demo_core.facts_with_sla(), demo_core.policy()
+    assert tz == demo_core.settings.timezone and since <= demo_core.now()
+    assert cells.equals(merge_rollups([daily_rollups(facts.lazy(), policy, tz)]).collect())
+    expected = running_clocks(facts.lazy(), policy, tz).collect()
+    order = [*expected.columns]
+    assert running.sort(order, nulls_last=True).equals(expected.sort(order, nulls_last=True))
 
 
 def test_a_burst_answered_by_a_bot_has_no_responding_agent():

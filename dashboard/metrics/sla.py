@@ -84,13 +84,12 @@ def _matches(target: Target) -> pl.Expr:
 
 
 def _by_rule(targets: Sequence[Target], value, dtype: pl.DataType) -> pl.Expr:
-    """An expression choosing, per row, ``value(target)`` of the row's matched rule (``_rule`` index)."""
-    expr: pl.Expr | pl.When | pl.Then = pl
-    for i, target in enumerate(targets):
-        expr = expr.when(pl.col("_rule") == i).then(pl.lit(value(target), dtype))  # type: ignore[union-attr]
+    """An expression choosing, per row, ``value(target)`` of the row's matched rule (``_rule`` index; null when
+    none matched): one lookup per row in the rules' values."""
     if not targets:
         return pl.lit(None, dtype)
-    return expr.otherwise(pl.lit(None, dtype))  # type: ignore[union-attr]
+    values = pl.Series([value(t) for t in targets], dtype=dtype)
+    return pl.lit(values).gather(pl.col("_rule"))
 
 
 KEPT_PREFIX = "__sla"
@@ -261,9 +260,13 @@ def evaluate(
         out = out.with_columns(_pending_business_ms=pl.lit(0, pl.Int64), _pending_calendar_ms=pl.lit(0, pl.Int64))
     end_ms = pl.col("_end").dt.epoch("ms")
     if use_kept:
-        # The clock at the stopping event was kept; only a clock still running is read at as_of.
-        f_end = pl.when(pl.col("stop_time").is_not_null()).then(pl.col(kept["f_stop"])).otherwise(
-            clock_ms_from_epoch(end_ms, clock, schedule_index))
+        # The clock at the stopping event was kept; a clock still running ends at as_of, whose business clock
+        # value depends only on the schedule: looked up per schedule, not searched per row.
+        as_of_ms = (as_of_utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+        at_as_of = pl.select(clock_ms_from_epoch(pl.lit(as_of_ms, pl.Int64), clock,
+                                                 pl.int_range(len(schedules), dtype=pl.Int64))).to_series()
+        f_end = (pl.when(pl.col("stop_time").is_not_null()).then(pl.col(kept["f_stop"]))
+                 .when(pl.col("_end").is_not_null()).then(pl.lit(at_as_of).gather(schedule_index)))
         breach_at = pl.col(kept["breach_at"])
     else:
         f_end = clock_ms_from_epoch(end_ms, clock, schedule_index)

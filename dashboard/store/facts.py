@@ -184,15 +184,21 @@ class KeptFacts:
         files = self._files(dataset, days)
         return pl.scan_parquet(files) if files else None
 
-    def rollups(self) -> pl.DataFrame | None:
-        """The daily rollups (one row per cell, :mod:`dashboard.metrics.rollups`), None when none are kept."""
+    def rollups(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+        """The daily rollups (one row per cell) and the running clocks (:mod:`dashboard.metrics.rollups`), None
+        when none are kept."""
         if self.policy is None:
             return None
         days = self.entry["sla"][self.policy]["days"]
         files = self._files("rollups", days)
         if not files:
             return None
-        return rollup_metrics.merge_rollups([pl.scan_parquet(f) for f in files]).collect()
+        cells = rollup_metrics.merge_rollups([pl.scan_parquet(f) for f in files]).collect()
+        running_files = self._files("running", days)
+        running = (pl.read_parquet(running_files) if running_files else
+                   pl.DataFrame(schema={**{c: cells.schema[c] for c in rollup_metrics.CELL}, "metric": pl.String,
+                                        "breach_at": pl.Datetime("ms", "UTC")}))
+        return cells, running
 
     def valid_from(self) -> datetime | None:
         """The latest start or stop instant of any clock in the kept facts: the rollups answer from it on."""
@@ -552,9 +558,10 @@ class FactsKeeper:
             keys = pl.concat([sla.evaluation_keys(facts, policy, m) for m in SLA_METRICS], how="horizontal")
             evaluated = pl.concat([facts, keys], how="horizontal")
             times = [pl.col(c).max() for c in rollup_metrics.EVENT_TIMES]
-            keys_frame, rollups, marks = pl.collect_all([
+            keys_frame, rollups, running, marks = pl.collect_all([
                 pl.concat([facts.select("_stored"), keys], how="horizontal"),
                 rollup_metrics.daily_rollups(evaluated, policy, timezone, also_by=["_stored"]),
+                rollup_metrics.running_clocks(evaluated, policy, timezone, also_by=["_stored"]),
                 facts.group_by("_stored").agg(pl.max_horizontal(*times).alias("valid_from")),
             ], engine="in-memory")
             burst_days = [d for d in wanted if entry["days"][d].get("bursts")]
@@ -566,20 +573,26 @@ class FactsKeeper:
                                                                                       "next_response")],
                                        how="horizontal").collect(engine="in-memory")
             valid = dict(marks.iter_rows())
+            keys_by = keys_frame.partition_by("_stored", as_dict=True, include_key=False)
+            rollups_by = rollups.partition_by("_stored", as_dict=True, include_key=False)
+            running_by = running.partition_by("_stored", as_dict=True, include_key=False)
+            bursts_by = (burst_keys.partition_by("_stored", as_dict=True, include_key=False)
+                         if burst_keys is not None else {})
             for day in wanted:
                 facts_file = entry["days"][day]["conversations"]["file"]
                 item: dict[str, Any] = {
                     "conversations": {**self._write(f"{sid}/sla-{pid}/conversations/day={day}/part",
-                                                    keys_frame.filter(pl.col("_stored") == day).drop("_stored"),
-                                                    staged), "of": facts_file},
+                                                    keys_by[(day,)], staged), "of": facts_file},
                     "valid_from": valid[day].isoformat() if valid.get(day) is not None else None,
                 }
-                day_rollups = rollups.filter(pl.col("_stored") == day).drop("_stored")
-                if day_rollups.height:
-                    item["rollups"] = self._write(f"{sid}/sla-{pid}/rollups/day={day}/part", day_rollups, staged)
-                if burst_keys is not None and entry["days"][day].get("bursts"):
-                    item["bursts"] = {**self._write(f"{sid}/sla-{pid}/bursts/day={day}/part",
-                                                    burst_keys.filter(pl.col("_stored") == day).drop("_stored"),
+                if (day,) in rollups_by:
+                    item["rollups"] = self._write(f"{sid}/sla-{pid}/rollups/day={day}/part", rollups_by[(day,)],
+                                                  staged)
+                if (day,) in running_by:
+                    item["running"] = self._write(f"{sid}/sla-{pid}/running/day={day}/part", running_by[(day,)],
+                                                  staged)
+                if (day,) in bursts_by and entry["days"][day].get("bursts"):
+                    item["bursts"] = {**self._write(f"{sid}/sla-{pid}/bursts/day={day}/part", bursts_by[(day,)],
                                                     staged), "of": entry["days"][day]["bursts"]["file"]}
                 slot["days"][day] = item
         entry["sla"][pid] = slot
