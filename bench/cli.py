@@ -1,9 +1,12 @@
-"""``python -m bench``: run the benchmarks of issue 8, print the table, write ``bench/RESULTS.md``.
+"""``python -m bench``: run the benchmarks of issues 8 and 13, print the targets with their status and the tables,
+write ``bench/RESULTS.md``.
 
-Sections (``--only``, comma-separated): ``metrics`` (our engine vs pandas vs DuckDB at 100k / 1M / 5M
-conversations), ``stages`` (where our engine's time goes at the largest size), ``sync`` (a 90-day sync from
-the simulator under its rate limits, time-scaled), ``pages`` (Overview and Service levels first render and
-rerun, AppTest, at 100k and 1M), ``parse`` (export bytes -> typed frame vs pandas).
+Sections (``--only``, comma-separated): ``metrics`` (our engine — on tables in memory, on the raw Parquet, on the
+facts kept in a store — vs pandas vs DuckDB at 100k / 1M / 5M conversations), ``stages`` (where our engine's
+time goes), ``facts`` (keeping the facts: full build vs a one-day update of a 90-day store), ``sync`` (a 90-day
+sync from the simulator under its rate limits, time-scaled), ``pages`` (Overview and Service levels first
+render and rerun, AppTest and browser, at 100k and 1M; the browser at 5M for memory), ``viewers`` (20 browser
+sessions at once on 1M), ``parse`` (export bytes -> typed frame vs pandas).
 
 ``--quick`` runs a small version of every section (seconds to a minute or two) to check the harness; it
 writes ``bench/out/RESULTS-quick.md`` so the real results are not overwritten (``--results`` to change).
@@ -25,7 +28,7 @@ from bench.report import machine_facts, render_markdown
 __all__ = ["main"]
 
 BENCH_DIR = Path(__file__).resolve().parent
-SECTIONS = ("metrics", "stages", "sync", "pages", "parse")
+SECTIONS = ("metrics", "stages", "facts", "sync", "pages", "viewers", "parse")
 FULL_SIZES = (100_000, 1_000_000, 5_000_000)
 QUICK_SIZES = (20_000,)
 
@@ -101,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         results["stages"] = guarded("stages", lambda: run_stages(
             args.cache_dir, n, min(args.authors, 20_000) if quick else args.authors, args.timeout, log))
         notes += stages_notes(results["stages"])
+    if "facts" in args.sections:
+        from bench.facts_bench import run_facts
+
+        n = 20_000 if quick else 1_000_000
+        log(f"facts: full build vs a one-day update, {n:,} conversations over 90 days")
+        results["facts"] = guarded("facts", lambda: run_facts(
+            args.cache_dir, n, min(args.authors, 20_000) if quick else args.authors, args.timeout, log))
     if "sync" in args.sections:
         from bench.sync_bench import run_sync
 
@@ -112,9 +122,34 @@ def main(argv: list[str] | None = None) -> int:
         from bench.pages_bench import run_pages
 
         sizes = [20_000] if quick else [100_000, 1_000_000]
-        log(f"pages: Overview and Service levels at {', '.join(f'{s:,}' for s in sizes)} conversations")
+        browser_only = () if quick else tuple(s for s in args.size_list if s >= 5_000_000)
+        log(f"pages: Overview and Service levels at {', '.join(f'{s:,}' for s in sizes)} conversations"
+            + (f" (and in the browser at {', '.join(f'{s:,}' for s in browser_only)})" if browser_only else ""))
         results["pages"] = guarded("pages", lambda: run_pages(
-            args.cache_dir, sizes, min(args.authors, 20_000) if quick else args.authors, args.timeout, log))
+            args.cache_dir, sizes, min(args.authors, 20_000) if quick else args.authors, args.timeout, log,
+            browser_only=browser_only))
+    if "viewers" in args.sections:
+        from bench.pages_bench import prepare_store
+        from bench.viewers_bench import run_viewers
+
+        n, viewers = (20_000, 3) if quick else (1_000_000, 20)
+        log(f"viewers: {viewers} browser sessions at once on {n:,} conversations")
+
+        def viewers_run() -> dict:
+            from datetime import UTC, datetime
+
+            end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+            env, _ = prepare_store(args.cache_dir, n, min(args.authors, 20_000) if quick else args.authors, end,
+                                   log)
+            result = run_viewers(env, viewers, timeout_s=args.timeout)
+            result["conversations"] = n
+            for step, fig in (result.get("steps") or {}).items():
+                log(f"  {step:15s} p50 {fig['p50'] or 0:6.2f} s  p95 {fig['p95'] or 0:6.2f} s  ({fig['n']} done)")
+            if not result.get("ok"):
+                log(f"  FAILED {result.get('error')}")
+            return result
+
+        results["viewers"] = guarded("viewers", viewers_run)
     if "parse" in args.sections:
         from bench.parse_bench import parse_notes, run_parse
 

@@ -1,9 +1,9 @@
 """Pages: first render and rerun after a filter change of Overview and Service levels, and process memory.
 
-A store is filled with a synthetic world (``Store.write_day`` per export and day, the layout a sync
-writes), and the app is run through its entrypoint with Streamlit's AppTest in a child process configured
-as a tenant (Khoros URLs pointing at a closed loopback port: the pages read the store only and never call
-the API). Steps, timed one by one in the same AppTest session, as a user would meet them:
+A store is filled with a synthetic world (``Store.commit`` per export, one file per day: the layout a sync
+writes) and its facts are kept, and the app is run through its entrypoint with Streamlit's AppTest in a child
+process configured as a tenant (Khoros URLs pointing at a closed loopback port: the pages read the store only
+and never call the API). Steps, timed one by one in the same AppTest session, as a user would meet them:
 
 1. Overview, first render (cold: reads the store, computes the conversation facts, renders);
 2. Overview, rerun after a filter change (customer tier = Gold);
@@ -43,6 +43,23 @@ TENANT_ENV = {
 }
 
 
+def keep_facts(data_dir: Path, env: dict[str, str], timeout_s: float = 3600) -> dict:
+    """Keep the store's facts current with the real command line (``python -m dashboard facts``), as the sync
+    that filled it would have: the app then starts on kept facts."""
+    import os
+    import subprocess
+    import sys
+
+    start = time.perf_counter()
+    child_env = {**os.environ, **env, "CARE_DASHBOARD_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO),
+                 "POLARS_MAX_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-m", "dashboard", "facts"], cwd=REPO, env=child_env,
+                          capture_output=True, text=True, timeout=timeout_s)
+    if done.returncode != 0:
+        raise RuntimeError(f"python -m dashboard facts failed: {done.stderr[-500:]}")
+    return {"keep_s": time.perf_counter() - start, "report": done.stdout.strip()}
+
+
 def fill_store(world_dir: Path, data_dir: Path, env: dict[str, str]) -> dict:
     """Write the world's tables into the store the app will open, one file per export and UTC day."""
     import polars as pl
@@ -62,9 +79,11 @@ def fill_store(world_dir: Path, data_dir: Path, env: dict[str, str]) -> dict:
         frame = pl.read_parquet(world_dir / f"{export_id}.parquet")
         time_col = EXPORTS[export_id].time_column
         frame = frame.with_columns(pl.col(time_col).dt.date().alias("__day"))
-        for (day,), part in frame.partition_by("__day", as_dict=True, maintain_order=False).items():
-            store.write_day(export_id, day, part.drop("__day"), meta={"source": "bench synthetic world"})
-            files += 1
+        days = {day: part.drop("__day") for (day,), part in
+                frame.partition_by("__day", as_dict=True, maintain_order=False).items()}
+        # one commit per export, as a sync window commits its days
+        store.commit(export_id, days=days, meta={d: {"source": "sync bench synthetic world"} for d in days})
+        files += len(days)
     marker.write_text("filled by bench.pages_bench\n")
     return {"store": str(store.root), "cached": False, "fill_s": time.perf_counter() - start, "files": files}
 
@@ -135,16 +154,37 @@ def run_pages_worker(spec: dict) -> dict:
     return out
 
 
+def prepare_store(cache_dir: Path, n: int, n_authors: int, end: datetime,
+                  log: Callable[[str], None] = print) -> tuple[dict[str, str], dict]:
+    """The app's environment on a store filled with an ``n``-conversation world ending at ``end``, its facts kept
+    (as every sync keeps them)."""
+    config = SyntheticConfig(n_conversations=n, n_authors=n_authors, days=90, seed=13, end=end)
+    world_dir = load_world(cache_dir, config)
+    data_dir = cache_dir / "pages" / f"{config.name}_{end:%Y%m%d%H}"
+    fill = fill_store(world_dir, data_dir, TENANT_ENV)
+    fill["facts"] = keep_facts(data_dir, TENANT_ENV)
+    log(f"  {n:>9,} store ready: {fill['facts']['report'].splitlines()[-1] if fill['facts']['report'] else ''}")
+    return {**TENANT_ENV, "CARE_DASHBOARD_DATA_DIR": str(data_dir)}, fill
+
+
 def run_pages(cache_dir: Path, sizes: list[int], n_authors: int, timeout_s: float,
-              log: Callable[[str], None] = print, browser: bool = True) -> dict:
+              log: Callable[[str], None] = print, browser: bool = True, browser_only: tuple[int, ...] = ()) -> dict:
+    """AppTest and browser runs at ``sizes``; ``browser_only``: sizes run in the browser alone (memory)."""
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     out: dict = {"cases": [], "ok": True, "end": end.isoformat()}
+    for n in browser_only:
+        env, fill = prepare_store(cache_dir, n, n_authors, end, log)
+        from bench.pages_browser import run_browser
+
+        b = run_browser(env, timeout_s)
+        for name, fig in b.get("steps", {}).items():
+            log(f"  {n:>9,} browser {name:14s} {fig['s']:7.2f} s  server RSS {fig['server_rss_mb'] or 0:7.0f} MB")
+        if not b.get("ok"):
+            log(f"  {n:,}: browser FAILED {b.get('error')}")
+        out["cases"].append({"page": "service_levels", "conversations": n, "fill": fill, "ok": bool(b.get("ok")),
+                             "browser": b, "browser_only": True})
     for n in sizes:
-        config = SyntheticConfig(n_conversations=n, n_authors=n_authors, days=90, seed=13, end=end)
-        world_dir = load_world(cache_dir, config)
-        data_dir = cache_dir / "pages" / f"{config.name}_{end:%Y%m%d%H}"
-        fill = fill_store(world_dir, data_dir, TENANT_ENV)
-        env = {**TENANT_ENV, "CARE_DASHBOARD_DATA_DIR": str(data_dir)}
+        env, fill = prepare_store(cache_dir, n, n_authors, end, log)
         run = run_worker({"task": "pages", "env": env, "timeout_s": timeout_s}, timeout_s=timeout_s,
                          env={"POLARS_MAX_THREADS": "2"})
         case = {"conversations": n, "fill": fill, "max_rss_mb": run.max_rss_mb, "ok": run.ok}
@@ -182,7 +222,8 @@ def pages_markdown(p: dict) -> list[str]:
     lines = ["## 3. Pages", "",
              "AppTest through `app.py` in a child process, store filled with a synthetic world ending at "
              f"{p.get('end', '?')} (sidebar default: last 28 days), configured as a tenant (no simulator). "
-             "Steps: Overview first render (cold: store read + conversation facts), Overview rerun after a "
+             "The store's facts are kept (`python -m dashboard facts`, as every sync keeps them). "
+             "Steps: Overview first render (cold: a new process reads the kept facts), Overview rerun after a "
              "filter change (tier = Gold), Service levels first render (tier = Gold), Service levels rerun after "
              "a filter change (tier = Platinum). A filter change is a new script run with the new URL query "
              "parameters in the same process (Streamlit's process-wide caches warm, as on a rerun): AppTest "
@@ -191,6 +232,8 @@ def pages_markdown(p: dict) -> list[str]:
              "| conversations | Overview first | Overview rerun | Service levels first | Service levels rerun | "
              "RSS after | peak RSS | errors |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
     for case in p.get("cases", []):
+        if case.get("browser_only"):
+            continue
         if not case.get("steps"):
             lines.append(f"| {case['conversations']:,} | failed: {(case.get('error') or '?').strip()[-200:]} "
                          "| | | | | | |")
@@ -203,7 +246,8 @@ def pages_markdown(p: dict) -> list[str]:
                      + ("; ".join(errors)[:300] if errors else "none") + " |")
     browser_cases = [c for c in p.get("cases", []) if c.get("browser")]
     if browser_cases:
-        lines += ["", "In the browser: `streamlit run app.py` on the same store, Chromium driven by Playwright. "
+        lines += ["", "In the browser: `streamlit run app.py` just started on the same store (a restart: the facts "
+                  "are read from the store, nothing is in memory), Chromium driven by Playwright. "
                   "First load: from navigation to the KPIs on screen and the app idle. The other steps: from the "
                   "click (the tier option in the sidebar filter, the page link) to the end of the script run it "
                   "caused (the app's `data-test-script-state` watched in the page, browser clock). Memory: the "

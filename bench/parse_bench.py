@@ -1,11 +1,13 @@
 """Parse: rows per second turning a downloaded export (JSON or CSV bytes) into the typed frame, vs pandas.
 
-The bytes are rendered exactly as the simulator serves a download (``dashboard.simulator.exports.render``:
-JSON with epoch-ms times, CSV with ISO-8601 local times and ';'-joined tags) from synthetic rows. Ours is
-``dashboard.schema.parse_json_bytes / parse_csv_bytes`` (which also validates every value and quarantines
-bad rows with a reason); the baseline is what an analyst writes with pandas to get the same column types
-(``read_json`` / ``read_csv``, then ``to_datetime``, nullable integers and booleans, tags split into lists).
-Both answers are checked to hold the same values before the timings are kept.
+The bytes are rendered exactly as the simulator serves a download (``dashboard.simulator.exports.render``: as
+Khoros documents exports, every field a string under its Khoros id, times in the company's format —
+``MM/dd/yyyy HH:mm:ss`` — in the zone asked for, tags joined with ';') from synthetic rows. Ours is
+``dashboard.schema.parse_json_bytes / parse_csv_bytes`` with that format and zone (which also validates every
+value and quarantines bad rows with a reason); the baseline is what an analyst writes with pandas to get the same
+column types (``read_json`` / ``read_csv`` as text, the Khoros ids renamed, ``to_datetime`` with the format and
+zone, nullable integers and booleans, tags split into lists). Both answers are checked to hold the same values
+before the timings are kept.
 """
 
 from __future__ import annotations
@@ -14,37 +16,56 @@ import io
 import time
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
 from bench.synthetic import SyntheticConfig, generate
-from dashboard.schema import EXPORTS, parse_csv_bytes, parse_json_bytes
-from dashboard.simulator.exports import ExportRequest, render
+from dashboard.schema import EXPORTS, TimeReading, parse_csv_bytes, parse_json_bytes
+from dashboard.simulator.exports import ExportRequest, column_id, render
+from dashboard.simulator.world import WorldConfig
+from dashboard.simulator.world.reference import COMPANY_TIME_FORMATS
+
+ZONE = "America/New_York"
 
 __all__ = ["pandas_parse", "parse_notes", "run_parse"]
+
+
+class _World:
+    """What ``render`` reads of a world: its configuration (the company's time format and zone)."""
+
+    config = WorldConfig(timezone=ZONE)
+
+
+READING = TimeReading(_World.config.company_time_format, ZONE)
 
 
 def pandas_parse(export_id: str, body: bytes, fmt: str) -> pd.DataFrame:
     """Typed pandas frame from an export body, written the plain way."""
     schema = EXPORTS[export_id]
     if fmt == "json":
-        df = pd.read_json(io.BytesIO(body), orient="records", dtype=False, convert_dates=False)
+        df = pd.read_json(io.BytesIO(body), orient="records", dtype=str, convert_dates=False)
+        df = df.replace({"": None})
     else:
         df = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""])
+    df = df.rename(columns={column_id(export_id, c.name): c.name for c in schema.columns})
+    strftime = COMPANY_TIME_FORMATS[_World.config.company_time_format]
     for col in schema.columns:
         if col.name not in df:
             continue
         s = df[col.name]
         if col.kind == "time":
-            df[col.name] = (pd.to_datetime(s, unit="ms", utc=True) if fmt == "json"
-                            else pd.to_datetime(s, utc=True, format="ISO8601"))
+            # a repeated hour (the autumn clock change) is its first occurrence, a skipped one no time: as ours
+            local = pd.to_datetime(s, format=strftime)
+            df[col.name] = local.dt.tz_localize(ZONE, ambiguous=np.ones(len(local), dtype=bool),
+                                                nonexistent="NaT").dt.tz_convert("UTC")
         elif col.kind == "int":
             df[col.name] = pd.to_numeric(s, errors="coerce").astype("Int64")
         elif col.kind == "float":
             df[col.name] = pd.to_numeric(s, errors="coerce")
         elif col.kind == "bool":
             df[col.name] = s.map({True: True, False: False, "true": True, "false": False}).astype("boolean")
-        elif col.kind == "list" and fmt == "csv":
+        elif col.kind == "list":
             df[col.name] = s.fillna("").str.split(";").map(lambda v: [x for x in v if x])
         elif col.kind == "str":
             df[col.name] = s.astype("string")
@@ -91,10 +112,9 @@ def run_parse(rows: int, repeat: int = 3, log: Callable[[str], None] = print) ->
     for export_id in ("response", "conversation"):
         frame = world[export_id].head(rows)
         for fmt in ("json", "csv"):
-            body = render(frame, ExportRequest(export_id, 0, 0, fmt=fmt,
-                                               timezone="America/New_York" if fmt == "csv" else None))
-            ours_fn = (lambda b=body, e=export_id: parse_json_bytes(e, b)) if fmt == "json" else (
-                lambda b=body, e=export_id: parse_csv_bytes(e, b))
+            body = render(frame, ExportRequest(export_id, 0, 0, fmt=fmt, timezone=ZONE), _World())
+            ours_fn = (lambda b=body, e=export_id: parse_json_bytes(e, b, times=READING)) if fmt == "json" else (
+                lambda b=body, e=export_id: parse_csv_bytes(e, b, times=READING))
             ours_s, ours_res = _best(ours_fn, repeat)
             pandas_s, pandas_res = _best(lambda b=body, e=export_id, f=fmt: pandas_parse(e, b, f), repeat)
             problems = list(_check_same(ours_res.frame, pandas_res, export_id))

@@ -73,6 +73,15 @@ def _run_metrics(spec: dict) -> dict:
         for schedule in policy.schedules.values():
             business_clock(schedule)
         setup_s = time.perf_counter() - setup
+    elif engine == "ours_kept":
+        from bench import engine_kept as mod
+
+        ctx = mod.open_kept(spec["kept_store"])
+        setup = time.perf_counter()
+        from dashboard.metrics.business_hours import business_clock
+        for schedule in policy.schedules.values():
+            business_clock(schedule)
+        setup_s = time.perf_counter() - setup
     elif engine == "pandas":
         from bench import baseline_pandas as mod
 
@@ -152,6 +161,10 @@ def _warm_up(engine: str, mod, policy, as_of_ms: int, backlog_ms: int, threads) 
     tiny = generate(SyntheticConfig(n_conversations=500, n_authors=500, days=10, seed=1))
     if engine in ("ours", "ours_scan"):
         ctx = {name: frame.lazy() for name, frame in tiny.items()}
+    elif engine == "ours_kept":
+        from dashboard.core import Dashboard
+
+        ctx = Dashboard.from_tables(tiny)
     elif engine == "pandas":
         ctx = {name: tiny[name].select(cols).to_pandas() for name, cols in mod.COLUMNS.items()}
     else:
@@ -261,6 +274,14 @@ def main(argv: list[str] | None = None) -> int:
         from bench.pages_bench import run_pages_worker
 
         result = run_pages_worker(spec)
+    elif task == "facts":
+        from bench.facts_bench import run_facts_worker
+
+        result = run_facts_worker(spec)
+    elif task == "kept":
+        from bench.facts_bench import run_kept_worker
+
+        result = run_kept_worker(spec)
     else:
         print(f"unknown task {task!r}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("dashboard.store.cli_sync", "fetch exports from Khoros (or the simulator) into the local store"),
     "import": ("dashboard.store.cli_import", "import export files downloaded from the Khoros UI"),
     "repair": ("dashboard.store.cli_repair", "set damaged day files aside and fetch those days again"),
+    "facts": ("dashboard.store.cli_facts", "keep the conversation facts current in the store (or --check them)"),
     "report": ("dashboard.report", "print service-level reports from the local store"),
     "payload": ("dashboard.embed", "encode or decode an iFrame extension payload (for admins)"),
     "doctor": ("dashboard.doctor", "check the connection to Khoros (or the simulator): access, formats, limits, clock"),

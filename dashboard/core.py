@@ -20,6 +20,7 @@ Streamlit), sign-in (the UI decides who may see which core's pages).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -30,13 +31,21 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from dashboard.errors import DashboardError, SettingsError
+from dashboard._memo import MEMO_MAX_BYTES, MEMO_MAX_ENTRIES, BoundedMemo
+from dashboard.errors import DashboardError, SettingsError, StoreBusy
 from dashboard.filters import Filters
 from dashboard.metrics import agents
 from dashboard.metrics.author_panel import AuthorProfile, find_author
-from dashboard.metrics.conversations import BOT_RULES, FACT_EXPORTS, conversation_facts, customer_bursts
+from dashboard.metrics.conversations import (
+    BOT_RULES,
+    FACT_EXPORTS,
+    conversation_facts,
+    customer_bursts,
+    tier_versions,
+)
 from dashboard.metrics.policy import DEFAULT_POLICY_PATH, Policy, load_policy
-from dashboard.schema import TIME
+from dashboard.metrics.sla import evaluation_keys
+from dashboard.schema import TIME, export_schema
 from dashboard.settings import Settings, load_settings
 from dashboard.source import DataSource, ProgressCallback, TablesSource, open_source
 
@@ -58,14 +67,16 @@ class Dashboard:
     """The core (see the module docstring). Make one with :meth:`open` (settings -> data source) or
     :meth:`from_tables` (export tables in memory); it is safe to share between threads."""
 
-    def __init__(self, source: DataSource, *, policy: Policy | None = None) -> None:
+    def __init__(self, source: DataSource, *, policy: Policy | None = None, keep: bool = True) -> None:
         if source.settings.bot_rule not in BOT_RULES:
             raise SettingsError(f"CARE_DASHBOARD_BOT_RULE must be one of {', '.join(BOT_RULES)}, "
                                 f"got {source.settings.bot_rule!r}")
         self.source = source
         self._policy_override = policy
+        self.may_keep = keep and source.store is not None
+        """Whether this core may write kept facts into the store (a reader that must change nothing may not)."""
         self._lock = threading.RLock()
-        self._memo: dict[tuple, Any] = {}
+        self._memo = BoundedMemo(MEMO_MAX_ENTRIES, MEMO_MAX_BYTES)
         self._memo_version: str | None = None
         self._files: dict[str, tuple[tuple, Any]] = {}
         self._expiring: dict[tuple, tuple[float, Any]] = {}
@@ -76,8 +87,19 @@ class Dashboard:
         """The configured data source's core. ``demo``: what opening the demo may do — ``fill`` (make, record
         and sync its world the first time), ``record`` (make and record it; the sync CLI syncs), ``read``
         (change nothing; the report) — see :func:`dashboard.source.open_source`."""
-        return cls(open_source(settings or load_settings(), progress=progress, demo=demo,
-                               refresh_demo=refresh_demo))
+        core = cls(open_source(settings or load_settings(), progress=progress, demo=demo,
+                               refresh_demo=refresh_demo), keep=demo != "read")
+        if core.is_demo and demo == "fill":
+            # The demo's first start fills its store: its facts are kept right away, so the first page is fast.
+            core.keep_facts(progress=progress)
+        return core
+
+    @classmethod
+    def for_store(cls, root: Path | str, *, settings: Settings | None = None, keep: bool = True) -> Dashboard:
+        """A core over a store folder that is there already (benchmarks, tests): no client, the wall clock."""
+        from dashboard.source import StoreSource
+
+        return cls(StoreSource(Path(root), settings or Settings()), keep=keep)
 
     @classmethod
     def from_tables(cls, tables: Mapping[str, pl.LazyFrame | pl.DataFrame], *, settings: Settings | None = None,
@@ -126,15 +148,24 @@ class Dashboard:
 
     # ---- caches -----------------------------------------------------------------------------------------
 
-    def _cached(self, key: tuple, compute: Callable[[], T]) -> T:
-        """``compute()`` once per data version (one figure at a time: two sessions asking at once wait)."""
+    def _cached(self, key: tuple, compute: Callable[[], T], *, counted: bool = True) -> T:
+        """``compute()`` once per data version (one figure at a time: two sessions asking at once wait); the
+        memo is bounded (:class:`BoundedMemo`): the least recently used figure goes first."""
         with self._lock:
             version = self.data_version()
             if version != self._memo_version:
-                self._memo, self._memo_version = {}, version
-            if key not in self._memo:
-                self._memo[key] = compute()
-            return self._memo[key]
+                self._memo.clear()
+                self._memo_version = version
+            found, value = self._memo.get(key)
+            if not found:
+                value = compute()
+                self._memo.put(key, value, counted=counted)
+                after = self.data_version()
+                if after != version and _exports_part(after) == _exports_part(version):
+                    # Only the kept facts changed while computing: this computation kept them itself (or read
+                    # what another process just kept, from the same stored data); the memo stays valid.
+                    self._memo_version = after
+            return value
 
     def _from_file(self, name: str, path: Path, read: Callable[[Path], T]) -> T:
         """``read(path)``, again only when the file changes (its modification time or size)."""
@@ -277,26 +308,165 @@ class Dashboard:
                                   t["conversation_history_action"], t["author"], bot_rule=bot_rule,
                                   **self._tier_arguments(t["author"]))
 
+    def _tier_source(self) -> Any:
+        """The tier source as the kept facts name it (``dashboard.store.facts.TierSource``)."""
+        from dashboard.store.facts import TierSource
+
+        crm = self.settings.tier_file
+        if crm is None:
+            key = f"attribute:{self.settings.tier_attribute}"
+        else:
+            self._tier_file()  # a file that cannot be read says so here, as it would where tiers are joined
+            digest = self._from_file("tiers-digest", Path(crm), lambda p: hashlib.sha256(p.read_bytes()).hexdigest())
+            key = f"file:{digest[:16]}"
+        return TierSource(key, lambda author: tier_versions(author, **self._tier_arguments(author)))
+
+    def _keeper(self) -> Any:
+        from dashboard.store.facts import FactsKeeper
+
+        return FactsKeeper(self.store)
+
+    def keep_facts(self, bot_rules: Sequence[str] | None = None, *, progress: ProgressCallback | None = None,
+                   wait_s: float | None = None, full: bool = False) -> list[Any]:
+        """Bring the facts kept in the store current (``dashboard.store.facts``): for ``bot_rules`` (default: the
+        configured one and every one kept before), with the policy in force; computes only what changed.
+        Holds the writer lease (waits ``wait_s`` at most, then ``StoreBusy``); returns a ``KeepReport`` each.
+        Every sync, import and repair calls it; nothing to do when nothing changed."""
+        store = self.store
+        if store is None or not self.may_keep:
+            return []
+        keeper = self._keeper()
+        tiers = self._tier_source()
+        rules = [self.bot_rule(r) for r in (bot_rules or [self.settings.bot_rule, *keeper.kept_rules(tiers)])]
+        reports = []
+        with store.writer("keep the conversation facts", wait_s=wait_s):
+            for rule in dict.fromkeys(rules):
+                reports.append(keeper.keep(rule, tiers, self.policy(), self.settings.timezone, progress=progress,
+                                           full=full))
+        return reports
+
+    def _kept(self, rule: str) -> Any:
+        """The kept facts of ``rule`` to read (``dashboard.store.facts.KeptFacts``), current when this core can
+        make them so; else the previous ones while another writer is busy (they stay in force until it has
+        kept them); None when there are none to read (or this core must not use out-of-date ones)."""
+        store = self.store
+        if store is None:
+            return None
+        keeper, tiers, policy, tz = self._keeper(), self._tier_source(), self.policy(), self.settings.timezone
+        kept = keeper.lookup(rule, tiers, policy, tz)
+        if kept is not None and kept.policy is not None:
+            return kept
+        if self.may_keep:
+            try:
+                with store.writer("keep the conversation facts", wait_s=0):
+                    keeper.keep(rule, tiers, policy, tz)
+                return keeper.lookup(rule, tiers, policy, tz)
+            except StoreBusy:
+                log.info("facts of bot rule %s are being kept by another writer; reading the previous ones", rule)
+                return kept or keeper.lookup(rule, tiers, policy, tz, current_only=False)
+        return kept
+
+    def _facts_frame(self, rule: str) -> pl.DataFrame:
+        """The facts of ``rule`` with the policy's kept evaluation columns (``sla.kept_columns``)."""
+        def compute() -> pl.DataFrame:
+            kept = self._kept(rule)
+            if kept is not None:
+                facts = kept.conversations().drop("conversation_key", "first_event_day").collect()
+                evaluation = kept.evaluation("conversations")
+                if evaluation is not None:
+                    return facts.hstack(evaluation.collect())
+            else:
+                facts = self._facts_plan({e: self.table(e).lazy() for e in FACT_EXPORTS}, rule).collect()
+            # no kept evaluation for this policy (tables in memory; a reader): computed here, same definitions
+            return facts.hstack(_evaluation_keys(facts, self.policy(), SLA_METRICS))
+        return self._cached(("facts", rule, self._tier_key(), self.policy().fingerprint),
+                            lambda: self.despite_damage(compute))
+
     def facts(self, bot_rule: str | None = None) -> pl.DataFrame:
-        """One row per conversation (``dashboard.metrics.conversation_facts``), for the whole store; cached."""
+        """One row per conversation (``dashboard.metrics.conversation_facts``), for the whole store: the facts
+        kept in the store (brought current first when they are not and this core may write), cached."""
         rule = self.bot_rule(bot_rule)
-        return self._cached(("facts", rule, self._tier_key()), lambda: self._facts_plan(
-            {e: self.table(e).lazy() for e in FACT_EXPORTS}, rule).collect())
+        frame = self._facts_frame(rule)  # first: it may change the data version (kept facts just committed)
+        return self._cached(("facts-columns", rule, self._tier_key(), self.policy().fingerprint),
+                            lambda: frame.select(FACT_COLUMNS), counted=False)
+
+    def facts_with_sla(self, bot_rule: str | None = None) -> pl.DataFrame:
+        """:meth:`facts` with the policy's kept evaluation of each metric (columns starting with
+        ``sla.KEPT_PREFIX``), which ``sla.evaluate`` reads instead of evaluating every row again: the views'
+        frame. The extra columns never belong in a download (select the columns you show)."""
+        return self._facts_frame(self.bot_rule(bot_rule))
 
     def facts_lazy(self, bot_rule: str | None = None) -> pl.LazyFrame:
         """The same facts as a plan over the stored files, not collected and not cached: the report CLI's path,
-        which reads only the columns it needs (the least memory on a large store)."""
-        return self._facts_plan({e: self.scan(e) for e in FACT_EXPORTS}, self.bot_rule(bot_rule))
+        which reads only the columns it needs (the least memory on a large store). The kept facts when they
+        are current (with the policy's kept evaluation), else a plan over the exports."""
+        rule = self.bot_rule(bot_rule)
+        kept = self._current_kept(rule)
+        if kept is not None:
+            return pl.concat([kept.conversations().select(FACT_COLUMNS), kept.evaluation("conversations")],
+                             how="horizontal")
+        return self._facts_plan({e: self.scan(e) for e in FACT_EXPORTS}, rule)
+
+    def check_kept_facts(self, bot_rule: str | None = None) -> list[str]:
+        """Compare the kept facts, bursts and evaluation of ``bot_rule`` with those computed from the stored
+        exports now; returns what differs (empty: they are current and equal). Changes nothing."""
+        rule = self.bot_rule(bot_rule)
+        kept = self._current_kept(rule)
+        if kept is None:
+            return [f"the facts of bot rule {rule!r} under the policy in force are not kept for the stored data "
+                    "(`python -m dashboard facts` keeps them)"]
+        cid = "conversation_id"
+        raw = self._facts_plan({e: self.scan(e) for e in FACT_EXPORTS}, rule).collect()
+        facts = kept.conversations().select(FACT_COLUMNS).collect()
+        problems = _differences("facts", facts, raw, [cid])
+        raw_bursts = customer_bursts(self.scan("incoming_post"), self.scan("response"), raw.lazy(),
+                                     bot_rule=rule).collect()
+        bursts = kept.bursts().select(BURST_COLUMNS).collect()
+        problems += _differences("bursts", bursts, raw_bursts, [cid, "burst_index"])
+        evaluation = kept.evaluation("conversations")
+        if evaluation is not None:
+            problems += _differences("evaluation", evaluation.collect(),
+                                     _evaluation_keys(facts, self.policy(), SLA_METRICS), [])
+        return problems
+
+    def _current_kept(self, rule: str) -> Any:
+        """The kept facts of ``rule`` if they are current, with this policy's evaluation (None otherwise)."""
+        if self.store is None:
+            return None
+        kept = self._keeper().lookup(rule, self._tier_source(), self.policy(), self.settings.timezone)
+        return kept if kept is not None and kept.policy is not None else None
+
+    def _bursts_frame(self, rule: str) -> pl.DataFrame:
+        def compute() -> pl.DataFrame:
+            kept = self._kept(rule)
+            if kept is not None:
+                bursts = kept.bursts().drop("conversation_key").collect()
+                evaluation = kept.evaluation("bursts")
+                if evaluation is not None:
+                    return bursts.hstack(evaluation.collect())
+            else:
+                bursts = customer_bursts(self.table("incoming_post").lazy(), self.table("response").lazy(),
+                                         self.facts(rule).lazy(), bot_rule=rule).collect()
+            return bursts.hstack(_evaluation_keys(bursts, self.policy(), ("next_response",)))
+        return self._cached(("bursts", rule, self._tier_key(), self.policy().fingerprint),
+                            lambda: self.despite_damage(compute))
 
     def bursts(self, bot_rule: str | None = None) -> pl.DataFrame:
         """One row per customer burst after a reply (next response's grain), with the facts' dimensions."""
         rule = self.bot_rule(bot_rule)
-        return self._cached(("bursts", rule, self._tier_key()), lambda: customer_bursts(
-            self.table("incoming_post").lazy(), self.table("response").lazy(), self.facts(rule).lazy(),
-            bot_rule=rule).collect())
+        frame = self._bursts_frame(rule)
+        return self._cached(("bursts-columns", rule, self._tier_key(), self.policy().fingerprint),
+                            lambda: frame.select(BURST_COLUMNS), counted=False)
+
+    def bursts_with_sla(self, bot_rule: str | None = None) -> pl.DataFrame:
+        """:meth:`bursts` with the policy's kept evaluation of next response (see :meth:`facts_with_sla`)."""
+        return self._bursts_frame(self.bot_rule(bot_rule))
 
     def bursts_lazy(self, bot_rule: str | None = None) -> pl.LazyFrame:
         rule = self.bot_rule(bot_rule)
+        kept = self._current_kept(rule)
+        if kept is not None and kept.evaluation("bursts") is not None:
+            return pl.concat([kept.bursts().select(BURST_COLUMNS), kept.evaluation("bursts")], how="horizontal")
         return customer_bursts(self.scan("incoming_post"), self.scan("response"), self.facts_lazy(rule),
                                bot_rule=rule)
 
@@ -308,6 +478,22 @@ class Dashboard:
         return self._cached(("handling_segments",), lambda: handling_segments(
             self.facts("human").lazy(), self.table("incoming_post").lazy(), self.table("response").lazy(),
             self.table("conversation_history_action").lazy()).collect())
+
+    def rollups(self, bot_rule: str | None = None) -> Any:
+        """The daily rollups of the kept facts under the policy in force (``dashboard.metrics.rollups``): ``(cells,
+        running clocks, the zone of their days, the instant from which they answer)``, or None when none are kept
+        for the current data (then every figure comes from the facts)."""
+        rule = self.bot_rule(bot_rule)
+
+        def compute() -> Any:
+            kept = self._kept(rule)
+            if kept is None or kept.policy is None:
+                return None
+            kept_rollups = kept.rollups()
+            if kept_rollups is None:
+                return None
+            return (*kept_rollups, kept.rollup_timezone, kept.valid_from())
+        return self._cached(("rollups", rule, self._tier_key(), self.policy().fingerprint), compute)
 
     # ---- reference names --------------------------------------------------------------------------------
 
@@ -396,6 +582,8 @@ class Dashboard:
             summaries.append(store_sync.sync_bot_requests(self.client, self.store, app_ids=self.source.bot_app_ids(),
                                                           days=bot_days, now=self.now(), progress=progress,
                                                           wait_s=wait_s))
+        if analytics:
+            self.keep_facts(progress=progress, wait_s=wait_s)
         return summaries
 
     def import_files(self, export_id: str, paths: Sequence[Path | str], *, wait_s: float | None = WRITER_WAIT_S
@@ -406,7 +594,10 @@ class Dashboard:
         from dashboard.store.importer import import_files
 
         times = TimeReading(self.settings.export_time_format, self.settings.export_timezone)
-        return import_files(self.store, export_id, list(paths), times=times, wait_s=wait_s)
+        report = import_files(self.store, export_id, list(paths), times=times, wait_s=wait_s)
+        if export_id in FACT_EXPORTS:
+            self.keep_facts(wait_s=wait_s)
+        return report
 
     def refresh_demo(self, progress: ProgressCallback | None = None) -> None:
         """Replace the demo world by one ending now, and sync it (only the demo has one)."""
@@ -415,4 +606,43 @@ class Dashboard:
             raise SettingsError("only the demo has a world to refresh; a tenant syncs new days instead")
         with self._lock:
             refresh(progress)
-            self._memo, self._memo_version, self._expiring = {}, None, {}
+            self._memo.clear()
+            self._memo_version, self._expiring = None, {}
+        self.keep_facts(progress=progress)
+
+
+SLA_METRICS = ("first_response", "time_to_assign", "resolution")
+
+
+def _differences(what: str, kept: pl.DataFrame, fresh: pl.DataFrame, order: list[str]) -> list[str]:
+    if kept.columns != fresh.columns:
+        return [f"{what}: columns {kept.columns} kept, {fresh.columns} computed"]
+    if kept.height != fresh.height:
+        return [f"{what}: {kept.height:,} rows kept, {fresh.height:,} computed from the stored exports"]
+    a, b = (kept.sort(order), fresh.sort(order)) if order else (kept, fresh)
+    return [f"{what}: column {c} differs in {int((~a[c].eq_missing(b[c])).sum()):,} row(s)"
+            for c in a.columns if not a[c].equals(b[c])]
+
+
+def _exports_part(version: str) -> str:
+    """The part of a data version that the exports' commits change (the rest: the kept facts')."""
+    return version.split("|facts:", 1)[0]
+
+
+def _evaluation_keys(frame: pl.DataFrame, policy: Policy, metrics: Sequence[str]) -> pl.DataFrame:
+    lazy = frame.lazy()
+    return pl.concat([evaluation_keys(lazy, policy, m) for m in metrics], how="horizontal").collect()
+
+
+def _columns_of_facts() -> list[str]:
+    empty = {e: pl.LazyFrame(schema=export_schema(e).polars_schema) for e in FACT_EXPORTS}
+    return conversation_facts(*(empty[e] for e in FACT_EXPORTS)).collect_schema().names()
+
+
+FACT_COLUMNS = _columns_of_facts()
+"""The columns of :meth:`Dashboard.facts`, in order."""
+BURST_COLUMNS = customer_bursts(pl.LazyFrame(schema=export_schema("incoming_post").polars_schema),
+                                pl.LazyFrame(schema=export_schema("response").polars_schema),
+                                conversation_facts(*(pl.LazyFrame(schema=export_schema(e).polars_schema)
+                                                     for e in FACT_EXPORTS))).collect_schema().names()
+"""The columns of :meth:`Dashboard.bursts`, in order."""

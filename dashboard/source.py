@@ -41,6 +41,7 @@ __all__ = [
     "DataSource",
     "DemoSource",
     "DemoWorld",
+    "StoreSource",
     "TablesSource",
     "TenantSource",
     "open_source",
@@ -134,6 +135,22 @@ class TenantSource(DataSource):
                 self._client = None
 
 
+class StoreSource(DataSource):
+    """A store folder that is there already (benchmarks, tests, a copy of a tenant's store): no client."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.settings = settings
+        self._store = Store(root)
+
+    @property
+    def label(self) -> str:
+        return f"Store {self._store.root.name}"
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+
 class TablesSource(DataSource):
     """Export tables held in memory (a golden world, a benchmark's files): no store, no client, a fixed now."""
 
@@ -205,7 +222,7 @@ def _clear_store(store: Store) -> None:
     with store.writer("replace the demo world"):
         for child in store.root.iterdir():
             if child.name.startswith("export=") or child.name in ("_quarantine", "_damaged", "_failures.json",
-                                                                  DEMO_RECORD):
+                                                                  "facts", DEMO_RECORD):
                 if child.is_dir():
                     shutil.rmtree(child)
                 else:

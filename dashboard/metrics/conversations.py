@@ -33,7 +33,26 @@ import polars as pl
 
 from dashboard.schema import TIME
 
-__all__ = ["BOT_RULES", "FACT_EXPORTS", "UNKNOWN_TIER", "conversation_facts", "customer_bursts", "pending_intervals"]
+__all__ = [
+    "ACTION_COLUMNS",
+    "BOT_RULES",
+    "BURST_DIMENSIONS",
+    "FACT_EXPORTS",
+    "ID_CHECK",
+    "ID_HASH",
+    "KEY",
+    "POST_COLUMNS",
+    "RESPONSE_COLUMNS",
+    "UNKNOWN_TIER",
+    "bursts_from_keyed",
+    "conversation_facts",
+    "customer_bursts",
+    "facts_from_keyed",
+    "id_hashes",
+    "keyed",
+    "pending_intervals",
+    "tier_versions",
+]
 
 BOT_RULES = ("human", "any")
 UNKNOWN_TIER = "unknown"
@@ -51,11 +70,46 @@ def _public(response: pl.LazyFrame) -> pl.LazyFrame:
     return response.filter(pl.col("is_public").fill_null(True))
 
 
-def _stopping_responses(response: pl.LazyFrame, bot_rule: str) -> pl.LazyFrame:
+def _stopping_responses(response: pl.LazyFrame, bot_rule: str, key: str = "conversation_id") -> pl.LazyFrame:
     public = _public(response)
     if bot_rule == "human":
         public = public.filter(pl.col("responder_type").str.to_uppercase() == "AGENT")
-    return public.select("conversation_id", "published_time", "agent_id", "responder_type")
+    return public.select(key, "published_time", "agent_id", "responder_type")
+
+
+KEY = "_conversation_key"
+"""The dense integer key the computations below join and group on (never in an output)."""
+ID_HASH = "_conversation_hash"
+ID_CHECK = "_conversation_check"
+_CHECK_SEED = 0x5EED_C0DE
+
+
+def id_hashes(column: str = "conversation_id") -> list[pl.Expr]:
+    """Two independent 64-bit hashes of a text id: the first to join on, the second to check each match."""
+    return [pl.col(column).hash().alias(ID_HASH), pl.col(column).hash(seed=_CHECK_SEED).alias(ID_CHECK)]
+
+
+def _with_keys(conversations: pl.LazyFrame) -> pl.LazyFrame:
+    """The conversations with a dense integer key (their row number) and the two hashes of their id."""
+    return conversations.with_row_index(KEY).with_columns(id_hashes())
+
+
+def keyed(frame: pl.LazyFrame, keys: pl.LazyFrame) -> pl.LazyFrame:
+    """``frame``'s rows whose ``conversation_id`` is one of ``keys``' conversations, with that conversation's
+    integer key in place of the text id.
+
+    Performance: the text ids are hashed once (cheap, linear) and joined on the 64-bit hash; every later join
+    and group-by runs on the integer key. A match is kept only when a second, independently seeded 64-bit hash
+    agrees too: two different ids are taken for each other only if both hashes collide (odds of about 2^-128
+    per pair, where comparing the text itself would cost as much as the join on text this replaces). An id that
+    matches no conversation is dropped, as the joins on text dropped it.
+    """
+    return (
+        frame.with_columns(id_hashes())
+        .join(keys.select(ID_HASH, KEY, pl.col(ID_CHECK).alias("_key_check")), on=ID_HASH, how="inner")
+        .filter(pl.col(ID_CHECK) == pl.col("_key_check"))
+        .drop(ID_HASH, ID_CHECK, "_key_check", "conversation_id")
+    )
 
 
 def conversation_facts(
@@ -77,35 +131,68 @@ def conversation_facts(
     ``updated_time`` apply from the beginning of time.
     """
     _check_bot_rule(bot_rule)
+    versions = tier_versions(author, tier_attribute=tier_attribute, tier_table=tier_table)
+    cid = "conversation_id"
+    # Each keyed table is read by several parts of the plan: cached, so it is keyed once.
+    conversation = _with_keys(conversation).cache()
+    return facts_from_keyed(
+        conversation,
+        keyed(incoming_post.select(cid, *POST_COLUMNS), conversation).cache(),
+        keyed(response.select(cid, *RESPONSE_COLUMNS), conversation).cache(),
+        keyed(actions.select(cid, *ACTION_COLUMNS), conversation).cache(),
+        versions,
+        bot_rule=bot_rule,
+    )
+
+
+def tier_versions(author: pl.LazyFrame, *, tier_attribute: str = "tier",
+                  tier_table: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Each author's tier from when it applied (``author_id``, ``_tier_time``, ``_tier``): from the author
+    export's ``tier_attribute`` column, or from ``tier_table`` (a CRM file) when given (see
+    :func:`conversation_facts`)."""
     if tier_table is not None:
         crm_columns = tier_table.collect_schema().names()
         missing = [c for c in ("author_id", "tier") if c not in crm_columns]
         if missing:
             raise ValueError(f"the tier table needs column(s) {', '.join(missing)} (has: {', '.join(crm_columns)})")
-        versions = tier_table.select(
+        return tier_table.select(
             pl.col("author_id").cast(pl.String),
             (pl.col("updated_time").cast(TIME) if "updated_time" in crm_columns
              else pl.lit(0).cast(TIME)).fill_null(pl.lit(0).cast(TIME)).alias("_tier_time"),
             pl.col("tier").cast(pl.String).alias("_tier"),
         )
-    else:
-        author_columns = author.collect_schema().names()
-        if tier_attribute not in author_columns:
-            raise ValueError(
-                f"tier attribute {tier_attribute!r} is not a column of the author export "
-                f"(columns: {', '.join(author_columns)})"
-            )
-        versions = author.select(
-            pl.col("author_id"),
-            pl.col("updated_time").alias("_tier_time"),
-            pl.col(tier_attribute).cast(pl.String).alias("_tier"),
+    author_columns = author.collect_schema().names()
+    if tier_attribute not in author_columns:
+        raise ValueError(
+            f"tier attribute {tier_attribute!r} is not a column of the author export "
+            f"(columns: {', '.join(author_columns)})"
         )
-    cid = "conversation_id"
-    # Performance: one group-by per source table over pre-masked columns (a predicate evaluated inside a
-    # group-by runs per group, many times slower on millions of rows), and no join of all responses against
-    # all conversations: the common case is read from the aggregates, only odd conversations are joined.
+    return author.select(
+        pl.col("author_id"),
+        pl.col("updated_time").alias("_tier_time"),
+        pl.col(tier_attribute).cast(pl.String).alias("_tier"),
+    )
 
-    posts = incoming_post.group_by(cid).agg(
+
+POST_COLUMNS = ("received_time", "priority")
+RESPONSE_COLUMNS = ("published_time", "agent_id", "responder_type", "is_public")
+ACTION_COLUMNS = ("action", "action_time", "from_value", "to_value")
+"""The columns of each event export the conversation facts read (besides the conversation's key)."""
+
+
+def facts_from_keyed(conversation: pl.LazyFrame, incoming_post: pl.LazyFrame, response: pl.LazyFrame,
+                     actions: pl.LazyFrame, versions: pl.LazyFrame, *, bot_rule: str = "human",
+                     keep_key: bool = False) -> pl.LazyFrame:
+    """:func:`conversation_facts` from inputs that carry the integer key :data:`KEY` (the conversation table
+    beside its text id, the event tables in its place: :data:`POST_COLUMNS`, ...) and the tier versions of
+    :func:`tier_versions`; ``keep_key`` keeps :data:`KEY` as the last column."""
+    cid = "conversation_id"
+    # Performance: every join and group-by below runs on the integer key, never on the text ids (see keyed);
+    # one group-by per source table over pre-masked columns (a predicate evaluated inside a group-by runs per
+    # group, many times slower on millions of rows), and no join of all responses against all conversations:
+    # the common case is read from the aggregates, only odd conversations are joined.
+
+    posts = incoming_post.group_by(KEY).agg(
         first_inbound_time=pl.col("received_time").min(),
         first_inbound_priority=pl.col("priority").get(pl.col("received_time").arg_min()),
         inbound_posts=pl.len().cast(pl.Int64),
@@ -116,7 +203,7 @@ def conversation_facts(
         _agent_t=pl.when(kind == "AGENT").then(pl.col("published_time")),
         _bot_t=pl.when(kind == "BOT").then(pl.col("published_time")),
     )
-    replies = public.group_by(cid).agg(
+    replies = public.group_by(KEY).agg(
         first_any_response_time=pl.col("published_time").min(),
         first_any_agent_id=pl.col("agent_id").get(pl.col("published_time").arg_min()),
         first_agent_response_any=pl.col("_agent_t").min(),
@@ -127,7 +214,7 @@ def conversation_facts(
     )
 
     typed = actions.select(
-        cid, "action_time", "from_value", "to_value", pl.col("action").str.to_uppercase().alias("_action"),
+        KEY, "action_time", "from_value", "to_value", pl.col("action").str.to_uppercase().alias("_action"),
     )
     action = pl.col("_action")
     at = pl.col("action_time")
@@ -141,7 +228,7 @@ def conversation_facts(
             _reopen=(action == "REOPENED"),
             _reopen_t=pl.when(action == "REOPENED").then(at),
         )
-        .group_by(cid)
+        .group_by(KEY)
         .agg(
             handoff_time=pl.col("_handoff_t").min(),
             first_assigned_time=pl.col("_assign_t").min(),
@@ -154,13 +241,13 @@ def conversation_facts(
 
     base = (
         conversation.select(
-            cid, "conversation_display_id", "author_id", "network", "work_queue_id", "team_id", "status",
+            KEY, cid, "conversation_display_id", "author_id", "network", "work_queue_id", "team_id", "status",
             "created_time", "closed_time", "assigned_agent_id", "tags", "disposition",
             pl.col("priority").alias("conversation_priority"),
         )
-        .join(posts, on=cid, how="left")
-        .join(replies, on=cid, how="left")
-        .join(action_facts, on=cid, how="left")
+        .join(posts, on=KEY, how="left")
+        .join(replies, on=KEY, how="left")
+        .join(action_facts, on=KEY, how="left")
         .with_columns(pl.col("inbound_posts", "public_responses", "agent_responses", "reopen_count").fill_null(0))
     )
 
@@ -204,10 +291,10 @@ def conversation_facts(
 
     odd_stop = base.filter(~pl.col("_stop_ok") & pl.col("clock_start").is_not_null() & first_stop.is_not_null())
     late_stop = (
-        _stopping_responses(response, bot_rule)
-        .join(odd_stop.select(cid, "clock_start"), on=cid, how="inner")
+        _stopping_responses(response, bot_rule, KEY)
+        .join(odd_stop.select(KEY, "clock_start"), on=KEY, how="inner")
         .filter(pl.col("published_time") >= pl.col("clock_start"))
-        .group_by(cid)
+        .group_by(KEY)
         .agg(
             _late_stop=pl.col("published_time").min(),
             _late_stop_agent=pl.col("agent_id").get(pl.col("published_time").arg_min()),
@@ -216,34 +303,34 @@ def conversation_facts(
     odd_touch = base.filter(~pl.col("_touch_ok") & pl.col("first_assigned_time").is_not_null()
                             & human_any.is_not_null())
     late_touch = (
-        _stopping_responses(response, "human")
-        .join(odd_touch.select(cid, "first_assigned_time"), on=cid, how="inner")
+        _stopping_responses(response, "human", KEY)
+        .join(odd_touch.select(KEY, "first_assigned_time"), on=KEY, how="inner")
         .filter(pl.col("published_time") >= pl.col("first_assigned_time"))
-        .group_by(cid)
+        .group_by(KEY)
         .agg(_late_touch=pl.col("published_time").min())
     )
 
     # Tier as of the clock start (or the first inbound / creation when there is no clock).
     versions = versions.drop_nulls(["author_id", "_tier_time"]).sort("_tier_time")
     tiers = (
-        base.select(cid, "author_id", "_tier_time")
+        base.select(KEY, "author_id", "_tier_time")
         .drop_nulls("_tier_time")
         .sort("_tier_time")
         .join_asof(versions, on="_tier_time", by="author_id", strategy="backward", check_sortedness=False)
-        .select(cid, "_tier")
+        .select(KEY, "_tier")
     )
 
     # Priority as of the clock start.
     changes = typed.filter(action == "PRIORITY_CHANGED").select(
-        cid,
+        KEY,
         "action_time",
         pl.col("from_value").str.strip_chars().cast(pl.Int64, strict=False).alias("_from"),
         pl.col("to_value").str.strip_chars().cast(pl.Int64, strict=False).alias("_to"),
     )
     priorities = (
-        changes.join(base.select(cid, "_tier_time"), on=cid, how="inner")
+        changes.join(base.select(KEY, "_tier_time"), on=KEY, how="inner")
         .with_columns(_known_t=pl.when(pl.col("action_time") <= pl.col("_tier_time")).then(pl.col("action_time")))
-        .group_by(cid)
+        .group_by(KEY)
         .agg(
             _before=pl.col("_to").get(pl.col("_known_t").arg_max()),
             _first_from=pl.col("_from").get(pl.col("action_time").arg_min()),
@@ -251,12 +338,12 @@ def conversation_facts(
     )
 
     pending = (
-        pending_intervals(actions)
+        _pending_intervals(actions, KEY)
         .with_columns(
             _seconds=(pl.col("pending_end") - pl.col("pending_start")).dt.total_milliseconds() / 1000.0,
             _open_since=pl.when(pl.col("pending_end").is_null()).then(pl.col("pending_start")),
         )
-        .group_by(cid)
+        .group_by(KEY)
         .agg(pending_seconds=pl.col("_seconds").sum(), pending_since=pl.col("_open_since").max())
     )
 
@@ -264,11 +351,11 @@ def conversation_facts(
     first_response_agent = pl.when(pl.col("_stop_ok")).then(first_stop_agent).otherwise(pl.col("_late_stop_agent"))
     agent_first_touch = pl.when(pl.col("_touch_ok")).then(human_any).otherwise(pl.col("_late_touch"))
     base = (
-        base.join(late_stop, on=cid, how="left")
-        .join(late_touch, on=cid, how="left")
-        .join(tiers, on=cid, how="left")
-        .join(priorities, on=cid, how="left")
-        .join(pending, on=cid, how="left")
+        base.join(late_stop, on=KEY, how="left")
+        .join(late_touch, on=KEY, how="left")
+        .join(tiers, on=KEY, how="left")
+        .join(priorities, on=KEY, how="left")
+        .join(pending, on=KEY, how="left")
         .with_columns(
             first_response_time=first_response_time,
             first_response_agent_id=first_response_agent,
@@ -315,6 +402,7 @@ def conversation_facts(
             "agent_responses",
             "tags",
             "disposition",
+            *([KEY] if keep_key else []),
         )
     )
 
@@ -326,24 +414,33 @@ def pending_intervals(actions: pl.LazyFrame) -> pl.LazyFrame:
     CLOSED, REOPENED); ``pending_end`` is null while it lasts. Columns: ``conversation_id``,
     ``pending_start``, ``pending_end``.
     """
-    cid = "conversation_id"
+    return _pending_intervals(actions, "conversation_id")
+
+
+def _pending_intervals(actions: pl.LazyFrame, key: str) -> pl.LazyFrame:
     action = pl.col("action").str.to_uppercase()
-    # Sorted by a 64-bit hash of the id (much faster to sort than the UUID strings); the neighbour check
+    # Text ids are sorted by their 64-bit hash (much faster to sort than the UUID strings); the neighbour check
     # compares the ids themselves, so a hash collision cannot join two conversations.
+    order = pl.col(key).hash() if key == "conversation_id" else pl.col(key)
     return (
         actions.filter(action.is_in(["STATUS_CHANGED", "CLOSED", "REOPENED"]))
         .select(
-            cid,
+            key,
             "action_time",
             pl.when(action == "CLOSED").then(pl.lit("CLOSED"))
             .when(action == "REOPENED").then(pl.lit("OPEN"))
             .otherwise(pl.col("to_value").str.to_uppercase()).alias("_status"),
         )
-        .sort(pl.col(cid).hash(), "action_time")
-        .with_columns(_next=pl.when(pl.col(cid).shift(-1) == pl.col(cid)).then(pl.col("action_time").shift(-1)))
+        .sort(order, "action_time")
+        .with_columns(_next=pl.when(pl.col(key).shift(-1) == pl.col(key)).then(pl.col("action_time").shift(-1)))
         .filter(pl.col("_status") == "PENDING")
-        .select(cid, pl.col("action_time").alias("pending_start"), pl.col("_next").alias("pending_end"))
+        .select(key, pl.col("action_time").alias("pending_start"), pl.col("_next").alias("pending_end"))
     )
+
+
+BURST_DIMENSIONS = ("author_id", "network", "work_queue_id", "team_id", "agent_id", "tier", "priority",
+                    "first_inbound_time", "status", "bot_contained")
+"""The conversation's columns each burst carries (from its facts)."""
 
 
 def customer_bursts(
@@ -363,26 +460,40 @@ def customer_bursts(
     """
     _check_bot_rule(bot_rule)
     cid = "conversation_id"
-    inbound = incoming_post.select(cid, pl.col("received_time").alias("t"), pl.lit(0, pl.Int8).alias("_kind"),
+    # cached: the keys are numbered once, whatever order a plan of the facts yields its rows in
+    keys = _with_keys(facts.select(cid, *BURST_DIMENSIONS)).cache()
+    return bursts_from_keyed(keyed(incoming_post.select(cid, *POST_COLUMNS), keys),
+                             keyed(response.select(cid, *RESPONSE_COLUMNS), keys), keys, bot_rule=bot_rule)
+
+
+def bursts_from_keyed(incoming_post: pl.LazyFrame, response: pl.LazyFrame, facts: pl.LazyFrame, *,
+                      bot_rule: str = "human", keep_key: bool = False) -> pl.LazyFrame:
+    """:func:`customer_bursts` from inputs keyed as :func:`facts_from_keyed`'s (``facts``: :data:`KEY`, the
+    text id and :data:`BURST_DIMENSIONS`); ``keep_key`` keeps :data:`KEY` as the last column."""
+    _check_bot_rule(bot_rule)
+    cid = "conversation_id"
+    inbound = incoming_post.select(KEY, pl.col("received_time").alias("t"), pl.lit(0, pl.Int8).alias("_kind"),
                                    pl.lit(None, pl.String).alias("_agent"))
-    replies = _stopping_responses(response, bot_rule).select(
-        cid, pl.col("published_time").alias("t"), pl.lit(1, pl.Int8).alias("_kind"), pl.col("agent_id").alias("_agent"))
-    same = pl.col(cid) == pl.col(cid).shift(1)
+    replies = _stopping_responses(response, bot_rule, KEY).select(
+        KEY, pl.col("published_time").alias("t"), pl.lit(1, pl.Int8).alias("_kind"), pl.col("agent_id").alias("_agent"))
+    same = pl.col(KEY) == pl.col(KEY).shift(1)
     events = (
         pl.concat([inbound, replies], how="vertical_relaxed")
-        # Sorted by a 64-bit hash of the id (fast), then time; at the same instant the inbound post sorts first:
-        # a reply cannot answer a message sent after it. Neighbour checks compare the ids themselves.
-        .sort(pl.col(cid).hash(), "t", "_kind")
+        # At the same instant the inbound post sorts first: a reply cannot answer a message sent after it.
+        .sort(KEY, "t", "_kind")
         .with_columns(
             _prev=pl.when(same).then(pl.col("_kind").shift(1)),
-            _reply_cid=pl.when(pl.col("_kind") == 1).then(pl.col(cid)).backward_fill(),
+            _reply_key=pl.when(pl.col("_kind") == 1).then(pl.col(KEY)).backward_fill(),
             _reply_t=pl.when(pl.col("_kind") == 1).then(pl.col("t")).backward_fill(),
-            _reply_agent=pl.when(pl.col("_kind") == 1).then(pl.col("_agent")).backward_fill(),
+            # the next reply's row, then its agent: a reply without an agent (a bot's) has none, where filling
+            # the agent itself backward would take the agent of some later reply
+            _reply_row=pl.when(pl.col("_kind") == 1).then(pl.int_range(pl.len(), dtype=pl.Int64)).backward_fill(),
         )
+        .with_columns(_reply_agent=pl.col("_agent").gather(pl.col("_reply_row")))
         .with_columns(
             # the next reply counts only when it belongs to the same conversation
-            response_time=pl.when(pl.col("_reply_cid") == pl.col(cid)).then(pl.col("_reply_t")),
-            response_agent_id=pl.when(pl.col("_reply_cid") == pl.col(cid)).then(pl.col("_reply_agent")),
+            response_time=pl.when(pl.col("_reply_key") == pl.col(KEY)).then(pl.col("_reply_t")),
+            response_agent_id=pl.when(pl.col("_reply_key") == pl.col(KEY)).then(pl.col("_reply_agent")),
         )
     )
     row = pl.int_range(pl.len(), dtype=pl.Int64)
@@ -390,8 +501,8 @@ def customer_bursts(
         events.filter((pl.col("_kind") == 0) & (pl.col("_prev") == 1))
         .with_columns(_first_row=pl.when(~same.fill_null(False)).then(row).forward_fill())
         .with_columns(burst_index=row - pl.col("_first_row") + 1)
-        .select(cid, "burst_index", pl.col("t").alias("burst_time"), "response_time", "response_agent_id")
+        .select(KEY, "burst_index", pl.col("t").alias("burst_time"), "response_time", "response_agent_id")
     )
-    dims = facts.select(cid, "author_id", "network", "work_queue_id", "team_id", "agent_id", "tier", "priority",
-                        "first_inbound_time", "status", "bot_contained")
-    return bursts.join(dims, on=cid, how="inner")
+    return bursts.join(facts.select(KEY, cid, *BURST_DIMENSIONS), on=KEY, how="inner").select(
+        cid, "burst_index", "burst_time", "response_time", "response_agent_id", *BURST_DIMENSIONS,
+        *([KEY] if keep_key else []))

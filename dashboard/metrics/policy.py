@@ -29,6 +29,7 @@ A file that does not parse, or that names an unknown metric, schedule, key or cl
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -130,6 +131,18 @@ class Policy:
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
         return tuple(t for t in self.targets if t.metric == metric)
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of everything that decides an evaluation (targets in order, their names, schedules), not of
+        where the file is or how it is laid out: kept evaluations of another policy are never taken for this
+        one's."""
+        targets = [(t.metric, t.target_seconds, t.clock, t.schedule, t.tier, t.priority, t.channel, t.name)
+                   for t in self.targets]
+        schedules = sorted((name, s.timezone, repr(s.versions), sorted(s.holidays))
+                           for name, s in self.schedules.items())
+        text = repr((targets, schedules, self.default_schedule.name))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def default_schedule(self) -> Schedule:

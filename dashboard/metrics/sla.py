@@ -17,18 +17,21 @@ what was known then. Attainment = achieved ÷ (achieved + breached); pending row
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from dashboard.metrics._fingerprint import code_fingerprint
 from dashboard.metrics.business_hours import business_clock, clock_ms_from_epoch, epoch_from_clock_ms
 from dashboard.metrics.policy import METRICS, Policy, Target
 from dashboard.metrics.stats import difference_interval, nearest_rank, wilson_interval
 from dashboard.schema import TIME
 
 __all__ = [
+    "KEPT_PREFIX",
     "METRIC_CLOCKS",
     "STATUSES",
     "attainment_by",
@@ -37,7 +40,9 @@ __all__ = [
     "compare_attainment",
     "evaluate",
     "evaluate_window",
+    "evaluation_keys",
     "in_window",
+    "kept_columns",
     "met_all",
     "previous_window",
     "resolve_as_of",
@@ -79,13 +84,101 @@ def _matches(target: Target) -> pl.Expr:
 
 
 def _by_rule(targets: Sequence[Target], value, dtype: pl.DataType) -> pl.Expr:
-    """An expression choosing, per row, ``value(target)`` of the row's matched rule (``_rule`` index)."""
-    expr: pl.Expr | pl.When | pl.Then = pl
-    for i, target in enumerate(targets):
-        expr = expr.when(pl.col("_rule") == i).then(pl.lit(value(target), dtype))  # type: ignore[union-attr]
+    """An expression choosing, per row, ``value(target)`` of the row's matched rule (``_rule`` index; null when
+    none matched): one lookup per row in the rules' values."""
     if not targets:
         return pl.lit(None, dtype)
-    return expr.otherwise(pl.lit(None, dtype))  # type: ignore[union-attr]
+    values = pl.Series([value(t) for t in targets], dtype=dtype)
+    return pl.lit(values).gather(pl.col("_rule"))
+
+
+KEPT_PREFIX = "__sla"
+"""Columns of a kept evaluation (:func:`evaluation_keys`) start with this; no metric outputs them."""
+_KEPT_PARTS = ("rule", "f_start", "f_stop", "breach_at")
+
+
+@functools.cache
+def evaluation_code() -> str:
+    """The fingerprint of the code that defines an evaluation (this module, business hours, the policy)."""
+    import sys
+
+    from dashboard.metrics import business_hours, policy
+
+    return code_fingerprint(sys.modules[__name__], business_hours, policy)
+
+
+def kept_columns(policy: Policy, metric: str) -> dict[str, str]:
+    """The names of the kept evaluation columns of ``metric`` under ``policy`` (part -> column): they name the
+    policy's fingerprint and this code's digest, so an evaluation kept for another policy or by another
+    definition is never used."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    digest = f"{policy.fingerprint[:10]}{evaluation_code()[:6]}"
+    return {part: f"{KEPT_PREFIX}_{digest}_{metric}_{part}" for part in _KEPT_PARTS}
+
+
+def _rule_expr(targets: Sequence[Target]) -> pl.Expr:
+    rule: pl.Expr | pl.When | pl.Then = pl
+    for i, target in enumerate(targets):
+        rule = rule.when(_matches(target)).then(pl.lit(i, pl.Int32))  # type: ignore[union-attr]
+    return rule.otherwise(pl.lit(None, pl.Int32)) if targets else pl.lit(None, pl.Int32)  # type: ignore[union-attr]
+
+
+def _check_columns(frame: pl.LazyFrame, metric: str) -> list[str]:
+    start_col, stop_col = METRIC_CLOCKS[metric]
+    columns = frame.collect_schema().names()
+    missing = [c for c in (start_col, stop_col, "tier", "priority", "network") if c not in columns]
+    if missing:
+        hint = " (next_response takes the frame of customer_bursts())" if metric == "next_response" else ""
+        raise ValueError(f"evaluate({metric!r}): the frame lacks column(s) {', '.join(missing)}{hint}")
+    return columns
+
+
+def evaluation_keys(frame: pl.LazyFrame, policy: Policy, metric: str) -> pl.LazyFrame:
+    """The part of :func:`evaluate` that does not depend on "as of", one row per row of ``frame`` in its order,
+    under the names of :func:`kept_columns`: the matched target's index (``rule``), the business clock at the
+    clock start (``f_start``) and at the stopping event (``f_stop``), and ``breach_at``.
+
+    Kept beside the facts (``dashboard.store.facts``), they make :func:`evaluate` of a frame that carries them
+    a few arithmetic expressions per row, with the same answer."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    start_col, stop_col = METRIC_CLOCKS[metric]
+    _check_columns(frame, metric)
+    names = kept_columns(policy, metric)
+    targets = policy.targets_for(metric)
+    clock = business_clock(*policy.schedules.values())
+    fallback_index = clock.index_of(policy.default_schedule.name)
+    start_ms = pl.col(start_col).cast(TIME).dt.epoch("ms")
+    index = pl.col("_schedule_index")
+    target_ms = (pl.col("_target_seconds") * 1000).round(0).cast(pl.Int64)
+    return (
+        frame.select(_rule_expr(targets).alias("_rule"), pl.col(start_col), pl.col(stop_col))
+        .with_columns(
+            _by_rule(targets, lambda t: clock.index_of(t.schedule), pl.Int64()).fill_null(fallback_index)
+            .alias("_schedule_index"),
+            _by_rule(targets, lambda t: t.target_seconds, pl.Float64()).alias("_target_seconds"),
+            _by_rule(targets, lambda t: t.clock, pl.String()).alias("_clock"),
+        )
+        .with_columns(_f_start=clock_ms_from_epoch(start_ms, clock, index))
+        .select(
+            pl.col("_rule").alias(names["rule"]),
+            pl.col("_f_start").alias(names["f_start"]),
+            clock_ms_from_epoch(pl.col(stop_col).cast(TIME).dt.epoch("ms"), clock, index).alias(names["f_stop"]),
+            _breach_at(pl.col("_f_start"), start_ms, target_ms, pl.col("_clock") == "business", clock, index,
+                       pl.lit(0, pl.Int64), pl.lit(0, pl.Int64)).alias(names["breach_at"]),
+        )
+    )
+
+
+def _breach_at(f_start: pl.Expr, start_ms: pl.Expr, target_ms: pl.Expr, is_business: pl.Expr, clock,
+               index: pl.Expr, pending_business_ms: pl.Expr, pending_calendar_ms: pl.Expr) -> pl.Expr:
+    reached = epoch_from_clock_ms(f_start + target_ms + pending_business_ms, clock, index)
+    return (
+        pl.when(is_business).then(pl.when(reached.is_not_null()).then(pl.max_horizontal(reached, start_ms)))
+        .otherwise(start_ms + target_ms + pending_calendar_ms)
+        .cast(TIME)
+    )
 
 
 def evaluate(
@@ -107,15 +200,15 @@ def evaluate(
     ``schedule``, ``breach_at``, ``elapsed_business_seconds``, ``elapsed_calendar_seconds``,
     ``elapsed_seconds`` (in the target's clock), ``response_seconds`` (elapsed, only when stopped),
     ``status`` (see :data:`STATUSES`) and ``breach_severity_seconds`` (elapsed − target, when breached).
+
+    A frame that carries this policy's kept evaluation of ``metric`` (:func:`evaluation_keys`, as the core's
+    ``facts_with_sla`` does) is evaluated from it: the same answer, without matching targets or walking the
+    business clock for every row again.
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     start_col, stop_col = METRIC_CLOCKS[metric]
-    columns = frame.collect_schema().names()
-    missing = [c for c in (start_col, stop_col, "tier", "priority", "network") if c not in columns]
-    if missing:
-        hint = " (next_response takes the frame of customer_bursts())" if metric == "next_response" else ""
-        raise ValueError(f"evaluate({metric!r}): the frame lacks column(s) {', '.join(missing)}{hint}")
+    columns = _check_columns(frame, metric)
     as_of_utc = resolve_as_of(as_of)
     as_of_lit = pl.lit(as_of_utc).cast(TIME)
     targets = policy.targets_for(metric)
@@ -124,11 +217,8 @@ def evaluate(
     schedules = tuple(policy.schedules.values())
     clock = business_clock(*schedules)
     fallback_index = clock.index_of(policy.default_schedule.name)
-
-    rule: pl.Expr | pl.When | pl.Then = pl
-    for i, target in enumerate(targets):
-        rule = rule.when(_matches(target)).then(pl.lit(i, pl.Int32))  # type: ignore[union-attr]
-    rule_expr = rule.otherwise(pl.lit(None, pl.Int32)) if targets else pl.lit(None, pl.Int32)  # type: ignore[union-attr]
+    kept = kept_columns(policy, metric)
+    use_kept = pending is None and all(c in columns for c in kept.values())
 
     start = pl.col("start_time")
     start_ms = start.dt.epoch("ms")
@@ -144,7 +234,7 @@ def evaluate(
         frame.with_columns(
             pl.lit(metric).alias("metric"),
             pl.col(start_col).cast(TIME).alias("start_time"),
-            _rule=rule_expr,
+            _rule=pl.col(kept["rule"]) if use_kept else _rule_expr(targets),
         )
         .with_columns(
             stop.cast(TIME).alias("stop_time"),
@@ -158,7 +248,8 @@ def evaluate(
             _by_rule(targets, lambda t: t.schedule, pl.String()).fill_null(policy.default_schedule.name)
             .alias("schedule"),
             end.cast(TIME).alias("_end"),
-            clock_ms_from_epoch(start_ms, clock, schedule_index).alias("_f_start"),
+            (pl.col(kept["f_start"]) if use_kept else clock_ms_from_epoch(start_ms, clock, schedule_index))
+            .alias("_f_start"),
         )
     )
     if pending is not None:
@@ -167,17 +258,26 @@ def evaluate(
         out = _with_pending_excluded(out, pending, clock)
     else:
         out = out.with_columns(_pending_business_ms=pl.lit(0, pl.Int64), _pending_calendar_ms=pl.lit(0, pl.Int64))
+    end_ms = pl.col("_end").dt.epoch("ms")
+    if use_kept:
+        # The clock at the stopping event was kept; a clock still running ends at as_of, whose business clock
+        # value depends only on the schedule: looked up per schedule, not searched per row.
+        as_of_ms = (as_of_utc - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+        at_as_of = pl.select(clock_ms_from_epoch(pl.lit(as_of_ms, pl.Int64), clock,
+                                                 pl.int_range(len(schedules), dtype=pl.Int64))).to_series()
+        f_end = (pl.when(pl.col("stop_time").is_not_null()).then(pl.col(kept["f_stop"]))
+                 .when(pl.col("_end").is_not_null()).then(pl.lit(at_as_of).gather(schedule_index)))
+        breach_at = pl.col(kept["breach_at"])
+    else:
+        f_end = clock_ms_from_epoch(end_ms, clock, schedule_index)
+        breach_at = _breach_at(pl.col("_f_start"), start_ms, target_ms, is_business, clock, schedule_index,
+                               pl.col("_pending_business_ms"), pl.col("_pending_calendar_ms"))
     out = (
         out.with_columns(
-            clock_ms_from_epoch(pl.col("_end").dt.epoch("ms"), clock, schedule_index).alias("_f_end"),
-            epoch_from_clock_ms(pl.col("_f_start") + target_ms + pl.col("_pending_business_ms"), clock,
-                                schedule_index).alias("_reached"),
+            f_end.alias("_f_end"),
+            breach_at.alias("breach_at"),
         )
         .with_columns(
-            pl.when(is_business).then(
-                pl.when(pl.col("_reached").is_not_null()).then(pl.max_horizontal("_reached", start_ms))
-            ).otherwise(start_ms + target_ms + pl.col("_pending_calendar_ms"))
-            .cast(TIME).alias("breach_at"),
             ((pl.col("_f_end") - pl.col("_f_start") - pl.col("_pending_business_ms")) / 1000.0)
             .alias("elapsed_business_seconds"),
             (((pl.col("_end") - start).dt.total_milliseconds() - pl.col("_pending_calendar_ms")) / 1000.0)
@@ -211,7 +311,7 @@ def evaluate(
             pending_excluded_seconds=pl.when(is_business).then(pl.col("_pending_business_ms"))
             .otherwise(pl.col("_pending_calendar_ms")) / 1000.0
         )
-    return out.drop("_rule", "_schedule_index", "_end", "_f_start", "_f_end", "_reached", "_pending_business_ms",
+    return out.drop("_rule", "_schedule_index", "_end", "_f_start", "_f_end", "_pending_business_ms",
                     "_pending_calendar_ms")
 
 

@@ -53,6 +53,7 @@ import polars as pl
 
 from dashboard.errors import StoreBusy, StoreError
 from dashboard.schema import EXPORTS, QUARANTINE_SCHEMA, export_schema
+from dashboard.store._derived import DERIVED_DIR, DerivedManifest
 from dashboard.store._lease import WriterLease, holder_of
 from dashboard.store._manifest import LAYOUT, Manifest
 
@@ -306,10 +307,75 @@ class Store:
         return pl.DataFrame(rows, schema=MANIFEST_SCHEMA)
 
     def data_version(self) -> str:
-        """Changes with every commit (each replaces a manifest): the key of every cached figure."""
+        """Changes with every commit (each replaces a manifest, the kept facts' too): the key of every cached
+        figure."""
         marks = list(self.root.glob(f"export=*/{_MANIFEST}"))
         newest = max((p.stat().st_mtime_ns for p in marks), default=0)
-        return f"{self.root.name}:{newest}:{len(marks)}"
+        try:
+            kept = (self.root / self._derived_rel()).stat().st_mtime_ns
+        except FileNotFoundError:
+            kept = 0
+        return f"{self.root.name}:{newest}:{len(marks)}|facts:{kept}"
+
+    # ---- derived data (the kept facts): the same commit rules, one manifest of its own ----------------------
+
+    def _derived_rel(self) -> str:
+        return f"{DERIVED_DIR}/{_MANIFEST}"
+
+    def derived(self) -> DerivedManifest:
+        """The derived-data manifest as committed (see :mod:`dashboard.store._derived`); empty when none."""
+        rel = self._derived_rel()
+        try:
+            data = (self.root / rel).read_bytes()
+        except FileNotFoundError:
+            return DerivedManifest()
+        return DerivedManifest.from_json(data, where=str(self.root / rel))
+
+    def write_derived_file(self, name: str, data: bytes) -> str:
+        """A new derived file ``facts/<name>-<uuid>.parquet`` (durable, named by nothing until a commit);
+        returns its path relative to the root. Needs the writer lease."""
+        if not self._lease.held_here():
+            raise StoreError("writing derived data needs the writer lease (Store.writer)")
+        rel = f"{DERIVED_DIR}/{name}-{uuid.uuid4().hex}.parquet"
+        self._files.write_new(rel, data)
+        return rel
+
+    def commit_derived(self, manifest: DerivedManifest, expected_generation: int, staged: Iterable[str] = (),
+                       retire: Iterable[str] = ()) -> None:
+        """Replace the derived-data manifest by ``manifest`` (generation ``expected_generation`` + 1), retiring
+        ``retire`` (files it no longer names): the commit point of every change of derived data."""
+        staged = list(staged)
+        if not self._lease.held_here():
+            raise StoreError("a store commit needs the writer lease (Store.writer)")
+        current = self.derived().generation
+        if current != expected_generation:
+            raise StoreError(f"the derived-data manifest changed under the writer lease (generation {current}, "
+                             f"expected {expected_generation}); nothing was committed")
+        at = _iso(_now())
+        named = set(manifest.files())
+        manifest.retired = [r for r in manifest.retired if r.get("file") not in named]
+        manifest.retired += [{"file": rel, "at": at} for rel in dict.fromkeys(retire) if rel not in named]
+        manifest.generation = expected_generation + 1
+        try:
+            self._files.settle(staged)
+            self._files.commit(self._derived_rel(), manifest.to_json())
+        except BaseException:
+            if self.derived().generation == expected_generation:  # not committed: its files are no one's
+                for rel in staged:
+                    with contextlib.suppress(OSError):
+                        self._files.delete(rel)
+            raise
+
+    def discard_derived(self, staged: Iterable[str]) -> None:
+        """Delete derived files a failed computation wrote and no commit names."""
+        named = self.derived().files()
+        for rel in staged:
+            if rel not in named:
+                with contextlib.suppress(OSError):
+                    self._files.delete(rel)
+
+    def derived_path(self, rel: str) -> Path:
+        return self.root / rel
 
     # ---- writing: one commit per call -------------------------------------------------------------------------
 
@@ -508,6 +574,11 @@ class Store:
                     self._suspects[(d.export_id, d.day)] = d
             self._set_aside_if_free(found)
         return out
+
+    def readable_files(self, export_id: str) -> list[tuple[date, Path]]:
+        """The committed day files of an export that read (damaged ones are left out, named and set aside as
+        :meth:`scan` does), oldest day first: what a scan reads."""
+        return self._readable_files(export_id)
 
     def scan(self, export_id: str) -> pl.LazyFrame:
         """All stored rows of an export, typed per the schema, de-duplicated on its key (latest day wins).
@@ -719,13 +790,30 @@ class Store:
                     self._commit(manifest, expected)
                 named = manifest.files() | {self._manifest_rel(export_id)}
                 for prefix in (f"export={export_id}", f"_quarantine/export={export_id}"):
-                    for rel, mtime in list(self._files.listing(prefix)):
-                        name = rel.rsplit("/", 1)[-1]
-                        if rel in named or name.startswith(".") or mtime >= cutoff:
-                            continue
-                        if name.endswith(".parquet"):
-                            self._files.delete(rel)
-                            deleted += 1
+                    deleted += self._sweep_unnamed(prefix, named, cutoff)
+            derived = self.derived()
+            expected = derived.generation
+            keep = [r for r in derived.retired
+                    if (datetime.fromisoformat(r["at"]).timestamp() if r.get("at") else 0.0) >= cutoff]
+            if len(keep) != len(derived.retired):
+                for r in derived.retired:
+                    if r not in keep:
+                        self._files.delete(r["file"])
+                        deleted += 1
+                derived.retired = keep
+                self.commit_derived(derived, expected)
+            deleted += self._sweep_unnamed(DERIVED_DIR, derived.files() | {self._derived_rel()}, cutoff)
+        return deleted
+
+    def _sweep_unnamed(self, prefix: str, named: set[str], cutoff: float) -> int:
+        deleted = 0
+        for rel, mtime in list(self._files.listing(prefix)):
+            name = rel.rsplit("/", 1)[-1]
+            if rel in named or name.startswith(".") or mtime >= cutoff:
+                continue
+            if name.endswith(".parquet"):
+                self._files.delete(rel)
+                deleted += 1
         return deleted
 
     def _needs_migration(self) -> bool:

@@ -80,7 +80,8 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
             return 1
     from dashboard.core import Dashboard
 
-    store = Dashboard.open(settings, demo="record").store  # the store the app and the report read
+    core = Dashboard.open(settings, demo="record")
+    store = core.store  # the store the app and the report read
     def waiting(who: str) -> None:
         print(f"Waiting for {who} to finish (one writer at a time) ...", file=out, flush=True)
 
@@ -103,4 +104,6 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     for row in store.damaged().iter_rows(named=True):
         print(f"note: {row['export']} {row['day']} is missing from the store ({row['reason']}); `python -m "
               "dashboard repair` fetches it again", file=err)
-    return 0
+    from dashboard.store.cli_sync import _keep_facts
+
+    return 1 if _keep_facts(core, out, err) else 0

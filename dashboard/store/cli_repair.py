@@ -90,6 +90,9 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
                 print(f"  {summary}", file=out)
                 failed += summary.failures
             left = store.damaged()
+        from dashboard.store.cli_sync import _keep_facts
+
+        failed += _keep_facts(core, out, err)
         for row in left.iter_rows(named=True):
             failed.append(f"{row['export']} {row['day']} is still missing (the API did not return it: "
                           f"{row['reason']})")

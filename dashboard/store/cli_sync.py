@@ -101,6 +101,20 @@ def _minimum_seconds(windows: int, analytics_per_min: int, window_s: float = 60.
     return (calls - 1) // analytics_per_min * window_s
 
 
+def _keep_facts(core, out: TextIO, err: TextIO) -> list[str]:
+    """Keep the facts current after a write (a failure is reported, the data written stays)."""
+    from dashboard.errors import DashboardError
+
+    try:
+        for report in core.keep_facts():
+            print(f"Facts: {report}", file=out)
+    except DashboardError as exc:
+        print(f"error: the data is stored, but keeping the facts failed: {exc}; the next sync, `python -m "
+              "dashboard facts` or page view keeps them", file=err)
+        return [f"facts: {exc}"]
+    return []
+
+
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     from dashboard.core import Dashboard
     from dashboard.errors import DashboardError
@@ -163,6 +177,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
             print(f"Bot request records: {bots}", file=out)
             failed += bots.failures
         _tell_damaged(core, err)
+        failed += _keep_facts(core, out, err)
     except (KhorosError, DashboardError) as exc:
         print(f"error: sync failed: {exc}", file=err)
         return 1

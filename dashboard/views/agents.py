@@ -53,7 +53,7 @@ class AgentsView:
 
 
 def build_agents(core, filters: Filters) -> AgentsView:
-    facts = filters.apply(core.facts(filters.bot_rule))
+    facts = filters.apply(core.facts_with_sla(filters.bot_rule))
     states = core.table("raw_agent_states")
     window = {"start": filters.start, "end": filters.end, "tz": filters.tz, "as_of": filters.as_of or core.now()}
     board = agents.agent_leaderboard(facts.lazy(), core.table("response").lazy(), core.policy(), **window,

@@ -80,7 +80,7 @@ def queue_table(rows: pl.DataFrame) -> pl.DataFrame:
 
 def build_live_queue(core, filters: Filters) -> LiveQueueView:
     as_of = core.now()
-    lazy = filters.apply(core.facts(filters.bot_rule)).lazy()
+    lazy = filters.apply(core.facts_with_sla(filters.bot_rule)).lazy()
     open_now = backlog.open_at(lazy, as_of).collect()
     rows = _queue(core, filters, as_of)
     summary = backlog.overdue_summary(rows.lazy()).collect().row(0, named=True)

@@ -66,7 +66,7 @@ def build_overview(core, filters: Filters) -> OverviewView:
     as_of = filters.as_of or core.now()
     policy = core.policy()
     names = core.reference_names()
-    lazy = filters.apply(core.facts(filters.bot_rule)).lazy()
+    lazy = filters.apply(core.facts_with_sla(filters.bot_rule)).lazy()
     current = sla.in_window(lazy, start, end, tz)
     # Today is partial: the previous period is cut at the same local time, so like is compared with like.
     summary = {r["kpi"]: r for r in volume.kpi_summary(filters.comparable(lazy, as_of), policy, start=start, end=end,

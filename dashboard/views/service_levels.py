@@ -153,7 +153,7 @@ class ServiceLevelsView:
 
 
 def build_service_levels(core, filters: Filters) -> ServiceLevelsView:
-    facts = filters.apply(core.facts(filters.bot_rule))
+    facts = filters.apply(core.facts_with_sla(filters.bot_rule))
     as_of = filters.as_of or core.now()
     policy = core.policy()
     frames = {m: sla.evaluate_window(facts, policy, m, start=filters.start, end=filters.end, tz=filters.tz,
@@ -240,7 +240,8 @@ def build_sla_breakdown(core, filters: Filters, metric: str, group: str) -> SlaB
     if group not in SLA_GROUPS:
         raise ValueError(f"unknown grouping {group!r}; use one of {', '.join(SLA_GROUPS)}")
     names = core.reference_names()
-    rows = filters.apply(core.bursts(filters.bot_rule) if metric == "next_response" else core.facts(filters.bot_rule))
+    rows = filters.apply(core.bursts_with_sla(filters.bot_rule) if metric == "next_response"
+                         else core.facts_with_sla(filters.bot_rule))
     frame = with_names(rows, names)
     column = name_column(DIMENSION_BY_KEY[group].column)
     as_of = filters.as_of or core.now()
