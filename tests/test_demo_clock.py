@@ -20,8 +20,11 @@ from dashboard.simulator.world import GENERATOR
 from dashboard.source import DemoSource, DemoWorld
 from dashboard.store import Store
 from dashboard.store.reference import REFERENCE_NAMES
+from dashboard.ui import loaders
 from dashboard.views import advance_demo, build_sla_breakdown
+from tests import _page_helpers as h
 from tests._worlds import tenant_settings
+from tests.conftest import run_app
 
 # Ten days: the first ones are settled at T1 for every export (conversations settle after 7 days), so the advance
 # really keeps stored history rather than fetching everything again.
@@ -166,3 +169,21 @@ def test_only_the_demo_has_a_clock_to_bring_forward(tmp_path):
     with pytest.raises(SettingsError, match="only the demo"):
         advance_demo(tenant, "UTC")
     tenant.close()
+
+
+def test_the_data_pages_button_brings_the_demo_up_to_now(tmp_path, monkeypatch, app_env):
+    # its own small demo folder, pinned three hours back (the suite's shared demo stays as it is)
+    stale = (datetime.now(UTC) - timedelta(hours=3)).replace(second=0, microsecond=0)
+    env = {**SIZE, "CARE_DASHBOARD_DATA_DIR": str(tmp_path), "CARE_DASHBOARD_SIMULATOR_END": stale.isoformat(),
+           "CARE_DASHBOARD_SIMULATOR_DAYS": "3"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    at = run_app("pages/data.py")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "The demo world's clock" in h.texts(at) and "behind the wall clock" in h.texts(at)
+    before = datetime.now(UTC).replace(second=0, microsecond=0)
+    at.button(key="data_advance_demo").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(s.value.startswith("The demo world now ends") for s in at.success)
+    record = DemoWorld.read(next(c for c in loaders._CORES.values() if c.store.root.is_relative_to(tmp_path)).store)
+    assert record.end >= before and record.first == stale - timedelta(days=3)
