@@ -44,6 +44,7 @@ ACTIONS = {
     "download": "Downloaded rows",
     "sync": "Synced",
     "import": "Imported files",
+    "advance_demo": "Brought the demo up to now",
     "new_demo_world": "New demo world",
     "notify_test": "Sent a test",
     "policy_in_force": "SLA policy in force",

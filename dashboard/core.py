@@ -502,9 +502,13 @@ class Dashboard:
         return self._cached(("agent_names",), lambda: agents.agent_names(self.table("raw_agent_states")))
 
     def reference_names(self) -> dict[str, pl.DataFrame]:
-        """Readable names per facts id column, where the data has them: ``{"agent_id": (agent_id,
-        agent_name)}`` today; work queue and team names join here once the store keeps that reference data."""
-        return {"agent_id": self.agent_names()}
+        """Readable names per facts id column: ``{"agent_id": (agent_id, agent_name), "work_queue_id": (id,
+        name), "team_id": (id, name)}`` — agents from ``raw_agent_states``, work queues and teams from the reference
+        data the last sync listed (``dashboard.store.reference``; an id no longer listed keeps its last name)."""
+        from dashboard.store.reference import reference_names
+
+        listed = self._cached(("reference_names",), lambda: reference_names(self.scan))
+        return {"agent_id": self.agent_names(), **listed}
 
     # ---- one author (the iFrame panel) ------------------------------------------------------------------
 

@@ -4,13 +4,30 @@ This is the only module that imports :mod:`dashboard.simulator`. The core (:mod:
 source per process and asks it for the store, the client and "now"; nothing else starts a simulator.
 
 The demo is one world per data folder (and seed and size). The first process to open it generates the world,
-records its end instant in the store (``_demo_world.json``), serves it to the client in-process (an ASGI
-transport: no port, no server thread) and syncs it into the store through the real client — the code path a
+records its start and end instants in the store (``_demo_world.json``), serves it to the client in-process (an
+ASGI transport: no port, no server thread) and syncs it into the store through the real client — the code path a
 tenant takes. Every later process, and every restart, finds the record and the filled store and reuses them:
 the same world, the same "now", the same figures, without generating anything. The world itself is generated
 again (deterministically, from the record) only when something needs the simulator: a sync, or Khoros' own
-bot health on the Automation page. ``refresh`` (the Data page's button, ``sync --new-demo-world``) replaces it
-with a world ending now.
+bot health on the Automation page.
+
+**The demo's clock advances by syncing new days, not by regenerating history.** The simulator's world is
+prefix-stable (``dashboard.simulator.world``): the same seed, size, zone and start with a later end is the same
+world up to the earlier end. :meth:`DemoSource.advance` records a later end and syncs the longer world's new and
+unsettled days into the store, exactly as a tenant's next sync would; the history stays. When it happens:
+
+- **the app (and a notebook) on start**: opening the demo to show it (``demo="fill"``) brings it up to now when
+  its clock is more than :data:`ADVANCE_AFTER` behind — unless ``CARE_DASHBOARD_SIMULATOR_END`` pins it;
+- **the Data page's "Bring the demo up to now"** button, at any time;
+- **never** in the report, ``notify``, ``import`` or the sync CLI: they read (``read``) or sync (``record``) the
+  recorded world as it is.
+
+Every process reads "now" from the record (re-read when the file changes), so a page open while another process
+advanced the demo moves on with it at its next run: the app, the CLI and a notebook always agree. The record is
+the commit point: written with the later end only once the new days are in the store (``advancing_to`` says an
+advance is under way; the next fill completes one that was interrupted). ``refresh`` (the Data page's "New demo
+world", ``sync --new-demo-world``) replaces the world by a new one ending now; so does opening a store whose world
+came from another generator version, or a pinned end that differs.
 """
 
 from __future__ import annotations
@@ -28,12 +45,13 @@ from typing import Any
 
 import polars as pl
 
-from dashboard.errors import StoreError
+from dashboard.errors import SettingsError, StoreError
 from dashboard.schema import export_schema
 from dashboard.settings import Settings, load_settings
 from dashboard.store import Store, open_store
 
 __all__ = [
+    "ADVANCE_AFTER",
     "DEMO_MODES",
     "DEMO_NOTICE",
     "DEMO_RECORD",
@@ -50,6 +68,9 @@ __all__ = [
 DEMO_NOTICE = "Demo data — simulated Khoros Care"
 DEMO_RECORD = "_demo_world.json"
 """The demo world's record, in the demo store's folder."""
+ADVANCE_AFTER = timedelta(minutes=15)
+"""Opening the demo to show it brings its clock up to now when it is more than this behind (a restart minutes
+later reuses the world as it is)."""
 
 # The embedded simulator is ours, not a customer's quota: the demo raises its limits (and the client's) so the
 # first start syncs in seconds. Tests and benchmarks of rate-limit behaviour use the documented limits.
@@ -190,15 +211,27 @@ class DemoWorld:
     conversations_per_day: int
     timezone: str
     end: datetime
-    """The world's "now" (UTC, to the minute): fixed when the world was made, the same for every process."""
+    """The world's "now" (UTC, to the minute): the same for every process; later once the demo advances."""
     synced: bool = False
-    """True once the whole world is in the store."""
+    """True once the whole world (to ``end``) is in the store."""
+    start: datetime | None = None
+    """The world's first instant, fixed when the world was made (records written before: ``end - days``)."""
+    generator: int = 1
+    """The simulator generator version the store's rows came from (records written before said none: 1)."""
+    advancing_to: datetime | None = None
+    """An advance under way to this end (its new days not all in the store yet)."""
+
+    @property
+    def first(self) -> datetime:
+        return self.start or self.end - timedelta(days=self.days)
 
     @classmethod
     def read(cls, store: Store) -> DemoWorld | None:
         try:
             data = json.loads((store.root / DEMO_RECORD).read_bytes())
-            return cls(**{**data, "end": datetime.fromisoformat(data["end"]).astimezone(UTC)})
+            times = {k: datetime.fromisoformat(data[k]).astimezone(UTC) for k in ("end", "start", "advancing_to")
+                     if data.get(k)}
+            return cls(**{**data, "start": None, "advancing_to": None, **times})
         except FileNotFoundError:
             return None
         except (ValueError, TypeError, KeyError) as exc:
@@ -206,7 +239,7 @@ class DemoWorld:
                              "world") from None
 
     def write(self, store: Store) -> None:
-        body = {**asdict(self), "end": self.end.isoformat()}
+        body = {**asdict(self), **{k: v.isoformat() for k, v in asdict(self).items() if isinstance(v, datetime)}}
         path = store.root / DEMO_RECORD
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, indent=1))
@@ -256,6 +289,8 @@ class DemoSource(DataSource):
         self._lock = threading.RLock()
         self._world: Any | None = None
         self._client: Any | None = None
+        self._moving = False
+        self._mark: tuple[int, int] | None = self._record_mark()
         self._use(record)
 
     def _use(self, record: DemoWorld) -> None:
@@ -271,6 +306,32 @@ class DemoSource(DataSource):
             export_time_format=WorldConfig.company_time_format,
         )
 
+    def _record_mark(self) -> tuple[int, int] | None:
+        try:
+            stat = (self._store.root / DEMO_RECORD).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def _current(self) -> DemoWorld:
+        """The record as stored now: another process may have advanced (or replaced) the world since this one
+        read it; then this source follows it (its simulator is made again for the new end when next needed)."""
+        mark = self._record_mark()
+        if mark is None or mark == self._mark or self._moving:
+            return self.record
+        with self._lock:
+            if self._moving:
+                return self.record
+            stored = DemoWorld.read(self._store)
+            self._mark = mark
+            if stored is not None and (stored.end, stored.first, stored.generator) != (
+                    self.record.end, self.record.first, self.record.generator):
+                self._drop_simulator()
+                self._use(stored)
+            elif stored is not None:
+                self.record = stored
+            return self.record
+
     @property
     def label(self) -> str:
         return DEMO_NOTICE
@@ -280,7 +341,11 @@ class DemoSource(DataSource):
         return self._store
 
     def now(self) -> datetime:
-        return self.record.end
+        return self._current().end
+
+    def data_version(self) -> str:
+        # The recorded end is part of it: an advance changes every live figure even where no stored row changed.
+        return f"{self._store.data_version()}:{self._current().end:%Y%m%dT%H%M}"
 
     @property
     def world(self) -> Any:
@@ -290,14 +355,16 @@ class DemoSource(DataSource):
                 from dashboard.simulator.world import WorldConfig, generate_world
 
                 r = self.record
-                self._world = generate_world(WorldConfig(seed=r.seed, days=r.days, end=r.end, timezone=r.timezone,
-                                                         conversations_per_day=r.conversations_per_day))
+                self._world = generate_world(WorldConfig(
+                    seed=r.seed, days=r.days, conversations_per_day=r.conversations_per_day, timezone=r.timezone,
+                    start=r.first, end=r.end))
             return self._world
 
     @property
     def client(self) -> Any:
         """A client of the simulator serving :attr:`world` in this process (no port)."""
         with self._lock:
+            self._current()
             if self._client is None:
                 self._client = self.new_client()
             return self._client
@@ -318,35 +385,93 @@ class DemoSource(DataSource):
     def bot_app_ids(self) -> list[str]:
         return self.world.bots["app_id"].to_list()
 
-    def fill(self, progress: ProgressCallback | None = None) -> None:
-        """Sync the whole world into the store (what is there already is not fetched again), then record it."""
+    def _sync_world(self, progress: ProgressCallback | None, start_fraction: float) -> None:
+        """Sync the world of the record in hand into the store: every day of it that is missing or unsettled (the
+        rest is not fetched again), its bot request records, and the names of its work queues and teams."""
         from dashboard.store.sync import sync, sync_bot_requests
 
         def report(message: str, fraction: float) -> None:
             if progress:
-                progress(message, fraction)
+                progress(message, start_fraction + (1 - start_fraction) * fraction)
 
+        r = self.record
+        report("Generating the simulated world", 0.0)
+        apps = self.bot_app_ids()
+        sync(self.client, self._store, r.first.date(), r.end.date(), now=r.end,
+             progress=lambda m, f: report(m, 0.05 + 0.85 * f))
+        # Bot API v3 lists request records of the last 31 days at most: that is what the demo can have too.
+        sync_bot_requests(self.client, self._store, app_ids=apps, now=r.end,
+                          progress=lambda m, f: report(m, 0.9 + 0.1 * f))
+
+    def fill(self, progress: ProgressCallback | None = None) -> None:
+        """Sync the whole world into the store (what is there already is not fetched again), then record it."""
         with self._lock:
-            report("Generating the simulated world", 0.05)
-            end = self.record.end
-            first_day, last_day = (end - timedelta(days=self.record.days)).date(), end.date()
-            apps = self.bot_app_ids()
-            sync(self.client, self._store, first_day, last_day, now=end,
-                 progress=lambda m, f: report(m, 0.1 + 0.8 * f))
-            # Bot API v3 lists request records of the last 31 days at most: that is what the demo can have too.
-            sync_bot_requests(self.client, self._store, app_ids=apps, now=end,
-                              progress=lambda m, f: report(m, 0.9 + 0.1 * f))
+            self._sync_world(progress, 0.05)
             self.record = replace(self.record, synced=True)
             self.record.write(self._store)
+            self._mark = self._record_mark()
+
+    def advance(self, progress: ProgressCallback | None = None, *, end: datetime | None = None) -> bool:
+        """Bring the world's clock to ``end`` (default: now, to the minute): sync the new and unsettled days of the
+        longer world into the store — as a tenant's next sync would — then record the later end. The history
+        stays (the world is prefix-stable). Returns False when the clock is there already. A world that would
+        pass the simulator's longest span (two years) is made anew instead (:meth:`refresh`)."""
+        with self._lock, self._store.lock("demo-world"):
+            return self._advance_locked(progress, end)
+
+    def _advance_locked(self, progress: ProgressCallback | None, end: datetime | None) -> bool:
+        """:meth:`advance` for a caller holding the store's ``demo-world`` lock."""
+        from dashboard.simulator.world import GENERATOR, MAX_SPAN
+
+        target = _floor_minute(end or datetime.now(UTC))
+        with self._lock:
+            stored = DemoWorld.read(self._store) or self.record
+            if stored.generator != GENERATOR:
+                raise SettingsError("the demo store holds a world of an older simulator; make a new demo world")
+            target = max(target, stored.advancing_to or target)
+            if target <= stored.end:
+                self._adopt(stored)
+                return False
+            if target - stored.first > MAX_SPAN:
+                self._refresh_locked(progress, target)
+                return True
+            with self._store.writer("bring the demo world up to now"):
+                self._moving = True
+                try:
+                    replace(stored, advancing_to=target).write(self._store)  # an advance under way
+                    self._drop_simulator()
+                    self._use(replace(stored, end=target, synced=False, advancing_to=None))
+                    self._sync_world(progress, 0.0)
+                    # The commit point: every process now reads the later end.
+                    self.record = replace(self.record, synced=True)
+                    self.record.write(self._store)
+                finally:
+                    self._moving = False
+                    self._mark = None  # read the record again: it is the one written (or, after a failure, not)
+            return True
+
+    def _adopt(self, stored: DemoWorld) -> None:
+        if (stored.end, stored.first) != (self.record.end, self.record.first):
+            self._drop_simulator()
+            self._use(stored)
+        self._mark = self._record_mark()
+
+    def behind(self, now: datetime | None = None) -> timedelta:
+        """How far the demo's clock is behind ``now`` (default: the wall clock)."""
+        return (now or datetime.now(UTC)) - self._current().end
 
     def refresh(self, progress: ProgressCallback | None = None, *, end: datetime | None = None) -> None:
         """Replace the demo world by a new one ending ``end`` (default now), and sync it."""
         with self._lock, self._store.lock("demo-world"):
-            self._drop_simulator()
-            _clear_store(self._store)
-            self._use(_new_record(self._base_settings, end))
-            self.record.write(self._store)
-            self.fill(progress)
+            self._refresh_locked(progress, end)
+
+    def _refresh_locked(self, progress: ProgressCallback | None, end: datetime | None) -> None:
+        self._drop_simulator()
+        _clear_store(self._store)
+        self._use(_new_record(self._base_settings, end))
+        self.record.write(self._store)
+        self._mark = self._record_mark()
+        self.fill(progress)
 
     def _drop_simulator(self) -> None:
         if self._client is not None:
@@ -359,9 +484,12 @@ class DemoSource(DataSource):
 
 
 def _new_record(settings: Settings, end: datetime | None) -> DemoWorld:
+    from dashboard.simulator.world import GENERATOR
+
+    last = _floor_minute(end or settings.simulator_end or datetime.now(UTC))
     return DemoWorld(seed=settings.simulator_seed, days=settings.simulator_days,
                      conversations_per_day=settings.simulator_conversations_per_day, timezone=settings.timezone,
-                     end=_floor_minute(end or settings.simulator_end or datetime.now(UTC)))
+                     end=last, start=last - timedelta(days=settings.simulator_days), generator=GENERATOR)
 
 
 DEMO_MODES = ("fill", "record", "read")
@@ -375,22 +503,29 @@ def _open_demo(settings: Settings, *, progress: ProgressCallback | None, mode: s
         # A reader changes nothing: the stored world as recorded (an empty store: a world ending now, unrecorded).
         return DemoSource(settings, store, DemoWorld.read(store) or _new_record(settings, None))
     _prune_old_demo_stores(store.root.parent)
+    from dashboard.simulator.world import GENERATOR
+
     # One process makes (or completes) the world; the others wait here and then reuse it.
     with store.lock("demo-world"):
         record = DemoWorld.read(store)
         pinned = settings.simulator_end is not None and (record is None
                                                          or record.end != _floor_minute(settings.simulator_end))
-        if refresh or record is None or pinned:
+        if refresh or record is None or pinned or record.generator != GENERATOR:
             _clear_store(store)
             record = _new_record(settings, None)
             record.write(store)
         source = DemoSource(settings, store, record)
-        if mode == "fill" and not record.synced:
-            try:
+        try:
+            if mode == "fill" and not record.synced:
                 source.fill(progress)
-            except BaseException:
-                source.close()
-                raise
+            # The app and notebooks show the demo up to now: an interrupted advance is completed, a clock more
+            # than ADVANCE_AFTER behind is brought forward (not a pinned one: tests and screenshots pin it).
+            if mode == "fill" and settings.simulator_end is None and (
+                    record.advancing_to is not None or source.behind() > ADVANCE_AFTER):
+                source._advance_locked(progress, None)
+        except BaseException:
+            source.close()
+            raise
     return source
 
 

@@ -1,14 +1,14 @@
 """Data (admins): what is in the local store and how fresh it is; sync now; quarantined rows; import files; the
 policy; digests and alerts; the connection check; the audit.
 
-Lays out ``dashboard.views.build_data``; the buttons run ``views.sync_now``, ``import_uploads`` and
+Lays out ``dashboard.views.build_data``; the buttons run ``views.sync_now``, ``import_uploads``, ``advance_demo`` and
 ``refresh_demo`` through the core, and each is recorded in the audit. Failures are messages on the page.
 """
 
 import streamlit as st
 
 from dashboard import ui
-from dashboard.views import build_data, import_uploads, refresh_demo, sync_now
+from dashboard.views import advance_demo, build_data, import_uploads, refresh_demo, sync_now
 
 ctx = ui.start_page("Data")
 core = ctx.core
@@ -62,14 +62,25 @@ with ui.page_guard("Could not show the store"):
             if outcome:
                 (st.success if outcome.ok else st.error)(ui.as_text(outcome.message))
             ui.record("sync", days=days, exports=chosen, ok=bool(outcome and outcome.ok))
-    if view.is_demo and st.button("New demo world", key="data_new_demo_world",
-                                  help="Replace the simulated world by one ending now (every process then uses it)"):
-        status, report = progress_bar("Making a new demo world…")
-        outcome = ui.attempt(lambda: refresh_demo(core, report), "The new demo world failed")
-        status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
-        if outcome:
-            st.success(ui.as_text(outcome.message))
-        ui.record("new_demo_world", ok=outcome is not None)
+    if view.demo_clock:
+        ui.render_caption(view.demo_clock)
+        d1, d2 = st.columns(2)
+        if d1.button("Bring the demo up to now", key="data_advance_demo",
+                     help="Sync the simulated world's new days into the store; its history stays"):
+            status, report = progress_bar("Bringing the demo up to now…")
+            outcome = ui.attempt(lambda: advance_demo(core, ctx.filters.tz, report), "Bringing the demo forward failed")
+            status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
+            if outcome:
+                st.success(ui.as_text(outcome.message))
+            ui.record("advance_demo", ok=outcome is not None)
+        if d2.button("New demo world", key="data_new_demo_world",
+                     help="Replace the simulated world by one ending now (every process then uses it)"):
+            status, report = progress_bar("Making a new demo world…")
+            outcome = ui.attempt(lambda: refresh_demo(core, report), "The new demo world failed")
+            status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
+            if outcome:
+                st.success(ui.as_text(outcome.message))
+            ui.record("new_demo_world", ok=outcome is not None)
 
     st.subheader("Quarantined rows")
     if view.quarantine.height:

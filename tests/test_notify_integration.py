@@ -27,6 +27,7 @@ import pytest
 from dashboard import report
 from dashboard.core import Dashboard
 from dashboard.notify import Channels, DeliveryPolicy, Notifier, parse_rules, read_state, rule_status, state_folder
+from dashboard.notify.alert_messages import MAX_LISTED
 from dashboard.views import build_live_queue
 
 pytestmark = pytest.mark.integration
@@ -495,7 +496,12 @@ webhooks = ["care-leads"]
         assert result.outcomes[0].status == "sent"
         lines = next(b for b in payloads[-1]["blocks"] if b["type"] == "section" and "text" in b)["text"]["text"]
         listed = [line.removeprefix("• ").split(":")[0] for line in lines.splitlines()]
-        assert sorted(listed) == sorted(str(r["conversation_display_id"]) for r in new.values())
+        # soonest breach first; past MAX_LISTED clocks the message says how many more
+        soonest = sorted(new.values(), key=lambda r: (r["breach_at"], r["conversation_id"], r["metric"]))
+        shown = [str(r["conversation_display_id"]) for r in soonest[:MAX_LISTED]]
+        if len(soonest) > MAX_LISTED:
+            shown.append(f"… and {len(soonest) - MAX_LISTED} more")
+        assert sorted(listed) == sorted(shown)
         told |= set(new)
     assert told, "the chosen instants have conversations about to breach"
     # a rerun at the last instant tells nobody again

@@ -50,8 +50,9 @@ def test_sync_without_settings_targets_the_bundled_simulator(env):
     assert code == 0, err.getvalue()
     assert "bundled simulator" in text and "7 export jobs, at least 21 requests" in text
     assert "100%" in text and "ETA" in text
-    assert "Summary: 7 jobs, 21 requests, 0 429s, 0 retries" in text
-    assert "Requests: 21 sent; the job flow needs at least 21 for 7 windows" in text
+    # the 7 jobs' 21 requests, and the two listings naming work queues and teams
+    assert "Summary: 7 jobs, 23 requests, 0 429s, 0 retries" in text and "names of 5 work queues, 3 teams" in text
+    assert "Requests: 23 sent; the job flow needs at least 21 for 7 windows" in text
     assert "Bot request records:" in text
     stores = list((env / "store").iterdir())
     assert [s.name for s in stores] == ["simulator-seed4-d12-c30"]  # the folder the app and the report use

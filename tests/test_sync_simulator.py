@@ -115,8 +115,9 @@ def test_a_30_day_sync_is_complete_minimal_and_not_repeated(world, tmp_path):
         store = Store(tmp_path / "store")
         first = sync(client, store, FIRST, LAST, now=END)
         assert first.ok, first.failures
-        # one job per export (31 days fit one window), each: run + one status poll + download
-        assert first.jobs == len(DEFAULT_EXPORTS) and first.requests == 3 * first.jobs
+        # one job per export (31 days fit one window), each: run + one status poll + download; and the two listings
+        # that name work queues and teams
+        assert first.jobs == len(DEFAULT_EXPORTS) and first.requests == 3 * first.jobs + 2
         assert first.throttled == 0 and first.retries == 0
         assert sim_stats(sim)["total"] == first.requests
         for export_id in DEFAULT_EXPORTS:
@@ -281,9 +282,9 @@ def test_zero_429s_under_the_documented_limits_time_scaled(world, tmp_path):
         summary = sync(client, Store(tmp_path / "store"), date(2026, 10, 12), LAST, now=END)
         took = time.monotonic() - started
         assert summary.ok and summary.jobs == 2 * len(DEFAULT_EXPORTS)  # 40 days -> 2 windows per export
-        assert summary.requests == 3 * summary.jobs == 42
+        assert summary.requests == 3 * summary.jobs + 2 == 44  # and the work queue and team listings
         assert sim_stats(sim)["throttled"] == 0 and summary.throttled == 0
-        assert took >= 2 * window  # 42 calls at 20 per window need at least two waits
+        assert took >= 2 * window  # 44 calls at 20 per window need at least two waits
         client.close()
     # Without the shared limiter the same sync runs into the server's limit (so the check above can fail).
     with InProcess(world, options(analytics_per_min=20, rate_window_s=window)) as sim:

@@ -221,9 +221,10 @@ class AnalyticsAPI:
 
     # ---- reference -----------------------------------------------------------------------------------------
 
-    def teams(self) -> list[Team]:
-        data = analytics_result(self._cached_get("analytics", "teams", self._analytics_params(), REFERENCE_TTL_S),
-                                "teams")
+    def teams(self, *, fresh: bool = False) -> list[Team]:
+        """The teams; ``fresh``: ask Khoros, not the response cache (a sync refreshing names)."""
+        data = analytics_result(self._cached_get("analytics", "teams", self._analytics_params(),
+                                                 None if fresh else REFERENCE_TTL_S), "teams")
         return [Team(int(t["teamId"]), str(t.get("name") or ""), t.get("description"), t.get("numberOfMembers"),
                      t.get("uuid")) for t in as_list(data, "teams")]
 

@@ -49,8 +49,9 @@ class CareAPI:
 
     # ---- reference data ----------------------------------------------------------------------------------
 
-    def work_queues(self) -> list[WorkQueue]:
-        data = self._cached_get("care", "api/v2/workqueues/active", None, REFERENCE_TTL_S)
+    def work_queues(self, *, fresh: bool = False) -> list[WorkQueue]:
+        """The active work queues; ``fresh``: ask Khoros, not the response cache (a sync refreshing names)."""
+        data = self._cached_get("care", "api/v2/workqueues/active", None, None if fresh else REFERENCE_TTL_S)
         rows = as_list(data.get("data") if isinstance(data, dict) else None, "work queues")
         return [WorkQueue(int(q["id"]), str(q.get("name") or ""), bool(q.get("archived")), q.get("description"),
                           q.get("uuid")) for q in rows]

@@ -243,9 +243,48 @@ EXPORTS: dict[str, ExportSchema] = {
 }
 
 
+REFERENCE_TABLES: dict[str, ExportSchema] = {
+    s.export_id: s
+    for s in [
+        # Reference data the sync fetches (khoros-care-api.md §2.1, §5), kept in the store like an export: one
+        # "day" per day it was fetched, so an id no longer listed keeps its last known name (dashboard/store/
+        # reference.py). Not Analytics exports: EXPORTS does not list them.
+        ExportSchema(
+            "reference_work_queue",
+            "work queue (GET /api/v2/workqueues/active)",
+            (
+                _c("work_queue_id", "int", True, "id"),
+                _c("name", "str", False),
+                _c("archived", "bool", False),
+                _c("description", "str", False),
+                _c("uuid", "str", False),
+                _c("fetched_time", "time", True, doc="when the listing holding this row was fetched"),
+            ),
+            key=("work_queue_id",),
+            time_column="fetched_time",
+        ),
+        ExportSchema(
+            "reference_team",
+            "team (GET /api/public/teams)",
+            (
+                _c("team_id", "int", True, "teamId"),
+                _c("name", "str", False),
+                _c("description", "str", False),
+                _c("members", "int", False, "numberOfMembers"),
+                _c("uuid", "str", False),
+                _c("fetched_time", "time", True, doc="when the listing holding this row was fetched"),
+            ),
+            key=("team_id",),
+            time_column="fetched_time",
+        ),
+    ]
+}
+
+
 def export_schema(export_id: str) -> ExportSchema:
+    """The schema of an export, or of a reference table the store keeps the same way."""
     try:
-        return EXPORTS[export_id]
+        return EXPORTS[export_id] if export_id in EXPORTS else REFERENCE_TABLES[export_id]
     except KeyError:
         raise SchemaError(f"unknown export {export_id!r}; known: {', '.join(sorted(EXPORTS))}") from None
 

@@ -22,6 +22,8 @@
 - **Times**: the client asks Khoros for UTC and reads the company's format (``KHOROS_EXPORT_TIME_FORMAT``).
 - **Author rows without ``updated_time``** (Khoros may not export one) apply from the beginning of time; they
   are stored in the first day of their window, so a later window's values replace an earlier one's.
+- **Names.** A sync of the conversation export also lists work queues and teams once
+  (:func:`dashboard.store.reference.refresh_reference`: not again within 15 minutes), so pages show their names.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import polars as pl
 
 from dashboard.schema import BEGINNING_OF_TIME, TimeFormatError, export_schema, parse_rows
 from dashboard.store import Store
+from dashboard.store.reference import refresh_reference
 
 __all__ = [
     "DEFAULT_EXPORTS",
@@ -64,8 +67,9 @@ MAX_WINDOW_DAYS = 31
 SETTLE_MARGINS: dict[str, timedelta] = {
     # Conversations change after creation (status, closed time, tags, queue) for days.
     "conversation": timedelta(days=7),
-    # An open agent state gets its end_time later; per-window aggregates are recomputed for a while.
-    "raw_agent_states": timedelta(days=1),
+    # An open agent state gets its end_time later: the Offline state from Friday's log-off lasts until Monday's
+    # log-in, or Tuesday's after a holiday Monday (about 3.7 days); per-window aggregates are recomputed for a while.
+    "raw_agent_states": timedelta(days=4),
     "team_performance": timedelta(days=1),
     "bot_request": timedelta(days=1),
 }
@@ -111,6 +115,8 @@ class SyncSummary:
     from_cache: int = 0
     quarantined: int = 0
     failures: list[str] = field(default_factory=list)
+    names: str = ""
+    """What the refresh of work queue and team names did (empty: this sync did not list them)."""
 
     @property
     def ok(self) -> bool:
@@ -119,13 +125,16 @@ class SyncSummary:
     def as_dict(self) -> dict[str, Any]:
         return {"jobs": self.jobs, "requests": self.requests, "429s": self.throttled, "retries": self.retries,
                 "rows": self.rows, "seconds": round(self.seconds, 2), "windows": self.windows, "days": self.days,
-                "from_cache": self.from_cache, "quarantined": self.quarantined, "failures": list(self.failures)}
+                "from_cache": self.from_cache, "quarantined": self.quarantined, "failures": list(self.failures),
+                "names": self.names}
 
     def __str__(self) -> str:
         text = (f"{self.jobs} jobs, {self.requests} requests, {self.throttled} 429s, {self.retries} retries, "
                 f"{self.rows:,} rows in {self.days} days, {self.seconds:.1f} s")
         if self.from_cache:
             text += f", {self.from_cache} windows from cache"
+        if self.names:
+            text += f", {self.names}"
         if self.failures:
             text += f"; {len(self.failures)} FAILED: " + "; ".join(self.failures)
         return text
@@ -287,6 +296,10 @@ def sync(client: Any, store: Store, start: date, end: date, *, exports: Iterable
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        if "conversation" in (exports or DEFAULT_EXPORTS):
+            names = refresh_reference(client, store, now=now)
+            summary.requests += names.requests
+            summary.names = "" if names.skipped else str(names)
     summary.seconds = time.perf_counter() - began
     return summary
 

@@ -12,7 +12,7 @@ response" beside ours (``khoros_tar``).
 from dashboard.views.agents import AgentsView, AgentTimeline, build_agent_timeline, build_agents, leaderboard_table
 from dashboard.views.author_panel import AuthorPanelView, build_author_panel
 from dashboard.views.automation import AutomationView, build_automation
-from dashboard.views.data import DataView, Outcome, build_data, import_uploads, refresh_demo, sync_now
+from dashboard.views.data import DataView, Outcome, advance_demo, build_data, import_uploads, refresh_demo, sync_now
 from dashboard.views.khoros_tar import TarView, build_khoros_tar
 from dashboard.views.kpi import Card, Kpi, format_duration, format_value
 from dashboard.views.live_queue import LiveQueueView, build_live_queue
@@ -51,6 +51,7 @@ __all__ = [
     "StaffingView",
     "TarView",
     "WhatIfView",
+    "advance_demo",
     "build_agent_timeline",
     "build_agents",
     "build_author_panel",

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from dashboard.errors import DashboardError
+from dashboard.errors import DashboardError, SettingsError
+from dashboard.formats import format_duration, local_text
 from dashboard.metrics.policy import DEFAULT_POLICY_PATH
 from dashboard.schema import EXPORTS
 from dashboard.views.kpi import duration_text, in_zone
@@ -44,7 +45,8 @@ def upload_names(frame: pl.DataFrame) -> pl.DataFrame:
         return frame
     return frame.with_columns(pl.col("source").str.replace(rf"^.*[/\\]{UPLOAD_FOLDER}[^/\\]*[/\\]", ""))
 
-__all__ = ["DataView", "Outcome", "audit_table", "build_data", "import_uploads", "refresh_demo", "sync_now"]
+__all__ = ["DataView", "Outcome", "advance_demo", "audit_table", "build_data", "import_uploads", "refresh_demo",
+           "sync_now"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class DataView:
     policy_text: str | None = field(default=None, repr=False)
     damaged: pl.DataFrame | None = None
     """Stored days whose file could not be read, left out of every figure until fetched again (issue 18)."""
+    demo_clock: str | None = None
+    """The demo only: where its clock stands and when it advances."""
 
 
 def _unanchored(core) -> str | None:
@@ -140,7 +144,19 @@ def build_data(core, tz: str | None = None) -> DataView:
                                     if path == DEFAULT_POLICY_PATH else ""),
         policy_error=policy_error, targets=headed(targets, tz) if targets is not None else None, policy_note=note,
         policy_text=text, unanchored=_unanchored(core), damaged=core.damaged(),
+        demo_clock=_demo_clock(core, tz),
     )
+
+
+def _demo_clock(core, tz: str) -> str | None:
+    if not core.is_demo:
+        return None
+    behind = datetime.now(UTC) - core.now()
+    lag = f", {format_duration(behind.total_seconds())} behind the wall clock" if behind > timedelta(minutes=1) else ""
+    return (f"The demo world's clock: {local_text(core.now(), tz)} ({tz}){lag}. It moves on when the "
+            "app starts more than 15 minutes behind, or with Bring the demo up to now: the new days of the same "
+            "world are synced, its history stays. Every process (pages, report, notebooks) reads this clock.")
+
 
 
 @dataclass(frozen=True)
@@ -189,6 +205,19 @@ def import_uploads(core, export_id: str, uploads: Sequence[tuple[str, bytes]]) -
                        f"quarantined ({per_file}) — see Quarantined rows for their lines and reasons. {result}",
                        notes, warning=True)
     return Outcome(True, "Imported", f"Imported {result}", notes)
+
+
+def advance_demo(core, tz: str, progress: Progress | None = None) -> Outcome:
+    """Bring the demo's clock up to now: the same world's new days synced into the store, its history kept."""
+    advance = getattr(core.source, "advance", None)
+    if advance is None:
+        raise SettingsError("only the demo has a clock to bring forward; a tenant syncs new days instead")
+    before = core.now()
+    if not advance(progress):
+        return Outcome(True, "The demo is up to now", f"The demo world already ends {local_text(before, tz)} ({tz}).")
+    return Outcome(True, "Demo brought up to now",
+                   f"The demo world now ends {local_text(core.now(), tz)} ({tz}); it ended {local_text(before, tz)}. "
+                   "Its new days were synced into the store; what was there stays.")
 
 
 def refresh_demo(core, progress: Progress | None = None) -> Outcome:

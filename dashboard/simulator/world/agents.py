@@ -10,6 +10,7 @@ import polars as pl
 
 from dashboard.schema import EXPORTS, TIME
 from dashboard.simulator.calendar import BusinessCalendar
+from dashboard.simulator.world.draws import Keyed, combine
 from dashboard.simulator.world.reference import DAY, FIRST_NAMES, LAST_NAMES, LATE_SHIFT_OFFSET, MINUTE, SHIFT_LENGTH
 from dashboard.simulator.world.vectors import CONV_SHIFT, pick_names, stable_uuid
 
@@ -18,13 +19,14 @@ def agent_id_of(seed: int, i: int) -> str:
     return stable_uuid(seed, "agent", i)
 
 
-def agents_frame(rng, agent_team: np.ndarray, agent_shift: np.ndarray, seed: int = 0,
+def agents_frame(seed: int, agent_team: np.ndarray, agent_shift: np.ndarray,
                  capacity: np.ndarray | None = None) -> pl.DataFrame:
-    """One row per agent; ``capacity``: the conversations the agent may have in hand at once (routing waits for a
-    free slot)."""
+    """One row per agent (names drawn per agent index); ``capacity``: the conversations the agent may have in hand
+    at once (routing waits for a free slot)."""
     n = len(agent_team)
-    first = np.asarray(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
-    last = np.asarray(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
+    draw = Keyed(seed, np.arange(n))
+    first = np.asarray(FIRST_NAMES)[draw.integers("agent.first_name", 0, len(FIRST_NAMES))]
+    last = np.asarray(LAST_NAMES)[draw.integers("agent.last_name", 0, len(LAST_NAMES))]
     return pl.DataFrame(
         {
             "agent_id": [agent_id_of(seed, i) for i in range(n)],
@@ -79,21 +81,23 @@ class Schedules:
         return np.where(ok, moved, t)
 
 
-def agent_schedules(rng, agent_shift: np.ndarray, cal: BusinessCalendar) -> Schedules:
-    """Early shift from opening (about 09:00-16:00), late shift to closing (about 10:00-17:00), every open day."""
+def agent_schedules(seed: int, agent_shift: np.ndarray, cal: BusinessCalendar) -> Schedules:
+    """Early shift from opening (about 09:00-16:00), late shift to closing (about 10:00-17:00), every open day;
+    each (agent, day) draws its own wobble, break and lunch, the same in every world that holds the day."""
     n_ag, n_d = len(agent_shift), len(cal.opens)
     opens = np.tile(cal.opens, n_ag)
     ag = np.repeat(np.arange(n_ag), n_d)
-    m = n_ag * n_d
-    s = opens + np.where(agent_shift[ag] == 0, 0, LATE_SHIFT_OFFSET) + rng.integers(-12 * MINUTE, 6 * MINUTE, m)
-    e = s + SHIFT_LENGTH + rng.integers(-5 * MINUTE, 15 * MINUTE, m)
+    draw = Keyed(seed, combine(ag, opens // DAY))
+    s = opens + np.where(agent_shift[ag] == 0, 0, LATE_SHIFT_OFFSET) + draw.integers("shift.start", -12 * MINUTE,
+                                                                                     6 * MINUTE)
+    e = s + SHIFT_LENGTH + draw.integers("shift.end", -5 * MINUTE, 15 * MINUTE)
     # Log-ins wobble, but nobody answers customers outside opening hours.
     s = np.maximum(s, opens)
     e = np.minimum(e, np.tile(cal.closes, n_ag))
-    b = s + rng.integers(75 * MINUTE, 120 * MINUTE, m)
-    b_end = b + rng.integers(10 * MINUTE, 20 * MINUTE, m)
-    lunch = s + rng.integers(190 * MINUTE, 250 * MINUTE, m)
-    lunch_end = lunch + rng.integers(30 * MINUTE, 50 * MINUTE, m)
+    b = s + draw.integers("shift.break", 75 * MINUTE, 120 * MINUTE)
+    b_end = b + draw.integers("shift.break_length", 10 * MINUTE, 20 * MINUTE)
+    lunch = s + draw.integers("shift.lunch", 190 * MINUTE, 250 * MINUTE)
+    lunch_end = lunch + draw.integers("shift.lunch_length", 30 * MINUTE, 50 * MINUTE)
     base = int(cal.opens[0]) - DAY if n_d else 0
     return Schedules(ag, s, b, b_end, lunch, lunch_end, e, base)
 

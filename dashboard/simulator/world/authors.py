@@ -6,15 +6,16 @@ import numpy as np
 import polars as pl
 
 from dashboard.simulator.world.reference import LTV_BY_TIER, NETWORKS, REGIONS, TIERS
-from dashboard.simulator.world.vectors import Ids, as_times, lognormal, pick_names
+from dashboard.simulator.world.vectors import Ids, as_times, pick_names
 
 
-def authors_table(rng, ids: Ids, a_network, a_tier0, a_tier1, a_first, a_change, now_ms, first_name, last_name):
+def authors_table(draw, ids: Ids, a_network, a_tier0, a_tier1, a_first, a_change, now_ms, first_name, last_name):
+    """``draw``: the authors' keyed draws (an author's CRM values are its own whatever the world's size)."""
     n = len(a_network)
-    region = pick_names(REGIONS, rng.integers(0, len(REGIONS), n))
-    ltv0 = (np.asarray(LTV_BY_TIER)[a_tier0] * lognormal(rng, n, 0.4)).round(2)
-    ltv1 = (np.asarray(LTV_BY_TIER)[a_tier1] * lognormal(rng, n, 0.4)).round(2)
-    handle_no = rng.integers(1, 9999, n)
+    region = pick_names(REGIONS, draw.integers("author.region", 0, len(REGIONS)))
+    ltv0 = (np.asarray(LTV_BY_TIER)[a_tier0] * draw.lognormal("author.value", 0.4)).round(2)
+    ltv1 = (np.asarray(LTV_BY_TIER)[a_tier1] * draw.lognormal("author.value_changed", 0.4)).round(2)
+    handle_no = draw.integers("author.handle", 1, 9999)
     base = pl.DataFrame(
         {
             "author_id": ids.author,

@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.schema import EXPORTS, TIME
+from dashboard.simulator.world.draws import Keyed, combine
 from dashboard.simulator.world.reference import (
     BOTS,
     CONVERSATION_EVENTS,
@@ -22,7 +23,7 @@ from dashboard.simulator.world.reference import (
     RECORD_EVENT_TYPES,
     REQUEST_KINDS,
 )
-from dashboard.simulator.world.vectors import Events, Ids, as_times, hex_ids, lognormal, pick_names, take, uuids
+from dashboard.simulator.world.vectors import Events, Ids, as_times, pick_names, take
 
 
 def incident_records(incidents: list[dict[str, Any]], now_ms: int) -> list[dict[str, Any]]:
@@ -46,10 +47,16 @@ def incident_records(incidents: list[dict[str, Any]], now_ms: int) -> list[dict[
 
 
 
-def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first, app, auto, contained, handoff,
-                  bot_close, final_close, network, conv_author, incidents, now_ms, author_names) -> pl.DataFrame:
-    """Automation Framework request records: deliveries to the bots (KHOROS) and the bots' calls (BOT)."""
+def bot_requests_table(draw: Keyed, ids: Ids, post_f, resp_f, act_f, created, bot_first, app, auto, contained,
+                       handoff, bot_close, final_close, network, conv_author, incidents, now_ms, author_names
+                       ) -> pl.DataFrame:
+    """Automation Framework request records: deliveries to the bots (KHOROS) and the bots' calls (BOT).
+
+    ``draw``: the conversations' keyed draws. A record's own draws (latency, background errors, texts, ids) are
+    keyed by what it records (its conversation, kind and instant; an incident's app and tick), so a record is the
+    same in every world that holds it."""
     n = len(created)
+    seed = draw.seed
     ev = Events()
     bf = np.nonzero(bot_first)[0]
     ev.add(conv=bf, t=created[bf] + 40, etype=np.zeros(len(bf), np.int8), post=np.full(len(bf), -1))
@@ -73,8 +80,8 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
         if inc["origin"] != "BOT":
             continue
         hit = auto & (app == inc["app_index"]) & (created >= inc["start_ms"]) & (created < inc["end_ms"])
-        ev.add(hit, conv=np.arange(n), t=created + rng.integers(1500, 5000, n), etype=np.full(n, 2, np.int8),
-               post=np.full(n, -1))
+        ev.add(hit, conv=np.arange(n), t=created + draw.integers("bot.incident_attempt", 1500, 5000),
+               etype=np.full(n, 2, np.int8), post=np.full(n, -1))
     cols = ev.frame()
     conv, t, etype, post = cols["conv"], cols["t"], cols["etype"], cols["post"]
     rec_app = app[conv]
@@ -82,23 +89,23 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
     # regular (a fixed step with jitter), so every 2-minute health window inside an incident sees it.
     extra_t, extra_app, extra_type = [], [], []
 
-    def every(start: int, end: int, step: int) -> np.ndarray:
+    def every(start: int, end: int, step: int, app_index: int) -> np.ndarray:
         ticks = np.arange(start, end, step, dtype=np.int64)
-        return np.sort(ticks + rng.integers(0, step // 2, len(ticks)))
+        return np.sort(ticks + Keyed(seed, combine(app_index, ticks)).integers("incident.jitter", 0, step // 2))
 
     for inc in incidents:
-        begin, end = inc["start_ms"], inc["end_ms"]
+        begin, end, at = inc["start_ms"], inc["end_ms"], inc["app_index"]
         if inc["kind"] == "endpoint_down":
             # Retries pile up for ten minutes, then Khoros probes every two minutes while the bot is DOWN.
-            burst = every(begin, min(end, begin + 10 * MINUTE), 10 * MS)
+            burst = every(begin, min(end, begin + 10 * MINUTE), 10 * MS, at)
             probes = np.arange(begin + 10 * MINUTE, end, 2 * MINUTE, dtype=np.int64)
             times, etypes = np.concatenate([burst, probes]), 1
         elif inc["kind"] == "bad_deploy_4xx":
-            times, etypes = every(begin, end, 8 * MS), 2  # the bad build calls /respond and fails
+            times, etypes = every(begin, end, 8 * MS, at), 2  # the bad build calls /respond and fails
         elif inc["kind"] == "token_expired":
-            times, etypes = every(begin, end, 20 * MS), 2  # the bot keeps calling with its expired token
+            times, etypes = every(begin, end, 20 * MS, at), 2  # the bot keeps calling with its expired token
         else:
-            times, etypes = every(begin, end, 20 * MS), 7  # slow typing/read updates
+            times, etypes = every(begin, end, 20 * MS, at), 7  # slow typing/read updates
         extra_t.append(times)
         extra_app.append(np.full(len(times), inc["app_index"]))
         extra_type.append(np.full(len(times), etypes, np.int8))
@@ -114,18 +121,22 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
     conv, t, etype, post, rec_app = (a[keep][order] for a in (conv, t, etype, post, rec_app))
     m = len(t)
     origin = ORIGIN_OF_EVENT[etype]
+    # What a record is about: its conversation (by key) or its app (incident traffic), its kind, instant and post.
+    about = np.where(conv >= 0, np.append(ids.conv_keys, 0)[np.where(conv >= 0, conv, n)].astype(np.int64),
+                     -1 - rec_app)
+    rd = Keyed(seed, combine(about, etype, t, post))
 
     # Outcome of each request: incident rules first, then rare background errors; latency decides PENDING.
     state = np.zeros(m, np.int8)  # 0 SUCCESS, 1 PENDING, 2 ERROR
     code = np.where(origin == "KHOROS", 202, 200)
     kind = np.zeros(m, np.int8)  # index into REQUEST_KINDS
-    latency = (320 * lognormal(rng, m, 0.5)).astype(np.int64)
+    latency = (320 * rd.lognormal("record.latency", 0.5)).astype(np.int64)
     for inc in incidents:
         inside = (rec_app == inc["app_index"]) & (t >= inc["start_ms"]) & (t < inc["end_ms"])
         if inc["kind"] == "slow":
             # The bot's endpoint answers in ~8.5 s (median); deliveries that take over Khoros' 10 s time out.
             delivered = inside & (origin == "KHOROS")
-            slow_latency = (8_500 * lognormal(rng, m, 0.5)).astype(np.int64)
+            slow_latency = (8_500 * rd.lognormal("record.slow_latency", 0.5)).astype(np.int64)
             latency = np.where(delivered, np.minimum(slow_latency, 10_000), latency)
             timeout = delivered & (slow_latency > 10_000)
             state, code = np.where(timeout, 2, state), np.where(timeout, 504, code)
@@ -135,9 +146,9 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
             state, code = np.where(hit, 2, state), np.where(hit, inc["http_code"], code)
             kind = np.where(hit, REQUEST_KINDS.index(inc["kind"]), kind)
             if inc["kind"] == "endpoint_down":
-                latency = np.where(hit, 10_000 + rng.integers(0, 400, m), latency)
-    background = (state == 0) & (rng.random(m) < 0.004)
-    bg_code = np.asarray([500, 429, 408])[rng.integers(0, 3, m)]
+                latency = np.where(hit, 10_000 + rd.integers("record.down_latency", 0, 400), latency)
+    background = (state == 0) & (rd.random("record.background") < 0.004)
+    bg_code = np.asarray([500, 429, 408])[rd.integers("record.background_code", 0, 3)]
     state, code = np.where(background, 2, state), np.where(background, bg_code, code)
     kind = np.where(background, np.select([bg_code == 500, bg_code == 429], [5, 6], 7), kind)
     completed = t + latency
@@ -180,9 +191,10 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
             "kind": lambda: pick_names(REQUEST_KINDS, kind[rows]),
             "latency": lambda: latency[rows],
             "created_ms": lambda: t[rows],
-            "text": lambda: pick_names(CUSTOMER_TEXTS, rng.integers(0, len(CUSTOMER_TEXTS), k)),
-            "delivery": lambda: hex_ids(rng, k, 6),
-            "secret": lambda: hex_ids(rng, k, 12),
+            "text": lambda: pick_names(CUSTOMER_TEXTS, rd.subset(rows).integers("record.text", 0,
+                                                                                len(CUSTOMER_TEXTS))),
+            "delivery": lambda: rd.subset(rows).hex("record.delivery", 6),
+            "secret": lambda: rd.subset(rows).hex("record.secret", 12),
         }
         return pl.DataFrame({"row": rows, **{name: makers[name]() for name in needed}})
 
@@ -268,7 +280,7 @@ def bot_requests_table(rng, ids: Ids, post_f, resp_f, act_f, created, bot_first,
     done = state != 1
     accepted = np.where(origin == "KHOROS", 0, 1)
     return pl.DataFrame({
-        "request_id": uuids(rng, m),
+        "request_id": rd.uuids("record.id"),
         "app_id": pick_names(app_ids, rec_app),
         "origin": pick_names(("KHOROS", "BOT"), (origin == "BOT").astype(np.int64)),
         "state": pick_names(("SUCCESS", "PENDING", "ERROR"), state),

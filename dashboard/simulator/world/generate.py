@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import polars as pl
 
 from dashboard.schema import EXPORTS, TIME
@@ -15,13 +14,14 @@ from dashboard.simulator.world.agents import agent_states_table, agents_frame, t
 from dashboard.simulator.world.arrivals import arrivals, place_incidents
 from dashboard.simulator.world.authors import authors_table
 from dashboard.simulator.world.automation import bot_requests_table, incident_records
+from dashboard.simulator.world.draws import Keyed
 from dashboard.simulator.world.model import World, WorldConfig, epoch_ms
 from dashboard.simulator.world.reference import (
     AGENT_STATE_TYPES,
     BOTS,
-    DAY,
     FIRST_NAMES,
     LAST_NAMES,
+    NEVER,
     SYSTEM_TAGS,
     TEAMS,
     TOPIC_TAGS,
@@ -56,11 +56,12 @@ def _seconds(expr: pl.Expr) -> pl.Expr:
 
 
 def generate_world(config: WorldConfig | None = None) -> World:
-    """Build the world for ``config``; same config (including ``end``) => identical tables."""
+    """Build the world for ``config``; same config (including ``end``) => identical tables, and a config with a
+    later end (same seed, size, zone and start) => the same world up to the earlier end (:mod:`.draws`)."""
     cfg = config or WorldConfig()
-    rng = np.random.default_rng(cfg.seed)
+    seed = cfg.seed
     now = cfg.resolved_end()
-    start = now - timedelta(days=cfg.days)
+    start = cfg.resolved_start(now)
     now_ms, start_ms = epoch_ms(now), epoch_ms(start)
     zone = ZoneInfo(cfg.timezone)
     cal = build_calendar(
@@ -69,11 +70,10 @@ def generate_world(config: WorldConfig | None = None) -> World:
         now.astimezone(zone).date() + timedelta(days=60),
         (start.astimezone(zone).date(), now.astimezone(zone).date()),
     )
-    never = now_ms + 3650 * DAY  # "has not happened": any instant beyond now is cut away at the end
 
-    created, spikes = arrivals(rng, cfg, start_ms, now_ms)
-    incidents = place_incidents(rng, start_ms, now_ms)
-    d = Draft(rng, cal, created, now_ms, never, cfg.conversations_per_day)
+    created, keys, spikes = arrivals(seed, cfg.timezone, cfg.conversations_per_day, start_ms, now_ms)
+    incidents = place_incidents(seed, start_ms, now_ms)
+    d = Draft(Keyed(seed, keys), cal, created, NEVER, cfg.conversations_per_day)
     draw_authors(d)
     draw_priorities(d, spikes)
     bot_phase(d, incidents)
@@ -84,16 +84,17 @@ def generate_world(config: WorldConfig | None = None) -> World:
     record_service(d)
     n = d.n
 
-    # ---- cut at now and build the tables ------------------------------------------------------------------
-    ids = Ids(rng, n, d.n_auth, cfg)
-    agents = agents_frame(rng, d.agent_team, d.agent_shift, cfg.seed, d.capacity)
-    first_name = pick_names(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), d.n_auth))
-    last_name = pick_names(LAST_NAMES, rng.integers(0, len(LAST_NAMES), d.n_auth))
-    post_f = cut_events(d.posts.frame(), now_ms)
-    resp_f = cut_events(d.responses.frame(), now_ms)
-    act_f = cut_events(d.actions.frame(), now_ms)
+    # ---- cut at now (and a week after each conversation started) and build the tables -------------------------
+    ids = Ids(d.draw, d.author_draw, cfg)
+    agents = agents_frame(seed, d.agent_team, d.agent_shift, d.capacity)
+    first_name = pick_names(FIRST_NAMES, d.author_draw.integers("author.first_name", 0, len(FIRST_NAMES)))
+    last_name = pick_names(LAST_NAMES, d.author_draw.integers("author.last_name", 0, len(LAST_NAMES)))
+    limit = d.limit
+    post_f = cut_events(d.posts.frame(), now_ms, limit)
+    resp_f = cut_events(d.responses.frame(), now_ms, limit)
+    act_f = cut_events(d.actions.frame(), now_ms, limit)
     d.posts = d.responses = d.actions = None  # type: ignore[assignment]  # large worlds need the memory
-    tags_now = conversation_tags(rng, n, d.handed, d.auto, d.contained, d.handoff, d.bot_close, now_ms)
+    tags_now = conversation_tags(d.draw, d.handed, d.auto, d.contained, d.handoff, d.bot_close, now_ms)
 
     tables: dict[str, pl.DataFrame] = {}
     tables["incoming_post"], post_keys = incoming_posts(post_f, act_f, ids, d.network, d.conv_author, d.is_public,
@@ -102,22 +103,22 @@ def generate_world(config: WorldConfig | None = None) -> World:
     actions_table, status_now = history_actions(act_f, post_f, resp_f, ids, agents, n, start_ms)
     tables["conversation_history_action"] = actions_table
     tables["conversation"] = conversations_table(
-        rng, ids, agents, created, d.conv_author, d.network, act_f, d.priority0, d.bot_first, d.route, status_now,
-        d.final_close, now_ms, tags_now, d.contained,
+        d.draw, ids, agents, created, d.conv_author, d.network, act_f, d.priority0, d.bot_first, d.route,
+        status_now, d.final_close, now_ms, tags_now, d.contained,
     )
-    tables["author"] = authors_table(rng, ids, d.a_network, d.a_tier0, d.a_tier1, d.a_first, d.a_change, now_ms,
-                                     first_name, last_name)
+    tables["author"] = authors_table(d.author_draw, ids, d.a_network, d.a_tier0, d.a_tier1, d.a_first, d.a_change,
+                                     now_ms, first_name, last_name)
     states = agent_states_table(agents, d.sched, start_ms, now_ms)
     tables["raw_agent_states"] = states
     tables["team_performance"] = team_performance_table(agents, states, tables["response"], actions_table,
                                                         cfg.timezone, now_ms)
     placed = incident_records(incidents, now_ms)
     tables["bot_request"] = bot_requests_table(
-        rng, ids, post_f, resp_f, act_f, created, d.bot_first, d.app, d.auto, d.contained, d.handoff, d.bot_close,
-        d.final_close, d.network, d.conv_author, placed, now_ms,
+        d.draw, ids, post_f, resp_f, act_f, created, d.bot_first, d.app, d.auto, d.contained, d.handoff,
+        d.bot_close, d.final_close, d.network, d.conv_author, placed, now_ms,
         first_name + " " + last_name,
     )
-    truth = truth_frame(d, ids, resp_f, tables["conversation"])
+    truth = truth_frame(d, ids, resp_f, tables["conversation"], now_ms)
     # Every table: exactly the schema's columns and dtypes (author: plus its CRM attribute columns). Khoros'
     # exports write times to the second, so export times (and the truth) are whole seconds: what a client
     # reads back is exactly the world. Bot API v3 records keep their milliseconds (they are epoch ms).
@@ -137,7 +138,9 @@ def generate_world(config: WorldConfig | None = None) -> World:
         start=start,
         tables=tables,
         truth=truth,
-        incidents=[{k: v for k, v in inc.items() if k not in ("app_index", "start_ms", "end_ms")} for inc in placed],
+        # the scripted incidents that are over (one still going on is in the records, not yet in the truth)
+        incidents=[{k: v for k, v in inc.items() if k not in ("app_index", "start_ms", "end_ms")} for inc in placed
+                   if inc["end_ms"] <= now_ms],
         work_queues=pl.DataFrame(
             {"id": [q[0] for q in WORK_QUEUES], "name": [q[1] for q in WORK_QUEUES],
              "kind": [q[2] for q in WORK_QUEUES], "team_id": [q[3] for q in WORK_QUEUES]},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,6 +11,12 @@ import polars as pl
 
 from dashboard.simulator.calendar import BusinessCalendar
 from dashboard.simulator.world.reference import COMPANY_TIME_FORMATS
+
+GENERATOR = 2
+"""The generator's version: one config gives one world within a version (2: keyed draws, prefix-stable). The demo
+records it beside its world and makes the world anew when its store holds another version's."""
+MAX_SPAN = timedelta(days=730)
+"""The longest world (a demo world that has advanced for two years is made anew)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,9 @@ class WorldConfig:
     company_time_format: str = "MM/dd/yyyy HH:mm:ss"
     """The company's time format setting in Khoros: how its exports write times (one of
     ``COMPANY_TIME_FORMATS``). en_US's usual format by default, so every test reads slash dates."""
+    start: datetime | None = None
+    """The world's first instant (UTC); None = ``end - days``. A world whose end moves on keeps its start (the
+    demo's clock advancing): the same seed, size, zone and start give the same world up to the earlier end."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -36,6 +45,12 @@ class WorldConfig:
                 f"WorldConfig.conversations_per_day must be between 1 and 50000, got {self.conversations_per_day}")
         if self.end is not None and self.end.tzinfo is None:
             raise ValueError(f"WorldConfig.end must be timezone-aware (UTC), got naive {self.end.isoformat()}")
+        if self.start is not None:
+            if self.start.tzinfo is None:
+                raise ValueError(f"WorldConfig.start must be timezone-aware (UTC), got naive {self.start.isoformat()}")
+            if self.end is not None and not timedelta(0) < self.end - self.start <= MAX_SPAN:
+                raise ValueError(f"WorldConfig.start {self.start.isoformat()} must be before end "
+                                 f"{self.end.isoformat()} and at most {MAX_SPAN.days} days before it")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -47,6 +62,12 @@ class WorldConfig:
     def resolved_end(self) -> datetime:
         end = self.end or datetime.now(UTC).replace(second=0, microsecond=0)
         return end.astimezone(UTC)
+
+    def resolved_start(self, end: datetime | None = None) -> datetime:
+        """The first instant (for ``end``, default :meth:`resolved_end`)."""
+        if self.start is not None:
+            return self.start.astimezone(UTC)
+        return (end or self.resolved_end()) - timedelta(days=self.days)
 
 
 @dataclass

@@ -9,9 +9,22 @@ MS = 1000
 MINUTE = 60 * MS
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
+WEEK = 7 * DAY
+NEVER = 7_258_118_400_000
+"""2200-01-01 UTC: the instant of what has not happened (the same in every world, so nothing drawn depends on the
+world's end); cut away with everything else after ``now``."""
+LIFETIME = 7 * DAY
+"""The simulated company closes every conversation a week after it started (what has not happened by then never
+does; the customer's next message would open a new conversation). So a conversation's row and events are final a
+week after its creation: what the sync's settle margin for conversations assumes (dashboard/store/sync.py)."""
 
 TIERS = ("Platinum", "Gold", "Silver", "Standard")
 TIER_WEIGHTS = np.array([0.06, 0.16, 0.26, 0.52])
+NEW_AUTHOR_SHARE = 0.55
+"""Conversations by a new author; the others come from an author seen before (any earlier one, uniformly)."""
+TIER_CHANGE_SHARE = 0.10
+TIER_CHANGE_WITHIN = 60 * DAY
+"""About 10 % of authors change tier once, within 60 days of their first conversation."""
 # First-response target behaviour in business seconds (median before noise), per tier; then per priority.
 FRT_BASE_S = np.array([9 * 60, 22 * 60, 55 * 60, 120 * 60], dtype=float)
 FRT_PRIORITY_FACTOR = np.array([1.5, 1.25, 1.0, 0.85, 0.65, 0.45])
@@ -53,6 +66,8 @@ WORK_QUEUES = (
     (QUEUE_GENERAL, "General care", "human", 3),
 )
 TEAMS = ((1, "Premier Care"), (2, "Priority Desk"), (3, "General Care"))
+TEAM_SHARE = np.array([0.125, 0.153, 0.722])
+"""The share of conversations each team's queue routes (Premier, Urgent, General): agents are hired to it."""
 TOPIC_TAGS = ("Billing", "Delivery", "Returns", "Technical issue", "Account access", "Complaint")
 SYSTEM_TAGS = ("Bot Handoff", "Automatic Bot Handoff", "Bot Contained")
 DISPOSITIONS = ("Resolved", "Resolved", "Resolved", "Information provided", "Escalated", "Duplicate")
@@ -86,6 +101,15 @@ CUSTOMER_TEXTS = (
     "Your delivery driver left the parcel outside",
 )
 INCIDENT_KINDS = ("token_expired", "bad_deploy_4xx", "endpoint_down", "slow")
+INCIDENT_WEEKS = (
+    # kind, bot app index, first weekday (Monday = 0; it or the next), UTC hour, duration
+    (("token_expired", 1, 0, 14, 3 * HOUR), ("endpoint_down", 0, 2, 15, 1 * HOUR)),  # even weeks
+    (("bad_deploy_4xx", 2, 0, 16, 40 * MINUTE), ("slow", 0, 2, 18, 2 * HOUR)),  # odd weeks
+)
+"""The scripted automation incidents of a week (:func:`~dashboard.simulator.world.arrivals.place_incidents`)."""
+SPIKE_HOURS = (3, 4, 5, 6)
+SPIKE_FACTOR = (3.0, 4.0)
+"""A week's traffic spike lasts 3-6 hours at 3-4x the usual hourly traffic."""
 
 SHIFT_LENGTH = 420 * MINUTE
 # Conversations an agent may have in hand at once (lowest, highest; drawn per agent), per team: Premier Care and

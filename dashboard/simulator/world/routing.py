@@ -11,8 +11,11 @@ A conversation's whole service depends on when it is assigned (the first reply f
 follow-ups follow the replies), and the slots it holds decide when the next conversations are assigned, so the
 conversations are placed one at a time in the order of the instant they could be assigned (a heap): each is
 placed at the first instant its agent has a free slot, given the conversations already placed, and its service
-is then worked out to the end. Every random draw was made beforehand (vectorised, in a fixed order), so the loop
-only does arithmetic on the calendar: the same seed gives the same world.
+is then worked out to the end. Every random draw was made beforehand (keyed per conversation), so the loop only
+does arithmetic on the calendar: the same seed gives the same world. The placing is causal — a conversation is
+placed at an instant only after every conversation that could be assigned earlier — so a world ending later places
+every assignment before the earlier end exactly as the shorter world does. A conversation is in hand until the
+company closes it (``Draft.limit``) at the latest; one not assigned by then never is.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ def serve(d) -> None:
     agent_close, close_gap, auto_gap = d.agent_close.tolist(), d.close_gap.tolist(), d.auto_close_gap.tolist()
     stalled, reopen = d.stalled.tolist(), d.reopen.tolist()
     reopen_gap, reclose_gap, frt = d.reopen_gap.tolist(), d.reclose_gap.tolist(), d.frt_ms.tolist()
+    limit = d.limit.tolist()
 
     out = {name: np.full(n, never, dtype=np.int64) for name in (
         "assign", "first_resp", "t_note", "last_agent", "close", "t_reopen", "t_reresp", "t_reclose")}
@@ -107,6 +111,8 @@ def serve(d) -> None:
     heapq.heapify(queue)
     while queue:
         t, i = heapq.heappop(queue)
+        if t >= limit[i]:
+            continue  # closed by the company before an agent was free: never assigned
         a = agent[i]
         ready = shifts.available_from(a, t)
         if ready != t:  # the agent is on a break, at lunch or off shift: routing waits for them
@@ -141,7 +147,8 @@ def serve(d) -> None:
             close = never
         elif agent_close[i]:
             close = shifts.available_from(a, cal.add(last, close_gap[i]))
-            slots.append((last, close))
+            if close <= limit[i]:  # a close the company makes first is no agent's work
+                slots.append((last, close))
         else:
             close = last + auto_gap[i]  # pending conversations close by themselves after a day: no work
         out["close"][i] = close
@@ -150,6 +157,8 @@ def serve(d) -> None:
             t_reresp = shifts.available_from(a, cal.add(min(t_reopen, never), max(frt[i] // 2, 15 * MS)))
             t_reclose = shifts.available_from(a, cal.add(t_reresp, reclose_gap[i]))
             out["t_reopen"][i], out["t_reresp"][i], out["t_reclose"][i] = t_reopen, t_reresp, t_reclose
-            slots += [(t_reopen, t_reresp), (t_reresp, t_reclose)]
-        in_hand[a].extend((s, e) for s, e in slots if e > s)
+            slots.append((t_reopen, t_reresp))
+            if t_reclose <= limit[i]:
+                slots.append((t_reresp, t_reclose))
+        in_hand[a].extend((s, min(e, limit[i])) for s, e in slots if min(e, limit[i]) > s)
     d.set(assign_wait=wait, **out, **follow)

@@ -144,8 +144,8 @@ def history_actions(act_f, post_f, resp_f, ids: Ids, agents, n: int, start_ms: i
 
 
 
-def conversation_tags(rng, n, handed, auto, contained, handoff, bot_close, now_ms) -> pl.Series:
-    topic = pick_names(TOPIC_TAGS, rng.integers(0, len(TOPIC_TAGS), n))
+def conversation_tags(draw, handed, auto, contained, handoff, bot_close, now_ms) -> pl.Series:
+    topic = pick_names(TOPIC_TAGS, draw.integers("conversation.topic", 0, len(TOPIC_TAGS)))
     frame = pl.DataFrame(
         {"topic": topic, "handoff": handed & (handoff < now_ms), "auto": auto & (handoff < now_ms),
          "contained": contained & (bot_close < now_ms)}
@@ -160,7 +160,7 @@ def conversation_tags(rng, n, handed, auto, contained, handoff, bot_close, now_m
     ).to_series()
 
 
-def conversations_table(rng, ids: Ids, agents: pl.DataFrame, created, conv_author, network, act_f, priority0,
+def conversations_table(draw, ids: Ids, agents: pl.DataFrame, created, conv_author, network, act_f, priority0,
                    bot_first, route, status_now, final_close, now_ms, tags_now, contained) -> pl.DataFrame:
     n = len(created)
     code = act_f["code"]
@@ -181,7 +181,8 @@ def conversations_table(rng, ids: Ids, agents: pl.DataFrame, created, conv_autho
     cl = code == 5
     last_close = last_per(act_f["conv"][cl], act_f["t"][cl], n, -1)
     closed = status_now == 2
-    disposition = np.where(contained, len(DISPOSITIONS), rng.integers(0, len(DISPOSITIONS), n))
+    disposition = np.where(contained, len(DISPOSITIONS), draw.integers("conversation.disposition", 0,
+                                                                       len(DISPOSITIONS)))
     return pl.DataFrame(
         {
             "conversation_id": ids.conv,

@@ -18,12 +18,17 @@ def _when(times: np.ndarray, happened: np.ndarray) -> pl.Series:
     return as_times(times).to_frame("h").select(pl.when(pl.lit(happened)).then(pl.col("h"))).to_series()
 
 
-def truth_frame(d: Draft, ids: Ids, resp_f: dict[str, np.ndarray], conversation: pl.DataFrame) -> pl.DataFrame:
-    now_ms, n = d.now_ms, d.n
-    first_human = np.where(d.first_resp < now_ms, d.first_resp, -1)
+def truth_frame(d: Draft, ids: Ids, resp_f: dict[str, np.ndarray], conversation: pl.DataFrame,
+                now_ms: int) -> pl.DataFrame:
+    """``resp_f``: the responses that happened (cut at now and at each conversation's close by the company)."""
+    n = d.n
     pub = resp_f["public"].astype(bool)
     first_any = np.full(n, np.iinfo(np.int64).max)
     np.minimum.at(first_any, resp_f["conv"][pub], resp_f["t"][pub])
+    first_human = np.full(n, np.iinfo(np.int64).max)
+    agent_pub = pub & (resp_f["rtype"] == 0)
+    np.minimum.at(first_human, resp_f["conv"][agent_pub], resp_f["t"][agent_pub])
+    happened = first_human < now_ms
     return pl.DataFrame(
         {
             "conversation_id": ids.conv,
@@ -38,7 +43,7 @@ def truth_frame(d: Draft, ids: Ids, resp_f: dict[str, np.ndarray], conversation:
             "automatic_handoff": d.auto & (d.handoff < now_ms),
             "handoff_time": _when(d.handoff, d.handoff < now_ms),
             "bot_contained": d.contained & (d.bot_close < now_ms),
-            "first_human_response_time": _when(first_human, first_human >= 0),
+            "first_human_response_time": _when(np.where(happened, first_human, 0), happened),
             "first_any_response_time": _when(np.minimum(first_any, d.never), first_any < now_ms),
             "closed_time": conversation["closed_time"],
             "status": conversation["status"],

@@ -14,12 +14,8 @@ from dashboard.schema import TIME
 from dashboard.simulator.world.reference import DAY
 
 if TYPE_CHECKING:
+    from dashboard.simulator.world.draws import Keyed
     from dashboard.simulator.world.model import WorldConfig
-
-
-def hex_matrix(rng: np.random.Generator, n: int, nbytes: int) -> np.ndarray:
-    """``n`` rows of ``2 * nbytes`` random lowercase hex characters, as an (n, 2*nbytes) ASCII byte matrix."""
-    return np.frombuffer(rng.bytes(nbytes * n).hex().encode(), dtype=np.uint8).reshape(n, 2 * nbytes)
 
 
 def ascii_rows(matrix: np.ndarray) -> pl.Series:
@@ -31,41 +27,13 @@ def ascii_rows(matrix: np.ndarray) -> pl.Series:
     return pl.Series(pl.from_arrow(fixed.cast(pa.binary()))).cast(pl.String)
 
 
-def hex_ids(rng: np.random.Generator, n: int, nbytes: int) -> pl.Series:
-    """``n`` random lowercase hex strings of ``2 * nbytes`` characters."""
-    return ascii_rows(hex_matrix(rng, n, nbytes))
-
-
 VARIANT = np.frombuffer(b"89ab", dtype=np.uint8)
-
-
-def uuids(rng: np.random.Generator, n: int) -> pl.Series:
-    """Random version-4 UUID strings (RFC 4122 variant), built as ASCII bytes."""
-    h = hex_matrix(rng, n, 16)
-    out = np.empty((n, 36), dtype=np.uint8)
-    out[:, [8, 13, 18, 23]] = ord("-")
-    out[:, 0:8] = h[:, 0:8]
-    out[:, 9:13] = h[:, 8:12]
-    out[:, 14] = ord("4")
-    out[:, 15:18] = h[:, 13:16]
-    nibble = np.where(h[:, 16] >= ord("a"), h[:, 16] - ord("a") + 10, h[:, 16] - ord("0"))
-    out[:, 19] = VARIANT[nibble % 4]
-    out[:, 20:23] = h[:, 17:20]
-    out[:, 24:36] = h[:, 20:32]
-    return ascii_rows(out)
+"""The RFC 4122 variant nibbles (a UUID's 17th hex digit)."""
 
 
 def pick_names(values: tuple[str, ...] | list[str] | np.ndarray, idx: np.ndarray) -> pl.Series:
     """``values[idx]`` as a polars string Series (numpy unicode arrays are slow to convert)."""
     return pl.Series([str(v) for v in values], dtype=pl.String).gather(np.asarray(idx, dtype=np.int64))
-
-
-def lognormal(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
-    return rng.lognormal(0.0, sigma, n)
-
-
-def uniform(rng: np.random.Generator, n: int, low: float, high: float) -> np.ndarray:
-    return low + (high - low) * rng.random(n)
 
 
 def take(values: pl.Series | tuple | list, idx: np.ndarray, valid: np.ndarray | None = None) -> pl.Series:
@@ -101,21 +69,28 @@ def stable_uuid(seed: int, kind: str, i: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"khoros-sim/{seed}/{kind}/{i}"))
 
 
-def cut_events(cols: dict[str, np.ndarray], now_ms: int) -> dict[str, np.ndarray]:
-    """Keep what has happened by ``now``, in time order (ties: by conversation, then generation order)."""
+def cut_events(cols: dict[str, np.ndarray], now_ms: int, limit: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Keep what has happened by ``now``, in time order (ties: by conversation, then generation order).
+
+    ``limit``: per conversation, when the company closed it at the latest; nothing of it happens later (but for
+    the close itself and, a second after it, control returning to the bot)."""
     keep = cols["t"] < now_ms
+    if limit is not None and len(keep):
+        keep &= cols["t"] <= limit[cols["conv"]] + 1_000
     cut = {k: v[keep] for k, v in cols.items()}
     order = np.lexsort((cut["conv"], cut["t"]))
     return {k: v[order] for k, v in cut.items()}
 
 
 class Ids:
-    """Identifiers: UUIDs for conversations and authors, numeric strings for posts, responses, actions."""
+    """Identifiers: UUIDs for conversations and authors (keyed draws: each its own), display numbers in the order
+    conversations started; posts, responses and actions are numbered in time order where they are built."""
 
-    def __init__(self, rng: np.random.Generator, n_conv: int, n_auth: int, cfg: WorldConfig) -> None:
-        self.conv = uuids(rng, n_conv)
-        self.author = uuids(rng, n_auth)
-        self.display = np.arange(n_conv, dtype=np.int64) + 100_001
+    def __init__(self, conversations: Keyed, authors: Keyed, cfg: WorldConfig) -> None:
+        self.conv = conversations.uuids("conversation.id")
+        self.author = authors.uuids("author.id")
+        self.display = np.arange(len(conversations), dtype=np.int64) + 100_001
+        self.conv_keys = conversations.keys
         self.seed = cfg.seed
 
 
