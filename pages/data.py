@@ -14,13 +14,6 @@ ctx = ui.start_page("Data")
 core = ctx.core
 
 
-def progress_bar(label: str):
-    """A status box with a progress bar; returns the box and the callback that moves the bar."""
-    status = st.status(label, expanded=True)
-    bar = status.progress(0.0, text="Starting")
-    return status, lambda message, fraction: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
-
-
 with ui.page_guard("Could not show the store"):
     view = build_data(core, ctx.filters.tz)
     ui.render_caption(view.source)
@@ -54,7 +47,7 @@ with ui.page_guard("Could not show the store"):
         days = int(c1.number_input("Days back", min_value=1, max_value=31, value=2, key="data_sync_days"))
         chosen = c2.multiselect("Exports", view.exports, default=view.exports, key="data_sync_exports")
         if st.button("Sync now", type="primary", key="data_sync", disabled=not chosen):
-            status, report = progress_bar(f"Syncing {len(chosen)} export(s) for {days} day(s)…")
+            status, report = ui.progress_status(f"Syncing {len(chosen)} export(s) for {days} day(s)…")
             outcome = ui.attempt(lambda: sync_now(core, days, chosen, tz=ctx.filters.tz, progress=report),
                                  "Sync failed")
             status.update(label=outcome.label if outcome else "Sync failed",
@@ -67,20 +60,12 @@ with ui.page_guard("Could not show the store"):
         d1, d2 = st.columns(2)
         if d1.button("Bring the demo up to now", key="data_advance_demo",
                      help="Sync the simulated world's new days into the store; its history stays"):
-            status, report = progress_bar("Bringing the demo up to now…")
-            outcome = ui.attempt(lambda: advance_demo(core, ctx.filters.tz, report), "Bringing the demo forward failed")
-            status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
-            if outcome:
-                st.success(ui.as_text(outcome.message))
-            ui.record("advance_demo", ok=outcome is not None)
+            ui.run_with_progress("advance_demo", "Bringing the demo up to now…", "Bringing the demo forward failed",
+                            lambda report: advance_demo(core, ctx.filters.tz, report))
         if d2.button("New demo world", key="data_new_demo_world",
                      help="Replace the simulated world by one ending now (every process then uses it)"):
-            status, report = progress_bar("Making a new demo world…")
-            outcome = ui.attempt(lambda: refresh_demo(core, report), "The new demo world failed")
-            status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
-            if outcome:
-                st.success(ui.as_text(outcome.message))
-            ui.record("new_demo_world", ok=outcome is not None)
+            ui.run_with_progress("new_demo_world", "Making a new demo world…", "The new demo world failed",
+                            lambda report: refresh_demo(core, report))
 
     st.subheader("Quarantined rows")
     if view.quarantine.height:

@@ -19,7 +19,13 @@ from dashboard.ui.context import (
     render_sidebar,
     start_page,
 )
-from dashboard.ui.data_sections import render_audit, render_connection_check, render_notifications
+from dashboard.ui.data_sections import (
+    progress_status,
+    render_audit,
+    render_connection_check,
+    render_notifications,
+    run_with_progress,
+)
 from dashboard.ui.guard import attempt, page_guard
 from dashboard.ui.loaders import get_core, get_settings, load_facts
 from dashboard.ui.navigation import is_stand_in, navigation_pages
@@ -58,6 +64,7 @@ __all__ = [
     "open_page_context",
     "page_context",
     "page_guard",
+    "progress_status",
     "record",
     "render_access_notice",
     "render_account",
@@ -79,5 +86,6 @@ __all__ = [
     "render_sidebar",
     "render_table",
     "render_whatif",
+    "run_with_progress",
     "start_page",
 ]

@@ -12,12 +12,13 @@ import streamlit as st
 from dashboard.audit import audit_log
 from dashboard.ui.account import record
 from dashboard.ui.guard import attempt, page_guard
-from dashboard.ui.widgets import escape_markdown, render_table
+from dashboard.ui.widgets import as_text, escape_markdown, render_table
 from dashboard.views.data import audit_table
 from dashboard.views.doctor import check_connection
 from dashboard.views.notify import build_notify, send_test
 
-__all__ = ["AUDIT_SHOWN", "render_audit", "render_connection_check", "render_notifications"]
+__all__ = ["AUDIT_SHOWN", "progress_status", "render_audit", "render_connection_check", "render_notifications",
+           "run_with_progress"]
 
 AUDIT_SHOWN = 50
 
@@ -87,3 +88,21 @@ def render_audit(core, tz: str) -> None:
             render_table(audit_table(events, tz), key="data_audit", height=300 if len(events) > 8 else "auto")
         else:
             st.caption("Nothing recorded yet.")
+
+
+def progress_status(label: str):
+    """A status box with a progress bar; returns the box and the callback that moves the bar."""
+    status = st.status(label, expanded=True)
+    bar = status.progress(0.0, text="Starting")
+    return status, lambda message, fraction: bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+
+def run_with_progress(action: str, busy: str, failed: str, run) -> None:
+    """A button's work, ``run(report)``, under a progress bar; its outcome said and recorded in the audit as
+    ``action``."""
+    status, report = progress_status(busy)
+    outcome = attempt(lambda: run(report), failed)
+    status.update(label=outcome.label if outcome else "Failed", state="complete" if outcome else "error")
+    if outcome:
+        st.success(as_text(outcome.message))
+    record(action, ok=outcome is not None)
