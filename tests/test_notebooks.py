@@ -22,6 +22,7 @@ NOTEBOOK_NAMES = [
     "03_automation_errors.ipynb",
     "04_warehouse_export.ipynb",
     "05_planning.ipynb",
+    "06_read_the_store_with_duckdb.ipynb",
 ]
 
 
@@ -42,7 +43,8 @@ def test_notebook_is_stored_without_outputs(name: str):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOK_NAMES)
 def test_notebook_executes_offline_on_the_demo_world(name: str, demo_env: dict[str, str], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch):
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]):
     import nbformat
     from nbclient import NotebookClient
 
@@ -62,3 +64,31 @@ def test_notebook_executes_offline_on_the_demo_world(name: str, demo_env: dict[s
     if name == "04_warehouse_export.ipynb":
         written = sorted(p.name for p in (tmp_path / "warehouse").rglob("*.parquet"))
         assert "conversation.parquet" in written
+    if name == "06_read_the_store_with_duckdb.ipynb":
+        _check_duckdb_answer(tmp_path / "warehouse" / "attainment_by_tier_duckdb.json", capsys)
+
+
+def _check_duckdb_answer(written: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The attainment by tier the notebook computed in SQL (from the store's files, picked through the manifests)
+    equals ``python -m dashboard report sla`` for the same window, run here, for every metric the facts carry."""
+    from dashboard.cli import main
+
+    answer = json.loads(written.read_text())
+    window = answer["window"]
+    by_metric: dict[str, dict[str, dict]] = {}
+    for row in answer["by_tier"]:
+        by_metric.setdefault(row["metric"], {})[row["tier"]] = row
+    assert set(by_metric) == {"first_response", "time_to_assign", "resolution"}
+    for metric, mine in by_metric.items():
+        capsys.readouterr()
+        assert main(["report", "sla", "--metric", metric, "--by", "tier", "--start", window["start"],
+                     "--end", window["end"], "--tz", window["tz"], "--as-of", window["as_of"],
+                     "--bot-rule", window["bot_rule"], "--format", "json"]) == 0
+        report = {row["tier"]: row for row in json.loads(capsys.readouterr().out)}
+        assert set(mine) == set(report) and len(report) >= 3, (metric, sorted(mine), sorted(report))
+        for tier, row in mine.items():
+            assert (row["achieved"], row["breached"], row["pending"]) == (
+                report[tier]["achieved"], report[tier]["breached"], report[tier]["pending"]), (metric, tier)
+            assert row["attainment"] == pytest.approx(report[tier]["attainment"], abs=1e-12), (metric, tier)
+        # not vacuous: every tier has decided clocks in this window
+        assert all(r["achieved"] + r["breached"] > 0 for r in mine.values()), (metric, mine)
