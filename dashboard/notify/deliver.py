@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dashboard.notify.errors import DeliveryError, NotifyConfigError
-from dashboard.notify.rules import WEBHOOK_FORMATS, webhook_env_name
+from dashboard.notify.rules import WEBHOOK_FORMATS, NotifyRules, webhook_env_name
 from dashboard.settings import WEBHOOK_PREFIX
 
 __all__ = [
@@ -399,3 +399,21 @@ class Channels:
 
     def webhook(self, name: str) -> Webhook:
         return resolve_webhook(name, self.sources, self.formats)
+
+    def check(self, rules: NotifyRules) -> tuple[dict[str, Webhook], list[str]]:
+        """The channels ``rules`` send to: the webhooks that resolve (by name, in the order of
+        ``rules.webhook_names``) and what is missing or unusable (the SMTP server when a rule e-mails, then each
+        webhook), secrets scrubbed. ``notify check`` prints them; the Data page lists the problems."""
+        webhooks: dict[str, Webhook] = {}
+        problems: list[str] = []
+        if any(r.email for r in (*rules.digests, *rules.sla_alerts)):
+            try:
+                self.smtp()
+            except NotifyConfigError as exc:
+                problems.append(self.secrets.scrub(str(exc)))
+        for name in rules.webhook_names:
+            try:
+                webhooks[name] = self.webhook(name)
+            except NotifyConfigError as exc:
+                problems.append(self.secrets.scrub(str(exc)))
+        return webhooks, problems
