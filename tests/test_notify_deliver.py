@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.notify.deliver import Channels, DeliveryPolicy, Secrets, SmtpSettings, resolve_webhook
+from dashboard.notify.deliver import (
+    Channels,
+    DeliveryPolicy,
+    Secrets,
+    SmtpSettings,
+    _classify_http,
+    _classify_smtp,
+    resolve_webhook,
+)
 from dashboard.notify.errors import NotifyBusy, NotifyConfigError, NotifyError
 from dashboard.notify.rules import parse_rules
 from dashboard.notify.state import locked_state, read_state
@@ -96,6 +104,19 @@ def test_check_lists_the_channels_that_resolve_and_what_is_missing_in_order_with
     webhooks, problems = Channels.from_sources({}).check(parse_rules(
         '[[digests]]\nname = "d"\nschedule = "0 8 * * 1"\nwindow = "last_week"\nwebhooks = ["x"]\n'))
     assert webhooks == {} and len(problems) == 1  # no rule e-mails: the SMTP server is not asked for
+
+
+@pytest.mark.parametrize(("exc", "smtp", "webhook", "retried"), [
+    (TimeoutError(), "timed out", "timed out", True),
+    (ConnectionRefusedError(111, "Connection refused"), "cannot connect (Connection refused)",
+     "network error (Connection refused)", True),
+    (OSError(), "cannot connect (OSError)", "network error (OSError)", True),
+    (ValueError("x"), "unexpected ValueError", "unexpected ValueError", False),
+])
+def test_network_failures_read_in_each_channels_words_and_only_socket_trouble_is_retried(
+        exc: BaseException, smtp: str, webhook: str, retried: bool) -> None:
+    assert _classify_smtp(exc) == (retried, smtp, None)
+    assert _classify_http(exc) == (retried, webhook, None)
 
 
 def test_secrets_scrub_longest_first_and_ignore_short_values() -> None:

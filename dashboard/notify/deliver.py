@@ -178,6 +178,16 @@ class SmtpSettings:
         return ssl.create_default_context(cafile=self.cafile) if self.cafile else ssl.create_default_context()
 
 
+def _network_failure(exc: BaseException, socket_error: str) -> tuple[bool, str, float | None]:
+    """The last rungs of both channels' failure ladders: a timeout or a socket error (``socket_error`` names it
+    in the channel's words) may pass on a retry; anything else is not retried."""
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return True, "timed out", None
+    if isinstance(exc, OSError):
+        return True, f"{socket_error} ({exc.strerror or type(exc).__name__})", None
+    return False, f"unexpected {type(exc).__name__}", None
+
+
 def _classify_smtp(exc: BaseException) -> tuple[bool, str, float | None]:
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return False, f"authentication refused ({exc.smtp_code})", None
@@ -199,11 +209,7 @@ def _classify_smtp(exc: BaseException) -> tuple[bool, str, float | None]:
         return False, f"TLS failed ({exc.reason or type(exc).__name__})", None
     if isinstance(exc, smtplib.SMTPException):  # (an OSError too: before the network errors below)
         return False, f"{type(exc).__name__}", None
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return True, "timed out", None
-    if isinstance(exc, OSError):
-        return True, f"cannot connect ({exc.strerror or type(exc).__name__})", None
-    return False, f"unexpected {type(exc).__name__}", None
+    return _network_failure(exc, "cannot connect")
 
 
 def send_email(smtp: SmtpSettings, message: EmailMessage, *, policy: DeliveryPolicy | None = None,
@@ -321,11 +327,7 @@ def _classify_http(exc: BaseException) -> tuple[bool, str, float | None]:
             return False, f"the TLS certificate does not verify ({reason.verify_message})", None
         text = getattr(reason, "strerror", None) or type(reason).__name__
         return True, f"cannot connect ({text})", None
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return True, "timed out", None
-    if isinstance(exc, OSError):
-        return True, f"network error ({exc.strerror or type(exc).__name__})", None
-    return False, f"unexpected {type(exc).__name__}", None
+    return _network_failure(exc, "network error")
 
 
 def post_webhook(hook: Webhook, payload: Mapping[str, Any], *, policy: DeliveryPolicy | None = None,
