@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard.errors import DashboardError
+from dashboard.errors import ConfigFileError
 
 __all__ = [
     "ALL_TENANTS",
@@ -74,12 +74,8 @@ ROLE_TEXT = {
 _KEYS = {"name", "role", "tenants", "claim"}
 
 
-class AccessError(DashboardError, ValueError):
+class AccessError(ConfigFileError):
     """The access file cannot be used; the message names the file, the line when known, and the reason."""
-
-    def __init__(self, source: str, line: int | None, reason: str) -> None:
-        self.source, self.line, self.reason = source, line, reason
-        super().__init__(f"{source} line {line}: {reason}" if line else f"{source}: {reason}")
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,20 @@ raw text; the CLI exits with a one-line message.
     ├── KhorosError                      the Khoros APIs (or the simulator): method, redacted URL, status
     │                                    (dashboard.khoros.errors, which draws its own subtree)
     ├── SchemaError                      an export file lacks a required column (dashboard.schema)
-    ├── PolicyError                      an SLA policy file is wrong; line and reason (dashboard.metrics.policy)
+    ├── ConfigFileError                  a configuration file is wrong; file, line, reason (this module)
+    │   ├── PolicyError                  an SLA policy file (dashboard.metrics.policy)
+    │   ├── RulesError                   the notifier's rules file (dashboard.notify.errors; a NotifyError too)
+    │   └── AccessError                  the access file, CARE_DASHBOARD_ACCESS (dashboard.access)
     ├── ScheduleError                    a business schedule is wrong (dashboard.metrics.business_hours)
     ├── AlertRuleError                   an [[alerts]] entry is wrong; file, entry, key (dashboard.alerts)
     ├── NotifyError                      digests and SLA alerts (dashboard.notify.errors)
-    │   ├── RulesError                   the rules file (CARE_DASHBOARD_NOTIFY) is wrong; file, line, reason
+    │   ├── RulesError                   the rules file (CARE_DASHBOARD_NOTIFY) is wrong (a ConfigFileError)
     │   ├── NotifyConfigError            a delivery setting is missing or unusable; names it, never its value
     │   ├── DeliveryError                a channel failed after its retries; says whether a retry may help
     │   └── NotifyBusy                   another `notify run` holds the store's notification lock
     ├── PlanningError                    a planning figure (contact reasons, occupancy, staffing, what-if
     │                                    targets) cannot be computed as asked; the argument or edited row
     │                                    and why (this module; raised by dashboard.metrics and the views)
-    ├── AccessError                      the access file (CARE_DASHBOARD_ACCESS) is wrong; line and reason
-    │                                    (dashboard.access)
     ├── AuditError                       the audit cannot be written or read; names its folder (dashboard.audit)
     ├── ReportError                      bad report arguments or an empty store (dashboard.report)
     └── InvalidPayload                   an iFrame payload is not valid (dashboard.embed)
@@ -34,7 +35,7 @@ Subclasses that were ``ValueError`` before keep that base too, so existing ``exc
 
 from __future__ import annotations
 
-__all__ = ["DashboardError", "PlanningError", "SettingsError", "StoreBusy", "StoreError"]
+__all__ = ["ConfigFileError", "DashboardError", "PlanningError", "SettingsError", "StoreBusy", "StoreError"]
 
 
 class DashboardError(Exception):
@@ -43,6 +44,18 @@ class DashboardError(Exception):
 
 class SettingsError(DashboardError, ValueError):
     """A setting is missing or has a value that cannot be used; the message names the setting."""
+
+
+class ConfigFileError(DashboardError, ValueError):
+    """A configuration file cannot be used: ``source`` (the file), ``line`` (1-based; None when unknown) and
+    ``reason``; the message reads ``<source> line <line>: <reason>``."""
+
+    def __init__(self, source: str, line: int | None, reason: str) -> None:
+        self.source = source
+        self.line = line
+        self.reason = reason
+        where = f"{source} line {line}" if line else source
+        super().__init__(f"{where}: {reason}")
 
 
 class StoreError(DashboardError, ValueError):

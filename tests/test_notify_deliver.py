@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.notify.deliver import Channels, DeliveryPolicy, Secrets, SmtpSettings, resolve_webhook
+from dashboard.notify.deliver import (
+    Channels,
+    DeliveryPolicy,
+    Secrets,
+    SmtpSettings,
+    _classify_http,
+    _classify_smtp,
+    resolve_webhook,
+)
 from dashboard.notify.errors import NotifyBusy, NotifyConfigError, NotifyError
+from dashboard.notify.rules import parse_rules
 from dashboard.notify.state import locked_state, read_state
 
 PASSWORD = "p%40ss:w0rd-secret"
@@ -78,6 +87,36 @@ def test_channels_know_every_secret_and_scrub_it() -> None:
     for secret in ("w0rd", "care@example.com", "sEcReT", "fRoMfIlE"):
         assert secret not in scrubbed
     assert channels.webhook("b").url.endswith("fRoMfIlE")  # the secrets file's value is used
+
+
+def test_check_lists_the_channels_that_resolve_and_what_is_missing_in_order_without_secrets() -> None:
+    rules = parse_rules('[[digests]]\nname = "d"\nschedule = "0 8 * * 1"\nwindow = "last_week"\n'
+                        'email = ["a@example.com"]\nwebhooks = ["ops", "care-leads", "gone"]\n')
+    channels = Channels.from_sources({
+        "CARE_DASHBOARD_WEBHOOK_CARE_LEADS": "https://hooks.slack.com/services/T0/B0/sEcReT",
+        "CARE_DASHBOARD_WEBHOOK_OPS": "http://contoso.example.com/hooks/sEcReT2",
+    })
+    webhooks, problems = channels.check(rules)
+    assert {name: hook.format for name, hook in webhooks.items()} == {"care-leads": "slack"}
+    assert [p.split(" ", 1)[0] for p in problems] == ["CARE_DASHBOARD_SMTP_URL", "webhook", "webhook"]
+    assert "CARE_DASHBOARD_WEBHOOK_GONE is not set" in problems[1] and "must be an https:// URL" in problems[2]
+    assert not any("sEcReT" in p for p in problems)
+    webhooks, problems = Channels.from_sources({}).check(parse_rules(
+        '[[digests]]\nname = "d"\nschedule = "0 8 * * 1"\nwindow = "last_week"\nwebhooks = ["x"]\n'))
+    assert webhooks == {} and len(problems) == 1  # no rule e-mails: the SMTP server is not asked for
+
+
+@pytest.mark.parametrize(("exc", "smtp", "webhook", "retried"), [
+    (TimeoutError(), "timed out", "timed out", True),
+    (ConnectionRefusedError(111, "Connection refused"), "cannot connect (Connection refused)",
+     "network error (Connection refused)", True),
+    (OSError(), "cannot connect (OSError)", "network error (OSError)", True),
+    (ValueError("x"), "unexpected ValueError", "unexpected ValueError", False),
+])
+def test_network_failures_read_in_each_channels_words_and_only_socket_trouble_is_retried(
+        exc: BaseException, smtp: str, webhook: str, retried: bool) -> None:
+    assert _classify_smtp(exc) == (retried, smtp, None)
+    assert _classify_http(exc) == (retried, webhook, None)
 
 
 def test_secrets_scrub_longest_first_and_ignore_short_values() -> None:

@@ -27,6 +27,19 @@ __all__ = ["BotAPI"]
 class BotAPI:
     """The Bot API v3 calls of :class:`~dashboard.khoros.client.KhorosClient` (a mixin of ``ClientCore``)."""
 
+    def _held_token(self, app: str) -> BotToken | None:
+        with self._token_lock:
+            return self._tokens.get(app)
+
+    def _keep_token(self, token: BotToken) -> BotToken:
+        with self._token_lock:
+            self._tokens[token.app_id] = token
+        return token
+
+    def _drop_token(self, app: str) -> None:
+        with self._token_lock:
+            self._tokens.pop(app, None)
+
     def _app(self, app_id: str | None) -> str:
         app = app_id or self.bot_app_id
         if not app:
@@ -48,15 +61,12 @@ class BotAPI:
             raise BotTokenError(f"cannot create a bot token for {app}: {exc} (does the user have the Bot API role?)",
                                 method=exc.method, url=exc.url, status=exc.status) from None
         token = token_of(app, care_data(self._json(answer), "token"))
-        with self._token_lock:
-            self._tokens[app] = token
-        return token
+        return self._keep_token(token)
 
     def bot_token(self, app_id: str | None = None) -> BotToken:
         """The app's current token: created when missing, refreshed when it expires within the refresh margin."""
         app = self._app(app_id)
-        with self._token_lock:
-            token = self._tokens.get(app)
+        token = self._held_token(app)
         if token is None:
             return self.create_bot_token(app)
         if token.expires_at - self.now() <= self.token_refresh_before:
@@ -66,8 +76,7 @@ class BotAPI:
     def refresh_bot_token(self, app_id: str | None = None) -> BotToken:
         """``PUT /bots/v3/tokens/appId/{appId}``; the old token stays valid for Khoros' 10-minute grace."""
         app = self._app(app_id)
-        with self._token_lock:
-            current = self._tokens.get(app)
+        current = self._held_token(app)
         if current is None:
             current = self.create_bot_token(app)
         if current.expires_at <= self.now():
@@ -77,26 +86,21 @@ class BotAPI:
                             bearer=current.token)
         data = self._json(answer)
         token = token_of(app, data.get("data") if isinstance(data, dict) else None)
-        with self._token_lock:
-            self._tokens[app] = token
-        return token
+        return self._keep_token(token)
 
     def invalidate_bot_token(self, app_id: str | None = None) -> None:
         app = self._app(app_id)
-        with self._token_lock:
-            current = self._tokens.get(app)
+        current = self._held_token(app)
         if current is None:
             return
         self._send("DELETE", self._url("bot", f"bots/v3/tokens/appId/{quote(app, safe='')}"), auth="bearer",
                    bearer=current.token)
-        with self._token_lock:
-            self._tokens.pop(app, None)
+        self._drop_token(app)
 
     def bot_token_status(self, app_id: str | None = None) -> dict[str, Any]:
         """For the UI: ``{app_id, state: missing|valid|expiring|expired, expires_at, seconds_left}`` (no token)."""
         app = self._app(app_id)
-        with self._token_lock:
-            token = self._tokens.get(app)
+        token = self._held_token(app)
         if token is None:
             return {"app_id": app, "state": "missing", "expires_at": None, "seconds_left": None}
         left = token.seconds_left(self.now())
@@ -112,8 +116,7 @@ class BotAPI:
             if exc.status != 401:
                 raise
             # Refreshed or invalidated elsewhere: fetch the current token once and try again.
-            with self._token_lock:
-                self._tokens.pop(app, None)
+            self._drop_token(app)
             token = self.create_bot_token(app)
             answer = self._send("GET", self._url("bot", path), params=params, auth="bearer", bearer=token.token)
         return self._json(answer)

@@ -47,6 +47,15 @@ def _numbers_in(meta: Any) -> list[int]:
 class CareAPI:
     """The Care v2 calls of :class:`~dashboard.khoros.client.KhorosClient` (a mixin of ``ClientCore``)."""
 
+    def _record(self, collection: str, kind: str, record_id: str) -> dict[str, Any]:
+        """One record by id from ``api/v2/<collection>/<id>``, which answers a list or a single object."""
+        data = care_data(self._cached_get("care", f"api/v2/{collection}/{quote(record_id, safe='')}", None,
+                                          RECORD_TTL_S), kind)
+        found = data[0] if isinstance(data, list) and data else data
+        if not isinstance(found, dict):
+            raise BadResponseError(f"{kind} {record_id}: answer has no {kind}")
+        return found
+
     # ---- reference data ----------------------------------------------------------------------------------
 
     def work_queues(self, *, fresh: bool = False) -> list[WorkQueue]:
@@ -69,12 +78,7 @@ class CareAPI:
     # ---- authors -------------------------------------------------------------------------------------------
 
     def author(self, author_id: str) -> Author:
-        data = care_data(self._cached_get("care", f"api/v2/authors/{quote(author_id, safe='')}", None,
-                                          RECORD_TTL_S), "author")
-        found = data[0] if isinstance(data, list) and data else data
-        if not isinstance(found, dict):
-            raise BadResponseError(f"author {author_id}: answer has no author")
-        return author_of(found)
+        return author_of(self._record("authors", "author", author_id))
 
     def authors(self) -> Iterator[Author]:
         """Every author, page by page (follows ``nextPageUrl`` until it is absent)."""
@@ -111,12 +115,7 @@ class CareAPI:
     # ---- conversations -------------------------------------------------------------------------------------
 
     def conversation(self, conversation_id: str) -> Conversation:
-        data = care_data(self._cached_get("care", f"api/v2/conversations/{quote(conversation_id, safe='')}", None,
-                                          RECORD_TTL_S), "conversation")
-        found = data[0] if isinstance(data, list) and data else data
-        if not isinstance(found, dict):
-            raise BadResponseError(f"conversation {conversation_id}: answer has no conversation")
-        return conversation_of(found)
+        return conversation_of(self._record("conversations", "conversation", conversation_id))
 
     def conversations_by_display_id(self, numbers: Sequence[int]) -> DisplayIdLookup:
         """Conversations by their display number ("Conversation Number"), at most 20 per call as Khoros

@@ -22,7 +22,7 @@ from datetime import date, datetime
 import polars as pl
 
 from dashboard.metrics.policy import Policy
-from dashboard.metrics.sla import attainment_by, evaluate, in_window, resolve_as_of, window_bounds
+from dashboard.metrics.sla import attainment_by, attainment_columns, evaluate, in_window, resolve_as_of, window_bounds
 from dashboard.metrics.stats import nearest_rank
 from dashboard.schema import TIME
 
@@ -144,12 +144,7 @@ def agent_leaderboard(
     first = attainment_by(evaluated.rename({"_credited": "credited_agent_id"}), ["credited_agent_id"]).select(
         pl.col("credited_agent_id").alias("agent_id"),
         pl.col("responded").alias("first_responses"),
-        pl.col("achieved").alias("first_response_achieved"),
-        pl.col("breached").alias("first_response_breached"),
-        pl.col("pending").alias("first_response_pending"),
-        pl.col("attainment").alias("first_response_attainment"),
-        pl.col("attainment_low").alias("first_response_attainment_low"),
-        pl.col("attainment_high").alias("first_response_attainment_high"),
+        *attainment_columns("first_response"),
         pl.col("median_seconds").alias("frt_median_seconds"),
         pl.col("p90_seconds").alias("frt_p90_seconds"),
     )

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dashboard.errors import DashboardError
+from dashboard.errors import ConfigFileError
 from dashboard.metrics.business_hours import WEEKDAYS, Schedule, ScheduleError, WeeklyHours, as_date
 from dashboard.metrics.conversations import UNKNOWN_TIER
 
@@ -65,15 +65,8 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])")
 
 
-class PolicyError(DashboardError, ValueError):
+class PolicyError(ConfigFileError):
     """The policy file is invalid; ``line`` is 1-based when known."""
-
-    def __init__(self, source: str, line: int | None, reason: str) -> None:
-        self.source = source
-        self.line = line
-        self.reason = reason
-        where = f"{source} line {line}" if line else source
-        super().__init__(f"{where}: {reason}")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,15 @@ import polars as pl
 
 from dashboard.metrics._planning import PlanningError
 from dashboard.metrics.policy import Policy
-from dashboard.metrics.sla import attainment_by, evaluate, in_window, previous_window, resolve_as_of
+from dashboard.metrics.sla import (
+    ATTAINMENT_PARTS,
+    attainment_by,
+    attainment_columns,
+    evaluate,
+    in_window,
+    previous_window,
+    resolve_as_of,
+)
 
 __all__ = [
     "MULTI_TAG_NOTE",
@@ -114,22 +122,13 @@ def reason_table(
     first = attainment_by(_with_reasons(evaluate(window, policy, "first_response", as_of=moment), by, exclude),
                           ["reason"]).select(
         "reason",
-        pl.col("achieved").alias("first_response_achieved"),
-        pl.col("breached").alias("first_response_breached"),
-        pl.col("pending").alias("first_response_pending"),
-        pl.col("attainment").alias("first_response_attainment"),
-        pl.col("attainment_low").alias("first_response_attainment_low"),
-        pl.col("attainment_high").alias("first_response_attainment_high"),
-        pl.col("median_seconds").alias("first_response_median_seconds"),
-        pl.col("p90_seconds").alias("first_response_p90_seconds"),
+        *attainment_columns("first_response", (*ATTAINMENT_PARTS, "median_seconds", "p90_seconds")),
     )
     resolution = attainment_by(_with_reasons(evaluate(window, policy, "resolution", as_of=moment), by, exclude),
                                ["reason"]).select(
         "reason",
         pl.col("responded").alias("resolved"),
-        pl.col("attainment").alias("resolution_attainment"),
-        pl.col("median_seconds").alias("resolution_median_seconds"),
-        pl.col("p90_seconds").alias("resolution_p90_seconds"),
+        *attainment_columns("resolution", ("attainment", "median_seconds", "p90_seconds")),
     )
     volume = _with_reasons(window, by, exclude).group_by("reason").agg(
         conversations=pl.len().cast(pl.Int64),

@@ -31,12 +31,14 @@ from dashboard.metrics.stats import difference_interval, nearest_rank, wilson_in
 from dashboard.schema import TIME
 
 __all__ = [
+    "ATTAINMENT_PARTS",
     "KEPT_PREFIX",
     "METRIC_CLOCKS",
     "STATUSES",
     "attainment_by",
     "attainment_by_metric",
     "attainment_by_period",
+    "attainment_columns",
     "compare_attainment",
     "evaluate",
     "evaluate_window",
@@ -389,6 +391,16 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = (), *, clock: str
         "attainment_low", "attainment_high", "responded", "median_seconds", "p90_seconds", "mean_seconds",
     )
     return result.sort(by, nulls_last=True) if by else result
+
+
+ATTAINMENT_PARTS = ("achieved", "breached", "pending", "attainment", "attainment_low", "attainment_high")
+"""The :func:`attainment_by` columns a table beside other metrics' usually keeps."""
+
+
+def attainment_columns(metric: str, parts: Sequence[str] = ATTAINMENT_PARTS) -> list[pl.Expr]:
+    """:func:`attainment_by`'s columns ``parts`` renamed ``<metric>_<part>``, so that several metrics' attainment
+    can stand side by side in one table."""
+    return [pl.col(part).alias(f"{metric}_{part}") for part in parts]
 
 
 def compare_attainment(table: pl.LazyFrame, column: str, order: Sequence[str] | None = None) -> pl.LazyFrame:

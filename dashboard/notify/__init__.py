@@ -18,7 +18,7 @@ Modules, in the order data flows: ``rules`` (+ ``_values``) → ``schedule`` →
 Errors (all :class:`dashboard.errors.DashboardError`)::
 
     NotifyError                 the notifier failed on purpose; message names the file, rule or channel
-    ├── RulesError              the rules file is invalid: file, line and reason (also a ValueError)
+    ├── RulesError              the rules file is invalid: file, line and reason (a ConfigFileError, a ValueError)
     ├── NotifyConfigError       a delivery setting is missing or unusable: names it, never its value
     ├── DeliveryError           a channel failed after its retries; ``transient`` says if a retry may help
     └── NotifyBusy              another ``notify run`` holds this store's notification lock

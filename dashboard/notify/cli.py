@@ -125,18 +125,9 @@ def _check(settings, rules) -> int:
               f"{upcoming:%Y-%m-%d %H:%M} UTC" if upcoming else f"  digest {digest.name}: no upcoming slot")
     for alert in rules.sla_alerts:
         print(f"  alert {alert.name}: {alert.describe()}")
-    problems = []
-    if any(r.email for r in (*rules.digests, *rules.sla_alerts)):
-        try:
-            channels.smtp()
-        except NotifyConfigError as exc:
-            problems.append(channels.secrets.scrub(str(exc)))
-    for name in rules.webhook_names:
-        try:
-            hook = channels.webhook(name)
-            print(f"  webhook {name}: {hook.format} format")
-        except NotifyConfigError as exc:
-            problems.append(channels.secrets.scrub(str(exc)))
+    webhooks, problems = channels.check(rules)
+    for name, hook in webhooks.items():
+        print(f"  webhook {name}: {hook.format} format")
     for problem in problems:
         print(f"notify: {problem}", file=sys.stderr)
     return 2 if problems else 0

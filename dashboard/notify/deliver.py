@@ -40,7 +40,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dashboard.notify.errors import DeliveryError, NotifyConfigError
-from dashboard.notify.rules import WEBHOOK_FORMATS, webhook_env_name
+from dashboard.notify.rules import WEBHOOK_FORMATS, NotifyRules, webhook_env_name
 from dashboard.settings import WEBHOOK_PREFIX
 
 __all__ = [
@@ -178,6 +178,16 @@ class SmtpSettings:
         return ssl.create_default_context(cafile=self.cafile) if self.cafile else ssl.create_default_context()
 
 
+def _network_failure(exc: BaseException, socket_error: str) -> tuple[bool, str, float | None]:
+    """The last rungs of both channels' failure ladders: a timeout or a socket error (``socket_error`` names it
+    in the channel's words) may pass on a retry; anything else is not retried."""
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return True, "timed out", None
+    if isinstance(exc, OSError):
+        return True, f"{socket_error} ({exc.strerror or type(exc).__name__})", None
+    return False, f"unexpected {type(exc).__name__}", None
+
+
 def _classify_smtp(exc: BaseException) -> tuple[bool, str, float | None]:
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return False, f"authentication refused ({exc.smtp_code})", None
@@ -199,11 +209,7 @@ def _classify_smtp(exc: BaseException) -> tuple[bool, str, float | None]:
         return False, f"TLS failed ({exc.reason or type(exc).__name__})", None
     if isinstance(exc, smtplib.SMTPException):  # (an OSError too: before the network errors below)
         return False, f"{type(exc).__name__}", None
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return True, "timed out", None
-    if isinstance(exc, OSError):
-        return True, f"cannot connect ({exc.strerror or type(exc).__name__})", None
-    return False, f"unexpected {type(exc).__name__}", None
+    return _network_failure(exc, "cannot connect")
 
 
 def send_email(smtp: SmtpSettings, message: EmailMessage, *, policy: DeliveryPolicy | None = None,
@@ -321,11 +327,7 @@ def _classify_http(exc: BaseException) -> tuple[bool, str, float | None]:
             return False, f"the TLS certificate does not verify ({reason.verify_message})", None
         text = getattr(reason, "strerror", None) or type(reason).__name__
         return True, f"cannot connect ({text})", None
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return True, "timed out", None
-    if isinstance(exc, OSError):
-        return True, f"network error ({exc.strerror or type(exc).__name__})", None
-    return False, f"unexpected {type(exc).__name__}", None
+    return _network_failure(exc, "network error")
 
 
 def post_webhook(hook: Webhook, payload: Mapping[str, Any], *, policy: DeliveryPolicy | None = None,
@@ -399,3 +401,21 @@ class Channels:
 
     def webhook(self, name: str) -> Webhook:
         return resolve_webhook(name, self.sources, self.formats)
+
+    def check(self, rules: NotifyRules) -> tuple[dict[str, Webhook], list[str]]:
+        """The channels ``rules`` send to: the webhooks that resolve (by name, in the order of
+        ``rules.webhook_names``) and what is missing or unusable (the SMTP server when a rule e-mails, then each
+        webhook), secrets scrubbed. ``notify check`` prints them; the Data page lists the problems."""
+        webhooks: dict[str, Webhook] = {}
+        problems: list[str] = []
+        if any(r.email for r in (*rules.digests, *rules.sla_alerts)):
+            try:
+                self.smtp()
+            except NotifyConfigError as exc:
+                problems.append(self.secrets.scrub(str(exc)))
+        for name in rules.webhook_names:
+            try:
+                webhooks[name] = self.webhook(name)
+            except NotifyConfigError as exc:
+                problems.append(self.secrets.scrub(str(exc)))
+        return webhooks, problems

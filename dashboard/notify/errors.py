@@ -6,7 +6,7 @@ secret: an SMTP URL, its password or a webhook URL (whose path is the credential
 
 from __future__ import annotations
 
-from dashboard.errors import DashboardError
+from dashboard.errors import ConfigFileError, DashboardError
 
 __all__ = ["DeliveryError", "NotifyBusy", "NotifyConfigError", "NotifyError", "RulesError"]
 
@@ -15,15 +15,8 @@ class NotifyError(DashboardError):
     """Base of every error the notifier raises on purpose."""
 
 
-class RulesError(NotifyError, ValueError):
+class RulesError(NotifyError, ConfigFileError):
     """The rules file (``CARE_DASHBOARD_NOTIFY``) is invalid; ``line`` is 1-based when known."""
-
-    def __init__(self, source: str, line: int | None, reason: str) -> None:
-        self.source = source
-        self.line = line
-        self.reason = reason
-        where = f"{source} line {line}" if line else source
-        super().__init__(f"{where}: {reason}")
 
 
 class NotifyConfigError(NotifyError, ValueError):

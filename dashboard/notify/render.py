@@ -117,6 +117,29 @@ INCIDENT_HEADERS = ["App id", "Origin", "Start", "End", "Failures", "HTTP", "Top
 INCIDENT_TEXT_COLUMNS = (0, 1, 2, 3, 6)
 
 
+@dataclass(frozen=True)
+class _SlaSection:
+    """One attainment table of the digest e-mail; ``name`` is both the :class:`DigestContent` field and the chart's."""
+
+    name: str
+    column: str
+    heading: str
+    text_heading: str
+    label: str
+    text_label: str
+    image_alt: str
+    empty: str
+
+
+_SLA_SECTIONS = (
+    _SlaSection("tiers", "tier", "First response SLA by customer tier", "FIRST RESPONSE SLA BY TIER", "Tier", "Tier",
+                "Attainment by tier", "No conversations in this window."),
+    _SlaSection("queues", "work_queue_id", "Work queues with the lowest first response attainment",
+                "WORST WORK QUEUES (first response)", "Work queue", "Queue", "Attainment of the worst queues",
+                "No decided first responses in this window."),
+)
+
+
 def _incident_rows(frame: pl.DataFrame, tz: str) -> list[list[str]]:
     return [[
         str(r["app_id"]), str(r["origin"]), _local(r["start"], tz),
@@ -272,26 +295,19 @@ def digest_email(content: DigestContent, *, link: str | None, charts: bool = Tru
                        _html_table(["", "This period", "Previous", "Change"], rows)]
         text_parts += ["KEY FIGURES (against the previous period)", _text_table(["", "Now", "Previous", "Change"],
                                                                                  rows), ""]
-    if content.tiers is not None:
-        rows = _sla_rows(content.tiers, "tier")
-        html_parts.append(_h3("First response SLA by customer tier"))
-        if "tiers" in cids:
-            html_parts.append(f'<img src="cid:{cids["tiers"]}" alt="Attainment by tier" width="560" '
+    for section in _SLA_SECTIONS:
+        frame = getattr(content, section.name)
+        if frame is None:
+            continue
+        rows = _sla_rows(frame, section.column)
+        html_parts.append(_h3(section.heading))
+        if section.name in cids:
+            html_parts.append(f'<img src="cid:{cids[section.name]}" alt="{section.image_alt}" width="560" '
                               'style="display:block;max-width:100%;margin:4px 0">')
-        html_parts.append(_html_table(["Tier", *SLA_HEADERS[1:]], rows) if rows else
-                          _p("No conversations in this window.", muted=True))
-        text_parts += ["FIRST RESPONSE SLA BY TIER", _text_table(["Tier", *SLA_HEADERS[1:]], rows) if rows else
-                       "No conversations in this window.", ""]
-    if content.queues is not None:
-        rows = _sla_rows(content.queues, "work_queue_id")
-        html_parts.append(_h3("Work queues with the lowest first response attainment"))
-        if "queues" in cids:
-            html_parts.append(f'<img src="cid:{cids["queues"]}" alt="Attainment of the worst queues" width="560" '
-                              'style="display:block;max-width:100%;margin:4px 0">')
-        html_parts.append(_html_table(["Work queue", *SLA_HEADERS[1:]], rows) if rows else
-                          _p("No decided first responses in this window.", muted=True))
-        text_parts += ["WORST WORK QUEUES (first response)", _text_table(["Queue", *SLA_HEADERS[1:]], rows) if rows
-                       else "No decided first responses in this window.", ""]
+        html_parts.append(_html_table([section.label, *SLA_HEADERS[1:]], rows) if rows else
+                          _p(section.empty, muted=True))
+        text_parts += [section.text_heading, _text_table([section.text_label, *SLA_HEADERS[1:]], rows) if rows else
+                       section.empty, ""]
     if "incidents" in content.sections:
         html_parts.append(_h3("Automation incidents"))
         text_parts.append("AUTOMATION INCIDENTS")
