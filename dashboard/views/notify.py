@@ -17,7 +17,7 @@ import polars as pl
 
 from dashboard.alerts import parse_iso
 from dashboard.errors import DashboardError
-from dashboard.notify import Channels, Notifier, NotifyConfigError, NotifyState, read_state, rule_status, state_folder
+from dashboard.notify import Channels, Notifier, NotifyState, read_state, rule_status, state_folder
 from dashboard.notify.rules import configured_rules
 from dashboard.views.data import Outcome
 
@@ -84,18 +84,7 @@ def build_notify(core) -> NotifyView:
             "last sent": _local(row.last_sent, tz), "failures": row.failures,
             "last failure": row.last_failure or "",
         })
-    channels = Channels.from_settings(settings, rules.webhook_formats)
-    missing = []
-    if any(r.email for r in (*rules.digests, *rules.sla_alerts)):
-        try:
-            channels.smtp()
-        except NotifyConfigError as exc:
-            missing.append(channels.secrets.scrub(str(exc)))
-    for name in rules.webhook_names:
-        try:
-            channels.webhook(name)
-        except NotifyConfigError as exc:
-            missing.append(channels.secrets.scrub(str(exc)))
+    _, missing = Channels.from_settings(settings, rules.webhook_formats).check(rules)
     failures = runs = None
     if state.failures:
         failures = pl.DataFrame([
