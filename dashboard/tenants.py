@@ -86,15 +86,16 @@ class TenantsError(SettingsError):
 
 @dataclass(frozen=True)
 class Tenant:
-    """One tenant: its settings, or why they cannot be had (a secret that is not set)."""
+    """One tenant: its settings, and why they cannot be used when a secret they name is not set (then ``settings``
+    lack that secret: enough to name the tenant's store partition and audit, never to reach Khoros)."""
 
     name: str
-    settings: Settings | None
+    settings: Settings
     problem: TenantsError | None = None
 
     @property
     def simulated(self) -> bool:
-        return self.settings is not None and self.settings.use_simulator
+        return self.settings.use_simulator
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,13 @@ class Tenants:
     tenants: tuple[Tenant, ...]
     source: str | None = None
     """The tenants file; None: one tenant from the environment."""
+
+    @classmethod
+    def single(cls, settings: Settings) -> Tenants:
+        """The one tenant of ``settings`` (no tenants file)."""
+        from dashboard.access import tenant_of
+
+        return cls((Tenant(tenant_of(settings), settings),))
 
     @property
     def names(self) -> list[str]:
@@ -130,7 +138,6 @@ class Tenants:
         tenant = self.get(name)
         if tenant.problem is not None:
             raise tenant.problem
-        assert tenant.settings is not None
         return tenant.settings
 
     def chosen(self, name: str | None) -> str:
@@ -265,9 +272,7 @@ def _tenant(name: str, entry: Any, base: Settings, lookup: Mapping[str, object],
                                            "environment nor in .streamlit/secrets.toml")
             continue
         changes[CREDENTIALS[key]] = str(value).strip()
-    if problem is not None:
-        return Tenant(name, None, problem)
-    return Tenant(name, base.with_overrides(**changes))
+    return Tenant(name, base.with_overrides(**changes), problem)
 
 
 def _check_values(changes: dict[str, Any], entry: Mapping[str, Any], fail) -> None:
@@ -325,11 +330,9 @@ def load_tenants(settings: Settings | None = None, *, secrets: Mapping[str, obje
                  env: Mapping[str, str] | None = None) -> Tenants:
     """The deployment's tenants: from the tenants file ``settings.tenants_path`` (``CARE_DASHBOARD_TENANTS``), else
     the one tenant of ``settings`` itself. Secrets are looked up in ``secrets`` (Streamlit's) and the environment."""
-    from dashboard.access import tenant_of
-
     base = settings or load_settings(secrets, env)
     if base.tenants_path is None:
-        return Tenants((Tenant(tenant_of(base), base),))
+        return Tenants.single(base)
     path = Path(base.tenants_path)
     try:
         text = path.read_text(encoding="utf-8")
