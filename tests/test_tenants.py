@@ -204,3 +204,37 @@ def test_all_tenants_goes_on_past_a_tenant_whose_secret_is_missing_and_exits_non
     assert "  north: ok\n" in summary and "  south: ok\n" in summary
     assert "  acme: FAILED (exit 2): " in summary and "credentials.password names ACME_PASSWORD" in summary
     assert "1 of 3 tenant(s) failed: acme" in err
+
+
+@pytest.mark.integration
+def test_all_tenants_goes_on_past_a_tenant_whose_secret_is_refused_and_names_it(deployment, capsys, tmp_path):
+    """A Khoros tenant (a simulator served on loopback) whose password is wrong: the others sync, the summary names
+    the refusal, the exit code says it, and the wrong secret is printed nowhere."""
+    from datetime import UTC, datetime
+
+    from dashboard.simulator.app import SimulatorOptions
+    from dashboard.simulator.server import start_simulator
+    from dashboard.simulator.world import WorldConfig, generate_world
+
+    end = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+    world = generate_world(WorldConfig(seed=6, days=3, conversations_per_day=20, end=end))
+    options = SimulatorOptions(username="acme-user", password="right-pass", company_key="acme",
+                               analytics_per_min=100_000, care_per_min=100_000)
+    with start_simulator(world, options) as sim:
+        text = (Path(deployment["root"]) / "tenants.toml").read_text() + (
+            f'[tenants.acme]\nanalytics_url = "{sim.base_url}"\ncompany_key = "acme"\n'
+            'export_time_format = "MM/dd/yyyy HH:mm:ss"\nrate_analytics_per_min = 100000\n'
+            '[tenants.acme.credentials]\nusername = "ACME_USER"\npassword = "ACME_PASSWORD"\n')
+        tenants_file = write_tenants_file(tmp_path, text)
+        args = ("sync", "--all-tenants", "--quiet", "--exports", "conversation", "--start", "2026-11-17",
+                "--author-lookback-days", "0")
+        env = {**deployment["env"], "CARE_DASHBOARD_TENANTS": str(tenants_file), "ACME_USER": "acme-user"}
+        code, out, err = cli_out({**env, "ACME_PASSWORD": "wrong-pass-123"}, capsys, *args)
+        assert code == 1
+        summary = out.split("Tenants:\n", 1)[1]
+        assert "  north: ok\n" in summary and "  south: ok\n" in summary
+        assert "  acme: FAILED (exit 1): " in summary and "401" in summary
+        assert "wrong-pass-123" not in out + err and "1 of 3 tenant(s) failed: acme" in err
+        code, out, err = cli_out({**env, "ACME_PASSWORD": "right-pass"}, capsys, *args)
+        assert code == 0, err
+        assert "  acme: ok\n" in out

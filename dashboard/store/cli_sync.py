@@ -175,14 +175,20 @@ def _sync_all(tenants, args: argparse.Namespace, exports: list[str], out: TextIO
 
 
 class _Tail:
-    """A stream that passes everything on and remembers the first error line (a tenant's summary)."""
+    """A stream that passes everything on and remembers the first error (with its first reason): a tenant's summary."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream, self.last = stream, None
+        self._reasons_follow = False
 
     def write(self, text: str) -> int:
+        line = text.strip()
         if self.last is None and text.startswith("error: "):
-            self.last = text.strip()[len("error: "):][:300]
+            self.last = line[len("error: "):][:300]
+            self._reasons_follow = self.last.endswith(":")  # "N window(s) failed:" and the first reason below
+        elif self._reasons_follow and line:
+            self.last = f"{self.last} {line}"[:300]
+            self._reasons_follow = False
         return self.stream.write(text)
 
     def flush(self) -> None:
