@@ -30,7 +30,10 @@ if "payload" in st.query_params:
 settings = ui.attempt(ui.get_settings, "The settings cannot be read")
 if settings is None:
     st.stop()
-viewer, tenant = ui.admit(settings)
+tenants = ui.attempt(ui.get_tenants, "The tenants file cannot be used")
+if tenants is None:
+    st.stop()
+viewer, tenant = ui.admit(settings, tenants)
 
 # The navigation comes first, before the data source opens (the demo's first start takes a while): from the first
 # frame the reader sees the app's own pages, and the progress of the opening below them. The config hides the
@@ -42,6 +45,7 @@ if ui.is_stand_in(navigation):  # a page this reader may not open: said without 
     st.stop()
 
 ui.render_account(viewer, tenant)
+ui.render_tenant_picker(viewer, tenant, tenants)
 if ui.attempt(ui.open_page_context, "Could not open the data source") is None:
     st.caption("Check the Khoros settings (README, 'Connect a Khoros Care tenant') and the Data page.")
     st.stop()

@@ -174,7 +174,10 @@ class Viewer:
 
 def tenant_of(settings: Any) -> str:
     """The name the access file and the audit give the configured tenant: ``CARE_DASHBOARD_TENANT_NAME`` (else the
-    ``khoros-…`` label the Data page shows); ``demo`` for the bundled simulator."""
+    ``khoros-…`` label the Data page shows); ``demo`` for the bundled simulator; a tenant of the tenants file
+    (``CARE_DASHBOARD_TENANTS``) by its name there, simulated or not."""
+    if getattr(settings, "listed", False) and settings.tenant_name:
+        return settings.tenant_name
     return "demo" if settings.use_simulator else settings.tenant
 
 

@@ -346,7 +346,10 @@ def run_doctor(settings: Any | None = None, *, transport: Any | None = None, now
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dashboard.tenants import add_tenant_argument
+
     parser.add_argument("--quiet", action="store_true", help="print only the failures and warnings")
+    add_tenant_argument(parser)
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
@@ -357,7 +360,18 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         if not quiet or check.status != OK:
             print(check.line(), file=out, flush=True)
 
-    checks = run_doctor(on_check=show)
+    from dashboard.tenants import tenant_settings
+
+    try:
+        # One tenant's checks, with that tenant's credentials only (its name heads the output).
+        settings = tenant_settings(getattr(args, "tenant", None))
+    except ValueError as exc:
+        show(Check("settings", FAIL, str(exc), "fix the setting named"))
+        print("1 checks: 0 OK, 0 WARN, 1 FAIL", file=out)
+        return 1
+    if settings.listed:
+        print(f"tenant {settings.tenant_name}", file=out)
+    checks = run_doctor(settings, on_check=show)
     failed = sum(c.status == FAIL for c in checks)
     warned = sum(c.status == WARN for c in checks)
     print(f"{len(checks)} checks: {len(checks) - failed - warned} OK, {warned} WARN, {failed} FAIL", file=out)

@@ -229,6 +229,8 @@ Every report reads the local store only (sync or import first); `report REPORT -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dashboard.tenants import add_tenant_argument
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = ("Reports from the local store, computed by the same functions as the pages: `sla` "
                           "(attainment per group) and `queue` (overdue and at-risk clocks now).")
@@ -267,6 +269,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "one of the values; repeat for several dimensions")
     sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
                      help="table (aligned text), csv or json (default: table)")
+    add_tenant_argument(sla)
 
     queue = sub.add_parser("queue", help="what is overdue now, then what breaches next (the Live queue page)",
                            description="Every running service-level clock of an open conversation: the overdue ones "
@@ -280,6 +283,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     queue.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
     queue.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
                        help="table (aligned text), csv or json (default: table)")
+    add_tenant_argument(queue)
     from dashboard.report_planning import add_planning_parsers
 
     add_planning_parsers(sub)  # reasons, occupancy, staffing, tar
@@ -295,13 +299,13 @@ def _merged(filters: Sequence[tuple[str, list[str]]]) -> dict[str, list[str]]:
 def run(args: argparse.Namespace) -> int:
     from dashboard.core import Dashboard
     from dashboard.report_planning import PLANNING_REPORTS, run_planning
-    from dashboard.settings import load_settings
+    from dashboard.tenants import tenant_settings
 
     if args.report in PLANNING_REPORTS:
         return run_planning(args)
 
     try:
-        settings = load_settings()
+        settings = tenant_settings(args.tenant)
         if args.policy is not None:
             settings = settings.with_overrides(policy_path=args.policy)
         tz = args.tz or settings.timezone

@@ -47,6 +47,7 @@ def _fraction(text: str) -> float:
 def add_planning_parsers(sub) -> None:
     """The planning reports' subcommands (``sub``: ``report``'s subparsers)."""
     from dashboard.report import FORMATS, _parse_date, _parse_instant
+    from dashboard.tenants import add_tenant_argument
     from dashboard.views.occupancy import OCCUPANCY_GROUPS
 
     def common(parser: argparse.ArgumentParser, start_help: str, end_help: str) -> None:
@@ -59,6 +60,7 @@ def add_planning_parsers(sub) -> None:
         parser.add_argument("--policy", type=Path, default=None,
                             help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
         parser.add_argument("--format", choices=FORMATS, default="table", dest="fmt")
+        add_tenant_argument(parser)
 
     first, after = "first day (YYYY-MM-DD, in --tz)", "day after the last (exclusive)"
     reasons = sub.add_parser("reasons", help="contact reasons by tag or disposition",
@@ -156,10 +158,10 @@ def planning_report(core, args: argparse.Namespace, filters: Filters) -> str:
 def run_planning(args: argparse.Namespace) -> int:
     from dashboard.core import Dashboard
     from dashboard.report import ReportError
-    from dashboard.settings import load_settings
+    from dashboard.tenants import tenant_settings
 
     try:
-        settings = load_settings()
+        settings = tenant_settings(args.tenant)
         if args.policy is not None:
             settings = settings.with_overrides(policy_path=args.policy)
         tz = args.tz or settings.timezone

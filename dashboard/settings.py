@@ -56,6 +56,7 @@ ENV_NAMES = (
     "CARE_DASHBOARD_ROLES_CLAIM",
     "CARE_DASHBOARD_ACCESS",
     "CARE_DASHBOARD_SIGN_IN_MAX_AGE",
+    "CARE_DASHBOARD_TENANTS",
 )
 MODES = ("full", "embed")
 """``CARE_DASHBOARD_MODE``: ``full`` (the dashboard, behind sign-in) or ``embed`` (only the author panel for a valid
@@ -125,6 +126,13 @@ class Settings:
     """``CARE_DASHBOARD_SIGN_IN_MAX_AGE``: hours a sign-in (its identity token's ``iat``) is honoured before the
     user signs in again, so a group removed in the identity provider stops counting within a working day."""
 
+    tenants_path: Path | None = None
+    """``CARE_DASHBOARD_TENANTS``: the tenants file (TOML; :mod:`dashboard.tenants`). None: one tenant, from these
+    settings (or the simulator)."""
+    listed: bool = False
+    """These are one tenant's settings from the tenants file: ``tenant_name`` is its name there (the picker's,
+    ``--tenant``'s, the access file's and its store folder's)."""
+
     @property
     def use_simulator(self) -> bool:
         """No tenant configured: run on the bundled simulator."""
@@ -142,9 +150,11 @@ class Settings:
         the company key and host."""
         if self.use_simulator:
             end = f"-{self.simulator_end:%Y%m%dT%H%M}" if self.simulator_end else ""
+            # A simulated tenant of the tenants file is named first: two of them never share a store.
+            named = f"{self.tenant_name}-" if self.listed and self.tenant_name else ""
             return (
-                f"simulator-seed{self.simulator_seed}-d{self.simulator_days}-c{self.simulator_conversations_per_day}"
-                f"{end}"
+                f"{named}simulator-seed{self.simulator_seed}-d{self.simulator_days}"
+                f"-c{self.simulator_conversations_per_day}{end}"
             )
         return self.tenant_name or self.tenant_hash
 
@@ -206,6 +216,7 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
     policy = _get(source, "CARE_DASHBOARD_POLICY")
     notify = _get(source, "CARE_DASHBOARD_NOTIFY")
     access = _get(source, "CARE_DASHBOARD_ACCESS")
+    tenants = _get(source, "CARE_DASHBOARD_TENANTS")
     webhooks = tuple(sorted((k, url) for k in source if k.startswith(WEBHOOK_PREFIX) and (url := _get(source, k))))
     return Settings(
         analytics_url=_get(source, "KHOROS_ANALYTICS_URL"),
@@ -243,6 +254,7 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         roles_claim=_get(source, "CARE_DASHBOARD_ROLES_CLAIM") or "groups",
         access_path=Path(access).expanduser() if access else None,
         sign_in_max_age_h=_int(source, "CARE_DASHBOARD_SIGN_IN_MAX_AGE", 12, 1, 24 * 90),
+        tenants_path=Path(tenants).expanduser() if tenants else None,
     )
 
 

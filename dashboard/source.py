@@ -334,7 +334,8 @@ class DemoSource(DataSource):
 
     @property
     def label(self) -> str:
-        return DEMO_NOTICE
+        # A simulated tenant of the tenants file is named: two demo worlds side by side are told apart.
+        return f"{DEMO_NOTICE} (tenant {self.settings.tenant_name})" if self.settings.listed else DEMO_NOTICE
 
     @property
     def store(self) -> Store:

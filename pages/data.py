@@ -1,9 +1,7 @@
-"""Data (admins): what is in the local store and how fresh it is; sync now; quarantined rows; import files; the
-policy; digests and alerts; the connection check; the audit.
+"""Data (admins): the store's freshness; sync now; quarantine; import; policy; digests and alerts; connection; audit.
 
-Lays out ``dashboard.views.build_data``; the buttons run ``views.sync_now``, ``import_uploads``, ``advance_demo`` and
-``refresh_demo`` through the core, and each is recorded in the audit. Failures are messages on the page.
-"""
+Lays out ``views.build_data``; its buttons run ``sync_now``, ``import_uploads``, ``advance_demo``, ``refresh_demo``
+through the core (each recorded in the audit). Failures are messages on the page."""
 
 import streamlit as st
 

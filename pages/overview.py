@@ -27,3 +27,5 @@ with ui.page_guard("Could not compute the overview"):
         ui.render_chart(view.volume_chart, key="overview_volume")
     with right:
         ui.render_chart(view.heatmap_chart, key="overview_heatmap")
+
+    ui.render_by_tenant(ctx, key="overview_by_tenant")

@@ -30,6 +30,7 @@ with ui.page_guard("Could not show service levels"):
     st.subheader("By tier and priority")
     ui.render_table(view.by_priority, key="sla_tier_priority", column_config=HEADLINE, height=300)
     ui.render_chart(view.tier_chart, key="sla_tier_comparison")
+    ui.render_by_tenant(ctx, key="sla_by_tenant", metrics=("first_response", "next_response", "resolution"))
 
     # --- any dimension ------------------------------------------------------------------------------------------
     st.subheader("By dimension")

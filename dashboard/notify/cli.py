@@ -51,9 +51,12 @@ def _instant(text: str) -> datetime:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dashboard.tenants import add_tenant_argument
+
     parser.add_argument("--rules", type=Path, default=None, help="rules file (default: CARE_DASHBOARD_NOTIFY)")
     parser.add_argument("--secrets", type=Path, default=None,
                         help=f"secrets file (TOML) read over the environment (default: {DEFAULT_SECRETS} if present)")
+    add_tenant_argument(parser)
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     run_p = sub.add_parser("run", help="send the digests and alerts due now (idempotent per slot)")
     preview = sub.add_parser("preview", help="write a rule's e-mail as .eml and .html and print its chat payloads")
@@ -89,10 +92,10 @@ def _read_secrets(path: Path | None) -> dict[str, Any]:
 
 def _settings_and_rules(args: argparse.Namespace):  # -> (Settings, NotifyRules)
     from dashboard.notify.rules import configured_rules
-    from dashboard.settings import load_settings
+    from dashboard.tenants import tenant_settings
 
     try:
-        settings = load_settings(_read_secrets(args.secrets))
+        settings = tenant_settings(getattr(args, "tenant", None), secrets=_read_secrets(args.secrets))
     except ValueError as exc:  # names the setting, never its value
         raise NotifyConfigError(str(exc)) from None
     if args.rules is not None:

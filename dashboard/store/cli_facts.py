@@ -20,6 +20,9 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dashboard.tenants import add_tenant_argument
+
+    add_tenant_argument(parser)
     parser.add_argument("--full", action="store_true", help="compute every stored day again")
     parser.add_argument("--bot-rule", dest="bot_rule", choices=("human", "any"), default=None,
                         help="the bot rule whose facts to keep (default: the configured one and any kept before)")
@@ -30,12 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     from dashboard.core import Dashboard
     from dashboard.errors import DashboardError
-    from dashboard.settings import load_settings
+    from dashboard.tenants import tenant_settings
 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        settings = load_settings()
+        settings = tenant_settings(args.tenant)
     except DashboardError as exc:
         print(f"error: {exc}", file=err)
         return 2

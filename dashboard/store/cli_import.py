@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from dashboard.schema import EXPORTS
 
     choices = [e for e in EXPORTS if e != "bot_request"]
+    from dashboard.tenants import add_tenant_argument
+
+    add_tenant_argument(parser)
     parser.add_argument("--export", required=True, choices=choices, help="which export the files are")
     parser.add_argument("files", nargs="+", metavar="FILE", help="CSV or JSON-array export files")
     parser.add_argument("--strict", action="store_true",
@@ -40,13 +43,13 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
 
     from dashboard.errors import StoreError
     from dashboard.schema import SchemaError, TimeReading, export_schema, parse_export_bytes
-    from dashboard.settings import load_settings
     from dashboard.store.importer import ImportFailed, detect_format, import_files
+    from dashboard.tenants import tenant_settings
 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        settings = load_settings()
+        settings = tenant_settings(args.tenant)
     except ValueError as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -21,6 +21,9 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from dashboard.tenants import add_tenant_argument
+
+    add_tenant_argument(parser)
     parser.add_argument("--check-only", action="store_true", dest="check_only",
                         help="find and list damaged day files; set nothing aside and fetch nothing")
 
@@ -37,13 +40,13 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     from dashboard.core import Dashboard
     from dashboard.errors import DashboardError
     from dashboard.khoros import KhorosError
-    from dashboard.settings import load_settings
     from dashboard.store.sync import DEFAULT_EXPORTS, sync, sync_bot_requests
+    from dashboard.tenants import tenant_settings
 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        settings = load_settings()
+        settings = tenant_settings(args.tenant)
     except DashboardError as exc:
         print(f"error: {exc}", file=err)
         return 2

@@ -55,6 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     parser.add_argument("--new-demo-world", action="store_true", dest="new_demo_world",
                         help="demo only: replace the demo world by one ending now, synced whole, before the sync")
+    from dashboard.tenants import add_tenant_argument
+
+    which = parser.add_mutually_exclusive_group()
+    add_tenant_argument(which)
+    which.add_argument("--all-tenants", action="store_true", dest="all_tenants",
+                       help="sync every tenant of CARE_DASHBOARD_TENANTS in turn (what a scheduler runs): one "
+                            "tenant's failure does not stop the others; a summary line per tenant; exit 1 if any "
+                            "failed")
 
 
 class ProgressBar:
@@ -116,24 +124,86 @@ def _keep_facts(core, out: TextIO, err: TextIO) -> list[str]:
 
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    from dashboard.core import Dashboard
-    from dashboard.errors import DashboardError
-    from dashboard.khoros import KhorosError
-    from dashboard.settings import load_settings
-    from dashboard.store.sync import DEFAULT_EXPORTS, plan_sync, sync, sync_bot_requests
+    from dashboard.store.sync import DEFAULT_EXPORTS
+    from dashboard.tenants import load_tenants
 
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        settings = load_settings()
-    except ValueError as exc:
-        print(f"error: {exc}", file=err)
-        return 2
     exports = [e.strip() for e in (args.exports or "").split(",") if e.strip()] or list(DEFAULT_EXPORTS)
     unknown = [e for e in exports if e not in DEFAULT_EXPORTS]
     if unknown:
         print(f"error: unknown export(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_EXPORTS)}", file=err)
         return 2
+    try:
+        tenants = load_tenants()
+        if not getattr(args, "all_tenants", False):
+            return _sync_tenant(tenants.settings_for(tenants.chosen(getattr(args, "tenant", None))), args, exports,
+                                out, err)
+    except ValueError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    return _sync_all(tenants, args, exports, out, err)
+
+
+def _sync_all(tenants, args: argparse.Namespace, exports: list[str], out: TextIO, err: TextIO) -> int:
+    """Each tenant in turn, with its own settings and credentials only; a failure (a missing or refused secret, a
+    full disk) is that tenant's and the next one syncs; a summary line per tenant at the end."""
+    if args.new_demo_world:
+        print("error: --new-demo-world replaces one demo world; name it with --tenant", file=err)
+        return 2
+    results: list[tuple[str, int, str]] = []
+    for tenant in tenants.tenants:
+        print(f"== tenant {tenant.name}", file=out, flush=True)
+        tenant_err = _Tail(err)
+        try:
+            code = _sync_tenant(tenants.settings_for(tenant.name), args, exports, out, tenant_err)
+        except ValueError as exc:  # its settings (a secret named but not set)
+            print(f"error: {exc}", file=tenant_err)
+            code = 2
+        except Exception as exc:  # one tenant's bug must not stop the others' syncs; it is named in the summary
+            print(f"error: internal error: {type(exc).__name__}: {exc}", file=tenant_err)
+            code = 1
+        results.append((tenant.name, code, tenant_err.last or "failed"))
+    print("Tenants:", file=out)
+    for name, code, why in results:
+        print(f"  {name}: {'ok' if code == 0 else f'FAILED (exit {code}): {why}'}", file=out)
+    failed = [name for name, code, _ in results if code != 0]
+    if failed:
+        print(f"error: {len(failed)} of {len(results)} tenant(s) failed: {', '.join(failed)}", file=err)
+        return 1
+    return 0
+
+
+class _Tail:
+    """A stream that passes everything on and remembers the first error (with its first reason): a tenant's summary."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.last = stream, None
+        self._reasons_follow = False
+
+    def write(self, text: str) -> int:
+        line = text.strip()
+        if self.last is None and text.startswith("error: "):
+            self.last = line[len("error: "):][:300]
+            self._reasons_follow = self.last.endswith(":")  # "N window(s) failed:" and the first reason below
+        elif self._reasons_follow and line:
+            self.last = f"{self.last} {line}"[:300]
+            self._reasons_follow = False
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _sync_tenant(settings, args: argparse.Namespace, exports: list[str], out: TextIO, err: TextIO) -> int:
+    from dashboard.core import Dashboard
+    from dashboard.errors import DashboardError
+    from dashboard.khoros import KhorosError
+    from dashboard.store.sync import plan_sync, sync, sync_bot_requests
+
     if args.new_demo_world and not settings.use_simulator:
         print("error: --new-demo-world is for the demo; a tenant syncs new days instead", file=err)
         return 2
@@ -146,7 +216,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         core = Dashboard.open(settings, demo="record", refresh_demo=args.new_demo_world,
                               progress=ProgressBar(out, floor_seconds=0, quiet=args.quiet))
         now = core.now()
-        if core.is_demo:
+        if core.is_demo and settings.listed:
+            print(f"Tenant {settings.tenant_name}: syncing the bundled simulator's world (seed "
+                  f"{settings.simulator_seed}, {settings.simulator_days} days to {now:%Y-%m-%d %H:%M} UTC)", file=out)
+        elif core.is_demo:
             print(f"No Khoros tenant configured: syncing the bundled simulator's demo world (seed "
                   f"{settings.simulator_seed}, {settings.simulator_days} days to {now:%Y-%m-%d %H:%M} UTC)", file=out)
         end = args.end or now.date()

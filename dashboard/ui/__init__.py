@@ -10,6 +10,7 @@ from dashboard.ui.account import (
     record,
     render_access_notice,
     render_account,
+    render_tenant_picker,
 )
 from dashboard.ui.context import (
     PageContext,
@@ -27,9 +28,10 @@ from dashboard.ui.data_sections import (
     run_with_progress,
 )
 from dashboard.ui.guard import attempt, page_guard
-from dashboard.ui.loaders import get_core, get_settings, load_facts
+from dashboard.ui.loaders import get_core, get_settings, get_tenants, load_facts, tenant_cores
 from dashboard.ui.navigation import is_stand_in, navigation_pages
 from dashboard.ui.planning import render_definitions, render_khoros_tar, render_whatif
+from dashboard.ui.tenants import render_by_tenant
 from dashboard.ui.widgets import (
     as_text,
     render_caption,
@@ -58,6 +60,7 @@ __all__ = [
     "current_viewer",
     "get_core",
     "get_settings",
+    "get_tenants",
     "is_stand_in",
     "load_facts",
     "navigation_pages",
@@ -69,6 +72,7 @@ __all__ = [
     "render_access_notice",
     "render_account",
     "render_audit",
+    "render_by_tenant",
     "render_caption",
     "render_cards",
     "render_chart",
@@ -85,7 +89,9 @@ __all__ = [
     "render_notifications",
     "render_sidebar",
     "render_table",
+    "render_tenant_picker",
     "render_whatif",
     "run_with_progress",
     "start_page",
+    "tenant_cores",
 ]

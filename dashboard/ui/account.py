@@ -30,18 +30,20 @@ from dashboard.access import (
     AccessError,
     Identity,
     Viewer,
+    allowed_tenants,
     choose_tenant,
     load_access,
-    tenant_of,
 )
 from dashboard.audit import SYSTEM, AuditError, AuditEvent, audit_log
 from dashboard.errors import DashboardError, SettingsError
+from dashboard.filters import DIMENSIONS
 from dashboard.settings import Settings
+from dashboard.tenants import Tenants
 from dashboard.ui.navigation import only_page
 from dashboard.ui.widgets import as_text
 
-__all__ = ["AuthConfig", "admit", "auth_config", "current_tenant", "current_viewer", "note_policy", "record",
-           "recorder", "render_access_notice", "render_account"]
+__all__ = ["TENANT_KEY", "AuthConfig", "admit", "auth_config", "current_tenant", "current_viewer", "note_policy",
+           "record", "recorder", "render_access_notice", "render_account", "render_tenant_picker"]
 
 log = logging.getLogger("dashboard.ui.account")
 _VIEWER_KEY = "_viewer"
@@ -49,6 +51,11 @@ _TENANT_KEY = "_tenant"
 _TENANT_PROBLEM_KEY = "_tenant_link_problem"
 _SIGNED_IN_KEY = "_signed_in_recorded"
 _REFUSED_KEY = "_refusal_recorded"
+_SHOWN_KEY = "_tenant_shown"
+TENANT_KEY = "tenant"
+"""The picker's key, and the URL's parameter (``?tenant=``)."""
+_PER_TENANT_KEYS = (*(d.key for d in DIMENSIONS), "sla_pick")
+"""Widgets whose values are one tenant's (agents, work queues, tiers, a picked group): dropped on a switch."""
 APP_TITLE = "Khoros Care Dashboard"
 
 
@@ -127,9 +134,11 @@ def _refuse(title: str, message: str, detail: str | None = None, **kwargs: Any) 
     only_page(_message_page(title, message, detail, **kwargs), title)
 
 
-def admit(settings: Settings) -> tuple[Viewer, str]:
-    """The reader and the tenant they see; otherwise the one page they may see (sign-in, a refusal) is served
-    at every path and the run stops there."""
+def admit(settings: Settings, tenants: Tenants | None = None) -> tuple[Viewer, str]:
+    """The reader and the tenant they see (of ``tenants``: the deployment's, default the settings' one); otherwise
+    the one page they may see (sign-in, a refusal) is served at every path and the run stops there."""
+    if tenants is None:
+        tenants = Tenants.single(settings)
     # Nothing of an earlier run stands until this one has passed the gate (a page's context included).
     for key in (_VIEWER_KEY, _TENANT_KEY, _TENANT_PROBLEM_KEY, "_page_context"):
         st.session_state.pop(key, None)
@@ -138,9 +147,8 @@ def admit(settings: Settings) -> tuple[Viewer, str]:
     except SettingsError as exc:
         log.error("sign-in is misconfigured: %s", exc)
         _refuse("Sign-in is misconfigured", f"Sign-in is misconfigured: {exc}")
-    tenant = tenant_of(settings)
     if auth is None:
-        if settings.use_simulator:
+        if tenants.all_simulated:
             viewer = Viewer.open_demo()
         elif settings.allow_anonymous:
             viewer = Viewer.anonymous()
@@ -154,20 +162,52 @@ def admit(settings: Settings) -> tuple[Viewer, str]:
                     "open it to anyone who can reach this server, on purpose.")
     else:
         viewer = _signed_in_viewer(settings, auth)
-    chosen, problem = choose_tenant(viewer, [tenant], st.query_params.get("tenant"))
+    # The picker's value (a switch in the sidebar) first, else the link's; only tenants the reader may see count.
+    picked = st.session_state.get(TENANT_KEY)
+    asked = picked if isinstance(picked, str) else st.query_params.get(TENANT_KEY)
+    chosen, problem = choose_tenant(viewer, tenants.names, asked)
     if chosen is None:
-        _record_refusal(settings, viewer, "no role in this tenant")
+        _record_refusal(tenants.tenants[0].settings, viewer, "no role in this tenant")
         groups = ", ".join(viewer.groups) or "none"
         _refuse("No access", f"You are signed in as {viewer.label}, but your access does not include this "
                 "dashboard's data.",
                 f"Your {settings.roles_claim}: {groups}. Ask an admin to give one of them a role in the access file.",
                 sign_out=True, viewer=viewer)
-    _record_sign_in(settings, viewer)
+    _record_sign_in(tenants.get(chosen).settings, viewer)
+    _forget_other_tenants_picks(chosen)
     st.session_state[_VIEWER_KEY] = viewer
     st.session_state[_TENANT_KEY] = chosen
     if problem:
         st.session_state[_TENANT_PROBLEM_KEY] = problem
     return viewer, chosen
+
+
+def _forget_other_tenants_picks(chosen: str) -> None:
+    """On a switch of tenant, the sidebar's filters and a page's pick (another tenant's agents, queues, tiers) are
+    dropped, from the session and the URL; the window, the zone and the bot rule stay."""
+    shown = st.session_state.get(_SHOWN_KEY)
+    st.session_state[_SHOWN_KEY] = chosen
+    if shown is None or shown == chosen:
+        return
+    for key in _PER_TENANT_KEYS:
+        st.session_state.pop(key, None)
+        if key in st.query_params:
+            del st.query_params[key]
+
+
+def render_tenant_picker(viewer: Viewer, tenant: str, tenants: Tenants) -> None:
+    """The sidebar's tenant picker, bound to the URL (``?tenant=``), offering only the tenants the reader may see
+    (one: its name; no tenants file: nothing)."""
+    if not tenants.from_file:
+        return
+    allowed = allowed_tenants(viewer, tenants.names)
+    if len(allowed) == 1:
+        st.sidebar.caption(as_text(f"Tenant: {tenant}"))
+        return
+    if st.session_state.get(TENANT_KEY) != tenant:
+        st.session_state[TENANT_KEY] = tenant  # the gate's choice (a link to a tenant not allowed is corrected)
+    st.sidebar.selectbox("Tenant", allowed, key=TENANT_KEY, bind="query-params",
+                         help="The Khoros Care tenants you may see; each has its own data, settings and audit.")
 
 
 def _signed_in_viewer(settings: Settings, auth: AuthConfig) -> Viewer:
@@ -219,9 +259,11 @@ def _record_refusal(settings: Settings, viewer: Viewer, reason: str) -> None:
 
 
 def _settings() -> Settings:
-    from dashboard.ui.loaders import get_settings
+    """The settings of the tenant this run shows (its audit is in its store partition)."""
+    from dashboard.ui.loaders import get_settings, get_tenants
 
-    return get_settings()
+    tenants, tenant = get_tenants(), current_tenant()
+    return tenants.get(tenant).settings if tenant in tenants.names else get_settings()
 
 
 def recorder(action: str, **what: Any) -> Callable[[], AuditEvent]:
