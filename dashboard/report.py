@@ -31,6 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dashboard.cli_args import FIRST_DAY, LAST_DAY, day_argument
 from dashboard.csv_safety import csv_text
 from dashboard.errors import DashboardError
 from dashboard.filters import DIMENSION_BY_KEY, DIMENSIONS, apply_filters
@@ -180,7 +181,6 @@ def format_report(frame: pl.DataFrame, fmt: str = "table", empty: str = "(no con
     return "\n".join(s.rstrip() for s in out) + "\n"
 
 
-FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2099, 12, 31)
 """Days a report can cover: the store holds nothing outside them (``schema.TIME_RANGE``), and time-zone
 arithmetic on them stays inside the calendar."""
 
@@ -193,16 +193,6 @@ def parse_filter(text: str) -> tuple[str, list[str]]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a filter like tier=Platinum,Gold (keys: "
                                          f"{', '.join(DIMENSION_BY_KEY)})")
     return key, [v.strip() for v in values.split(",") if v.strip()]
-
-
-def _parse_date(text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between {FIRST_DAY} and {LAST_DAY}")
-    return day
 
 
 def _parse_instant(text: str) -> datetime:
@@ -246,8 +236,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--by", default="tier",
                      help="comma-separated group columns: tier, priority, channel, queue, team, agent, status "
                           "(agents, work queues and teams get their name beside the id; default: tier)")
-    sla.add_argument("--start", type=_parse_date, required=True, help="first day (YYYY-MM-DD, in --tz)")
-    sla.add_argument("--end", type=_parse_date, required=True, help="day after the last (exclusive)")
+    sla.add_argument("--start", type=day_argument, required=True, help="first day (YYYY-MM-DD, in --tz)")
+    sla.add_argument("--end", type=day_argument, required=True, help="day after the last (exclusive)")
     sla.add_argument("--tz", default=None,
                      help="IANA time zone of the days, e.g. America/New_York (default: CARE_DASHBOARD_TIMEZONE); "
                           "not a fixed offset or an abbreviation like EST")

@@ -46,13 +46,14 @@ def _fraction(text: str) -> float:
 
 def add_planning_parsers(sub) -> None:
     """The planning reports' subcommands (``sub``: ``report``'s subparsers)."""
-    from dashboard.report import FORMATS, _parse_date, _parse_instant
+    from dashboard.cli_args import day_argument
+    from dashboard.report import FORMATS, _parse_instant
     from dashboard.tenants import add_tenant_argument
     from dashboard.views.occupancy import OCCUPANCY_GROUPS
 
     def common(parser: argparse.ArgumentParser, start_help: str, end_help: str) -> None:
-        parser.add_argument("--start", type=_parse_date, required=True, help=start_help)
-        parser.add_argument("--end", type=_parse_date, required=True, help=end_help)
+        parser.add_argument("--start", type=day_argument, required=True, help=start_help)
+        parser.add_argument("--end", type=day_argument, required=True, help=end_help)
         parser.add_argument("--tz", default=None, help="IANA time zone of the days (default: CARE_DASHBOARD_TIMEZONE)")
         parser.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
                             help="as of this instant (ISO-8601 with zone; default: now — the demo world's end)")

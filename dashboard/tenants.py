@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dashboard.errors import SettingsError
+from dashboard.errors import DashboardError, SettingsError
 from dashboard.settings import Settings, load_settings
 
 __all__ = [
@@ -352,6 +352,16 @@ def tenant_settings(name: str | None = None, *, secrets: Mapping[str, object] | 
     """The settings of the tenant a command runs for (``--tenant NAME``; see :meth:`Tenants.chosen`)."""
     tenants = load_tenants(secrets=secrets, env=env)
     return tenants.settings_for(tenants.chosen(name))
+
+
+def cli_tenant_settings(args: Any, err: Any) -> Settings | None:
+    """A command's tenant settings for ``args.tenant``, or None after saying on ``err`` why there are none (the
+    command then exits 2)."""
+    try:
+        return tenant_settings(args.tenant)
+    except DashboardError as exc:
+        print(f"error: {exc}", file=err)
+        return None
 
 
 TENANT_HELP = "the tenant (its name in CARE_DASHBOARD_TENANTS); needed when several are configured"

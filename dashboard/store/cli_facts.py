@@ -33,14 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     from dashboard.core import Dashboard
     from dashboard.errors import DashboardError
-    from dashboard.tenants import tenant_settings
+    from dashboard.tenants import cli_tenant_settings
 
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        settings = tenant_settings(args.tenant)
-    except DashboardError as exc:
-        print(f"error: {exc}", file=err)
+    settings = cli_tenant_settings(args, err)
+    if settings is None:
         return 2
     core = None
     try:

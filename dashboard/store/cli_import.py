@@ -44,14 +44,12 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     from dashboard.errors import StoreError
     from dashboard.schema import SchemaError, TimeReading, export_schema, parse_export_bytes
     from dashboard.store.importer import ImportFailed, detect_format, import_files
-    from dashboard.tenants import tenant_settings
+    from dashboard.tenants import cli_tenant_settings
 
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        settings = tenant_settings(args.tenant)
-    except ValueError as exc:
-        print(f"error: {exc}", file=err)
+    settings = cli_tenant_settings(args, err)
+    if settings is None:
         return 2
     export_schema(args.export)
     try:

@@ -40,15 +40,14 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     from dashboard.core import Dashboard
     from dashboard.errors import DashboardError
     from dashboard.khoros import KhorosError
+    from dashboard.store.cli_sync import print_failures
     from dashboard.store.sync import DEFAULT_EXPORTS, sync, sync_bot_requests
-    from dashboard.tenants import tenant_settings
+    from dashboard.tenants import cli_tenant_settings
 
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        settings = tenant_settings(args.tenant)
-    except DashboardError as exc:
-        print(f"error: {exc}", file=err)
+    settings = cli_tenant_settings(args, err)
+    if settings is None:
         return 2
     if not settings.use_simulator and settings.missing_for_tenant():
         print(f"error: tenant settings missing: {', '.join(settings.missing_for_tenant())}", file=err)
@@ -105,10 +104,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
     finally:
         if core is not None:
             core.close()
-    if failed:
-        print(f"error: {len(failed)} problem(s) left:", file=err)
-        for reason in failed:
-            print(f"  {reason}", file=err)
+    if print_failures(failed, "problem(s) left", err):
         return 1
     print("Repaired: every damaged day was fetched again.", file=out)
     return 0

@@ -12,25 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import TextIO
 
-__all__ = ["add_arguments", "run"]
+from dashboard.cli_args import day_argument
 
+__all__ = ["add_arguments", "print_failures", "run"]
 
-FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2099, 12, 31)
-"""Days a sync can ask for: Khoros holds nothing older, and the arithmetic of a window stays inside the calendar."""
 MAX_LOOKBACK_DAYS = 3650
-
-
-def _day(text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between {FIRST_DAY} and {LAST_DAY}")
-    return day
 
 
 def _lookback(text: str) -> int:
@@ -44,8 +33,8 @@ def _lookback(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=_day, help="first day (UTC, inclusive); default: 30 days before --end")
-    parser.add_argument("--end", type=_day, help="last day (UTC, inclusive); default: today")
+    parser.add_argument("--start", type=day_argument, help="first day (UTC, inclusive); default: 30 days before --end")
+    parser.add_argument("--end", type=day_argument, help="last day (UTC, inclusive); default: today")
     parser.add_argument("--exports", help="comma-separated export ids (default: all Analytics exports)")
     parser.add_argument("--bot-requests", action="store_true",
                         help="also sync Bot API v3 request records (needs KHOROS_BOT_APP_ID, or the simulator)")
@@ -263,9 +252,13 @@ def _sync_tenant(settings, args: argparse.Namespace, exports: list[str], out: Te
     finally:
         if core is not None:
             core.close()
+    return 1 if print_failures(failed, "window(s) failed", err) else 0
+
+
+def print_failures(failed: list[str], what: str, err: TextIO) -> bool:
+    """Say on ``err`` what is left failed, one reason a line; whether there was anything."""
     if failed:
-        print(f"error: {len(failed)} window(s) failed:", file=err)
+        print(f"error: {len(failed)} {what}:", file=err)
         for reason in failed:
             print(f"  {reason}", file=err)
-        return 1
-    return 0
+    return bool(failed)
