@@ -138,13 +138,13 @@ class TenantSource(DataSource):
 class StoreSource(DataSource):
     """A store folder that is there already (benchmarks, tests, a copy of a tenant's store): no client."""
 
-    def __init__(self, root: Path, settings: Settings) -> None:
+    def __init__(self, root: Path | str, settings: Settings) -> None:
         self.settings = settings
         self._store = Store(root)
 
     @property
     def label(self) -> str:
-        return f"Store {self._store.root.name}"
+        return f"Store {self._store.name}"
 
     @property
     def store(self) -> Store:
@@ -196,21 +196,19 @@ class DemoWorld:
 
     @classmethod
     def read(cls, store: Store) -> DemoWorld | None:
-        try:
-            data = json.loads((store.root / DEMO_RECORD).read_bytes())
-            return cls(**{**data, "end": datetime.fromisoformat(data["end"]).astimezone(UTC)})
-        except FileNotFoundError:
+        raw = store.read_object(DEMO_RECORD)
+        if raw is None:
             return None
+        try:
+            data = json.loads(raw)
+            return cls(**{**data, "end": datetime.fromisoformat(data["end"]).astimezone(UTC)})
         except (ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"{store.root / DEMO_RECORD} is damaged ({exc}); delete it to make a new demo "
+            raise StoreError(f"{store.location(DEMO_RECORD)} is damaged ({exc}); delete it to make a new demo "
                              "world") from None
 
     def write(self, store: Store) -> None:
         body = {**asdict(self), "end": self.end.isoformat()}
-        path = store.root / DEMO_RECORD
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, indent=1))
-        tmp.replace(path)
+        store.write_object(DEMO_RECORD, json.dumps(body, indent=1).encode())
 
 
 def _floor_minute(t: datetime) -> datetime:
@@ -219,14 +217,7 @@ def _floor_minute(t: datetime) -> datetime:
 
 def _clear_store(store: Store) -> None:
     """Everything a demo world put in its store (the folder and its lock files stay), as its one writer."""
-    with store.writer("replace the demo world"):
-        for child in store.root.iterdir():
-            if child.name.startswith("export=") or child.name in ("_quarantine", "_damaged", "_failures.json",
-                                                                  "facts", DEMO_RECORD):
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
+    store.remove(["export=", "_quarantine", "_damaged", "_failures.json", "facts", DEMO_RECORD])
 
 
 _OLD_DEMO_FOLDER = re.compile(r"^simulator-seed\d+-d\d+-c\d+-\d{8}T\d{4}$")
@@ -374,7 +365,8 @@ def _open_demo(settings: Settings, *, progress: ProgressCallback | None, mode: s
     if mode == "read" and not refresh:
         # A reader changes nothing: the stored world as recorded (an empty store: a world ending now, unrecorded).
         return DemoSource(settings, store, DemoWorld.read(store) or _new_record(settings, None))
-    _prune_old_demo_stores(store.root.parent)
+    if store.is_local:
+        _prune_old_demo_stores(store.root.parent)
     # One process makes (or completes) the world; the others wait here and then reuse it.
     with store.lock("demo-world"):
         record = DemoWorld.read(store)
