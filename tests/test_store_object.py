@@ -174,7 +174,7 @@ def test_readers_find_files_through_the_manifest_and_the_sweep_keeps_the_grace(s
 
 
 def test_a_sync_killed_between_its_data_puts_and_its_manifest_put_resumes_to_the_same_bucket(synced, s3_server,
-                                                                                             tmp_path):
+                                                                                             s3_env, tmp_path):
     s3 = synced["s3"]
     reference = snapshot(Store(f"{synced['url']}/{TENANT}"))
     commits = [e for e in put_events(synced["log"]) if e.startswith("put ") and e.endswith("_manifest.json")
@@ -202,7 +202,8 @@ def test_a_sync_killed_between_its_data_puts_and_its_manifest_put_resumes_to_the
 # ---- one writer ----------------------------------------------------------------------------------------------------
 
 
-def test_two_syncs_of_one_tenant_at_once_one_waits_for_the_other_and_nothing_is_lost(synced, s3_server, tmp_path):
+def test_two_syncs_of_one_tenant_at_once_one_waits_for_the_other_and_nothing_is_lost(synced, s3_server, s3_env,
+                                                                                     tmp_path):
     s3 = synced["s3"]
     url = s3_server.new_bucket("concurrent")
     paused, resume = tmp_path / "paused", tmp_path / "resume"
