@@ -302,9 +302,10 @@ def test_a_writer_that_lost_its_lease_commits_nothing(s3_server, s3_env):
 
 
 def test_two_replicas_report_the_figure_before_or_after_while_a_sync_commits(s3_server, tmp_path):
-    """Two reader processes loop ``report sla`` on one bucket while a sync of the last days commits (one window
-    of the conversation export: one commit). The sync is held after its day PUTs, before its manifest PUT, while
-    the readers read; then it commits. Every answer must be the figure before or the figure after."""
+    """Two reader processes loop ``report sla`` on one bucket while a sync of the last days commits (one window of
+    the conversations and one of their inbound posts: the figure needs both, so one of the two commits changes it).
+    The sync is held after its inbound posts' day PUTs, before their manifest PUT, while the readers read; then it
+    commits. Every answer must be the figure before or the figure after, and "before" while it is held."""
     s3 = s3_server.env
     url = s3_server.new_bucket("replicas")
     writer_dir = tmp_path / "writer"
@@ -312,9 +313,10 @@ def test_two_replicas_report_the_figure_before_or_after_while_a_sync_commits(s3_
     before = sla_rows(cli(writer_dir, url, s3, *SLA))
     paused, resume = tmp_path / "paused", tmp_path / "resume"
     sync = subprocess.Popen(
-        [sys.executable, "-m", "dashboard", "sync", "--quiet", "--exports", "conversation", "--start", "2026-11-16",
+        [sys.executable, "-m", "dashboard", "sync", "--quiet", "--exports", "conversation,incoming_post", "--start",
+         "2026-11-16",
          "--end", "2026-11-18", "--author-lookback-days", "0"], cwd=ROOT, text=True,
-        env=env_for(writer_dir, url, s3, {"pause_on": "export=conversation/_manifest.json", "paused": str(paused),
+        env=env_for(writer_dir, url, s3, {"pause_on": "export=incoming_post/_manifest.json", "paused": str(paused),
                                           "resume": str(resume)}),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     answers: dict[str, list[tuple[float, str, str]]] = {"replica-1": [], "replica-2": []}
@@ -323,8 +325,10 @@ def test_two_replicas_report_the_figure_before_or_after_while_a_sync_commits(s3_
     def replica(name: str) -> None:
         while not stop.is_set():
             began = time.monotonic()
-            phase = "paused" if paused.exists() and not resume.exists() else "running"
+            held_at_start = paused.exists() and not resume.exists()
             rows = sla_rows(cli(tmp_path / name, url, s3, *SLA))
+            # "paused": the whole read ran while the sync was held between its day PUTs and its manifest PUT
+            phase = "paused" if held_at_start and not resume.exists() else "running"
             answers[name].append((time.monotonic() - began, phase, json.dumps(rows, sort_keys=True)))
 
     readers = [threading.Thread(target=replica, args=(n,)) for n in answers]

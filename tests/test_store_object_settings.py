@@ -19,7 +19,8 @@ def test_a_store_url_puts_each_tenant_under_its_label_and_keeps_the_local_folder
     settings = load_settings(env=env)
     assert settings.store_url == "s3://care-data/dashboard"
     assert store_location(settings) == "s3://care-data/dashboard/simulator-seed3-d5-c400"
-    assert store_root(settings) == tmp_path / "store" / "simulator-seed3-d5-c400"  # the audit log and notifier state stay here
+    # the audit log and the notifier state stay in the local folder
+    assert store_root(settings) == tmp_path / "store" / "simulator-seed3-d5-c400"
     local = load_settings(env={k: v for k, v in env.items() if k != "CARE_DASHBOARD_STORE_URL"})
     assert local.store_url is None and store_location(local) == tmp_path / "store" / "simulator-seed3-d5-c400"
 
