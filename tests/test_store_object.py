@@ -277,13 +277,33 @@ def test_the_second_writer_is_told_who_writes_and_an_expired_lease_is_taken_over
         assert files.put_if(".writer.lock", b"{}", handle.version) is None
 
 
+def posts(ids: list[str], day: date) -> pl.DataFrame:
+    frame = pl.DataFrame({"post_id": ids, "conversation_id": ["c1"] * len(ids), "author_id": ["a1"] * len(ids),
+                          "network": ["x"] * len(ids),
+                          "received_time": [datetime(day.year, day.month, day.day, 10, tzinfo=UTC)] * len(ids)})
+    return frame.with_columns([pl.lit(None).cast(t).alias(c) for c, t in
+                               schema.EXPORTS["incoming_post"].polars_schema.items() if c not in frame.columns])
+
+
+def test_a_damaged_day_on_a_bucket_is_skipped_named_and_set_aside_by_copy_and_delete(s3_server, s3_env):
+    store = Store(f"{s3_server.new_bucket('damaged')}/tenant")
+    first, second = date(2026, 11, 2), date(2026, 11, 3)
+    store.write_day("incoming_post", first, posts(["p1", "p2"], first), {"source": "sync x"})
+    store.write_day("incoming_post", second, posts(["p3"], second), {"source": "sync x"})
+    rel = store.day_entries("incoming_post")[first]["file"]
+    store._files.put(rel, b"PAR1 cut short")  # a bad copy: another size, no footer
+    assert store.scan("incoming_post").collect()["post_id"].to_list() == ["p3"]  # the other day still reads
+    (damaged,) = store.damaged().to_dicts()
+    assert damaged["day"] == first and damaged["file"] == rel and "bytes where" in damaged["reason"]
+    assert damaged["set_aside"].startswith("_damaged/export=incoming_post/day=2026-11-02/")
+    assert store.exists(damaged["set_aside"]) and not store.exists(rel)  # moved: kept, not deleted
+    assert first not in store.day_entries("incoming_post")  # so the next sync fetches it again
+
+
 def test_a_writer_that_lost_its_lease_commits_nothing(s3_server, s3_env):
     url = f"{s3_server.new_bucket('lost')}/tenant"
     store = Store(url, lease_ttl_s=0.6)
-    frame = pl.DataFrame({"post_id": ["p1"], "conversation_id": ["c1"], "author_id": ["a1"], "network": ["x"],
-                          "received_time": [datetime(2026, 11, 2, 10, tzinfo=UTC)]})
-    frame = frame.with_columns([pl.lit(None).cast(t).alias(c) for c, t in
-                                schema.EXPORTS["incoming_post"].polars_schema.items() if c not in frame.columns])
+    frame = posts(["p1"], date(2026, 11, 2))
     lost = "taken over by a sync on another machine"
     with pytest.raises(StoreError, match=lost), store.writer("a sync that pauses"):
         lease = store._lease
