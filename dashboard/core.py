@@ -96,10 +96,12 @@ class Dashboard:
 
     @classmethod
     def for_store(cls, root: Path | str, *, settings: Settings | None = None, keep: bool = True) -> Dashboard:
-        """A core over a store folder that is there already (benchmarks, tests): no client, the wall clock."""
+        """A core over a store that is there already, a folder or a bucket URL (benchmarks, tests, a replica):
+        no client, the wall clock."""
         from dashboard.source import StoreSource
+        from dashboard.store._objects import is_store_url
 
-        return cls(StoreSource(Path(root), settings or Settings()), keep=keep)
+        return cls(StoreSource(root if is_store_url(root) else Path(root), settings or Settings()), keep=keep)
 
     @classmethod
     def from_tables(cls, tables: Mapping[str, pl.LazyFrame | pl.DataFrame], *, settings: Settings | None = None,

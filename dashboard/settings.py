@@ -39,6 +39,7 @@ ENV_NAMES = (
     "KHOROS_EXPORT_TIMEZONE",
     "CARE_DASHBOARD_TENANT_NAME",
     "CARE_DASHBOARD_DATA_DIR",
+    "CARE_DASHBOARD_STORE_URL",
     "CARE_DASHBOARD_CACHE_KEY",
     "CARE_DASHBOARD_POLICY",
     "CARE_DASHBOARD_IFRAME_SECRET",
@@ -82,6 +83,10 @@ class Settings:
     rate_analytics_per_min: int = 20
     rate_care_per_min: int = 60
     data_dir: Path = DEFAULT_DATA_DIR
+    store_url: str | None = None
+    """``CARE_DASHBOARD_STORE_URL``: where the stores live when not in ``data_dir / "store"``: ``s3://bucket/prefix``
+    (``gs://``, ``az://`` too; credentials and an S3-compatible endpoint from the usual ``AWS_*`` environment
+    variables). Each tenant's store is ``<store url>/<tenant label>`` (:func:`dashboard.store.open_store`)."""
     cache_key: str | None = field(default=None, repr=False)
     policy_path: Path | None = None
     iframe_secret: str | None = field(default=None, repr=False)
@@ -233,6 +238,7 @@ def load_settings(secrets: Mapping[str, object] | None = None, env: Mapping[str,
         rate_analytics_per_min=_int(source, "KHOROS_RATE_ANALYTICS_PER_MIN", 20, 1, 1_000_000),
         rate_care_per_min=_int(source, "KHOROS_RATE_CARE_PER_MIN", 60, 1, 1_000_000),
         data_dir=Path(_get(source, "CARE_DASHBOARD_DATA_DIR") or DEFAULT_DATA_DIR).expanduser(),
+        store_url=_store_url(source),
         cache_key=_get(source, "CARE_DASHBOARD_CACHE_KEY"),
         policy_path=Path(policy) if policy else None,
         iframe_secret=_get(source, "CARE_DASHBOARD_IFRAME_SECRET"),
@@ -263,6 +269,19 @@ def _source(secrets: Mapping[str, object] | None, env: Mapping[str, str] | None)
     if secrets:
         source.update({k: v for k, v in secrets.items() if k in ENV_NAMES or k.startswith(WEBHOOK_PREFIX)})
     return source
+
+
+def _store_url(source: Mapping[str, object]) -> str | None:
+    raw = _get(source, "CARE_DASHBOARD_STORE_URL")
+    if not raw:
+        return None
+    from dashboard.store._objects import SCHEMES
+
+    scheme, sep, rest = raw.partition("://")
+    if not sep or scheme.lower() not in SCHEMES or not rest.strip("/"):
+        raise SettingsError(f"setting CARE_DASHBOARD_STORE_URL must look like s3://bucket/prefix (schemes: "
+                            f"{', '.join(SCHEMES)}), got {raw[:80]!r}")
+    return f"{scheme.lower()}://{rest.strip('/')}"
 
 
 def _mode(source: Mapping[str, object]) -> str:

@@ -159,13 +159,13 @@ class TenantSource(DataSource):
 class StoreSource(DataSource):
     """A store folder that is there already (benchmarks, tests, a copy of a tenant's store): no client."""
 
-    def __init__(self, root: Path, settings: Settings) -> None:
+    def __init__(self, root: Path | str, settings: Settings) -> None:
         self.settings = settings
         self._store = Store(root)
 
     @property
     def label(self) -> str:
-        return f"Store {self._store.root.name}"
+        return f"Store {self._store.name}"
 
     @property
     def store(self) -> Store:
@@ -227,23 +227,21 @@ class DemoWorld:
 
     @classmethod
     def read(cls, store: Store) -> DemoWorld | None:
+        raw = store.read_object(DEMO_RECORD)
+        if raw is None:
+            return None
         try:
-            data = json.loads((store.root / DEMO_RECORD).read_bytes())
+            data = json.loads(raw)
             times = {k: datetime.fromisoformat(data[k]).astimezone(UTC) for k in ("end", "start", "advancing_to")
                      if data.get(k)}
             return cls(**{**data, "start": None, "advancing_to": None, **times})
-        except FileNotFoundError:
-            return None
         except (ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"{store.root / DEMO_RECORD} is damaged ({exc}); delete it to make a new demo "
+            raise StoreError(f"{store.location(DEMO_RECORD)} is damaged ({exc}); delete it to make a new demo "
                              "world") from None
 
     def write(self, store: Store) -> None:
         body = {**asdict(self), **{k: v.isoformat() for k, v in asdict(self).items() if isinstance(v, datetime)}}
-        path = store.root / DEMO_RECORD
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, indent=1))
-        tmp.replace(path)
+        store.write_object(DEMO_RECORD, json.dumps(body, indent=1).encode())
 
 
 def _floor_minute(t: datetime) -> datetime:
@@ -252,14 +250,7 @@ def _floor_minute(t: datetime) -> datetime:
 
 def _clear_store(store: Store) -> None:
     """Everything a demo world put in its store (the folder and its lock files stay), as its one writer."""
-    with store.writer("replace the demo world"):
-        for child in store.root.iterdir():
-            if child.name.startswith("export=") or child.name in ("_quarantine", "_damaged", "_failures.json",
-                                                                  "facts", DEMO_RECORD):
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
+    store.remove(["export=", "_quarantine", "_damaged", "_failures.json", "facts", DEMO_RECORD])
 
 
 _OLD_DEMO_FOLDER = re.compile(r"^simulator-seed\d+-d\d+-c\d+-\d{8}T\d{4}$")
@@ -307,6 +298,9 @@ class DemoSource(DataSource):
         )
 
     def _record_mark(self) -> tuple[int, int] | None:
+        if not self._store.is_local:  # a bucket: the record's bytes (a few hundred) stand for its version
+            raw = self._store.read_object(DEMO_RECORD)
+            return None if raw is None else (hash(raw), len(raw))
         try:
             stat = (self._store.root / DEMO_RECORD).stat()
         except FileNotFoundError:
@@ -503,7 +497,8 @@ def _open_demo(settings: Settings, *, progress: ProgressCallback | None, mode: s
     if mode == "read" and not refresh:
         # A reader changes nothing: the stored world as recorded (an empty store: a world ending now, unrecorded).
         return DemoSource(settings, store, DemoWorld.read(store) or _new_record(settings, None))
-    _prune_old_demo_stores(store.root.parent)
+    if store.is_local:
+        _prune_old_demo_stores(store.root.parent)
     from dashboard.simulator.world import GENERATOR
 
     # One process makes (or completes) the world; the others wait here and then reuse it.

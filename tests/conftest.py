@@ -243,3 +243,54 @@ def screenshot(pg, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ---- a real S3-compatible server (issue 14: the store on object storage) ----------------------------------------
+
+
+class S3Server:
+    """moto's S3 in server mode on a loopback port: what ``CARE_DASHBOARD_STORE_URL=s3://…`` talks to in tests.
+    moto 5 honours ``If-None-Match: *`` and ``If-Match`` on PUT (the store's create-only writes and conditional
+    commits; ``tests/test_store_object.py`` checks that it does)."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = _free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._buckets = 0
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The AWS variables a process needs to reach this server (test credentials, plain HTTP on loopback)."""
+        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY":
+                "test-secret", "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+
+    def new_bucket(self, name: str = "care") -> str:
+        """A new empty bucket; returns its ``s3://`` URL with a prefix, as a deployment configures it."""
+        import boto3
+
+        self._buckets += 1
+        bucket = f"{name}-{self._buckets}-{os.getpid()}"
+        boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id="test-key",
+                     aws_secret_access_key="test-secret", region_name="us-east-1").create_bucket(Bucket=bucket)
+        return f"s3://{bucket}/stores"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    server = S3Server()
+    server._server.start()
+    try:
+        yield server
+    finally:
+        server._server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """This process reaches the test server (``AWS_*`` set for the test's duration)."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    return s3_server.env

@@ -28,7 +28,7 @@ DEPLOY = ROOT / "deploy"
 # Settings and options issue 14's other items add (the store on a bucket; several tenants), written against their
 # names before they land. Accepted only while the code does not know them yet: once it does, the checks below hold
 # them like any other name.
-PENDING_SETTINGS = {"CARE_DASHBOARD_STORE_URL"}
+PENDING_SETTINGS: set[str] = set()
 PENDING_OPTIONS: set[tuple[str, str]] = set()
 
 

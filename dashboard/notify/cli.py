@@ -140,7 +140,7 @@ def _status(core, rules) -> int:
     from dashboard.notify.state import read_state, state_folder
     from dashboard.notify.status import rule_status
 
-    state = read_state(state_folder(core.store.root))
+    state = read_state(state_folder(core.store.local_dir))
     for row in rule_status(rules, state, core.now()):
         when = f"{row.last_run:%Y-%m-%d %H:%M} UTC ({row.last_status})" if row.last_run else "never"
         print(f"{row.kind} {row.name}: {row.describes}; to {row.recipients}; last run {when}; "

@@ -64,5 +64,5 @@ def open_store_data(settings: Any, *, policy_path: Path | None = None) -> Frames
         policy=load_policy(policy_path or settings.policy_path),
         tier_attribute=settings.tier_attribute,
         tier_table=load_tier_file(settings.tier_file) if settings.tier_file else None,
-        store_root=Path(store.root),
+        store_root=store.local_dir,
     )

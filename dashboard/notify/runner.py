@@ -136,7 +136,7 @@ class Notifier:
             if store is None:
                 raise NotifyConfigError("the notifier keeps what it sent beside the store; this data source has "
                                         "none, so give it a state folder")
-            self.folder = state_folder(store.root)
+            self.folder = state_folder(store.local_dir)
         else:
             self.folder = Path(state_dir)
         self.policy = policy or DeliveryPolicy()

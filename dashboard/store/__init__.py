@@ -15,8 +15,9 @@ from dashboard.store._store import (
     Damage,
     Store,
     open_store,
+    store_location,
     store_root,
 )
 
 __all__ = ["DAMAGED_SCHEMA", "FAILURES_SCHEMA", "FRESHNESS_SCHEMA", "MANIFEST_SCHEMA", "Damage", "Store", "StoreBusy",
-           "StoreError", "open_store", "store_root"]
+           "StoreError", "open_store", "store_location", "store_root"]

@@ -40,6 +40,7 @@ import io
 import json
 import os
 import re
+import shutil
 import threading
 import time
 import uuid
@@ -54,11 +55,12 @@ import polars as pl
 from dashboard.errors import StoreBusy, StoreError
 from dashboard.schema import EXPORTS, QUARANTINE_SCHEMA, export_schema
 from dashboard.store._derived import DERIVED_DIR, DerivedManifest
-from dashboard.store._lease import WriterLease, holder_of
+from dashboard.store._lease import LEASE_TTL_S, ObjectLease, WriterLease, holder_of
 from dashboard.store._manifest import LAYOUT, Manifest
+from dashboard.store._objects import ObjectFiles, is_store_url
 
 __all__ = ["DAMAGED_SCHEMA", "FAILURES_SCHEMA", "FRESHNESS_SCHEMA", "MANIFEST_SCHEMA", "Damage", "Store",
-           "StoreBusy", "open_store", "store_root"]
+           "StoreBusy", "open_store", "store_location", "store_root"]
 
 MANIFEST_SCHEMA = pl.Schema({
     "export": pl.String(), "day": pl.Date(), "rows": pl.Int64(), "fetched_at": pl.Datetime("ms", "UTC"),
@@ -85,7 +87,7 @@ _MANIFEST = "_manifest.json"
 _LEGACY_FAILURES = "_failures.json"
 
 # Footers already read, by (path, size, mtime): files are never changed in place, so once is enough per process.
-_FOOTERS_READ: set[tuple[str, int, int]] = set()
+_FOOTERS_READ: set[tuple[str, int, str]] = set()
 _FOOTERS_GUARD = threading.Lock()
 
 
@@ -107,10 +109,35 @@ class Damage:
 
 
 class _LocalFiles:
-    """The store's few file operations on a local disk (an object store implements the same five)."""
+    """The store's few file operations on a local disk (:class:`~dashboard.store._objects.ObjectFiles` implements
+    the same on a bucket)."""
+
+    options: dict[str, str] = {}  # noqa: RUF012 (read only: a local disk needs no storage options)
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def locate(self, rel: str) -> Path:
+        return self.root / rel
+
+    def read(self, rel: str) -> tuple[bytes | None, str | None]:
+        """The file's bytes (None: there is none); no version locally (the lease and the generation suffice)."""
+        try:
+            return (self.root / rel).read_bytes(), None
+        except FileNotFoundError:
+            return None, None
+
+    def stat(self, rel: str) -> tuple[int, str] | None:
+        """(size, version: the modification time) of the file, None when there is none."""
+        try:
+            st = (self.root / rel).stat()
+        except FileNotFoundError:
+            return None
+        return st.st_size, str(st.st_mtime_ns)
+
+    def put(self, rel: str, data: bytes) -> None:
+        """Write ``rel`` whatever is there, in one step (records that are not commits: the demo world's)."""
+        self.commit(rel, data, None)
 
     def write_new(self, rel: str, data: bytes) -> None:
         """A new file under a name no one else uses; durable before it returns."""
@@ -124,8 +151,9 @@ class _LocalFiles:
         for folder in sorted(folders | {f.parent for f in folders}):
             _fsync_dir(folder)
 
-    def commit(self, rel: str, data: bytes) -> None:
-        """Replace ``rel`` in one step (the caller holds the lease and checked the generation it replaces)."""
+    def commit(self, rel: str, data: bytes, version: str | None = None) -> None:
+        """Replace ``rel`` in one step (the caller holds the lease and checked the generation it replaces; a
+        bucket also checks ``version``, the one the caller read)."""
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -185,12 +213,28 @@ def _parquet_bytes(frame: pl.DataFrame) -> bytes:
 class Store:
     """A tenant's synced and imported exports (see the module docstring)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        # Customer data: the owner-only folder guards every file inside it.
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._files = _LocalFiles(self.root)
-        self._lease = WriterLease(self.root)
+    def __init__(self, root: Path | str, *, local_dir: Path | None = None, lease_ttl_s: float = LEASE_TTL_S
+                 ) -> None:
+        """A store in a local folder ``root``, or on a bucket when ``root`` is a URL (``s3://bucket/prefix``,
+        see :mod:`dashboard.store._objects`); ``local_dir`` is a local folder for what this machine keeps beside
+        a bucket store (the notifier's state), ``lease_ttl_s`` how long a bucket's writer lease lasts unrenewed."""
+        self._files: _LocalFiles | ObjectFiles
+        self._lease: WriterLease | ObjectLease
+        if is_store_url(root):
+            self.root: Path | str = str(root).rstrip("/")
+            self.is_local = False
+            self._files = ObjectFiles(self.root)
+            self._lease = ObjectLease(self._files, ttl_s=lease_ttl_s)
+            self._lease_ttl_s = lease_ttl_s
+            self._local_dir = Path(local_dir) if local_dir is not None else None
+        else:
+            self.root = Path(root)
+            self.is_local = True
+            # Customer data: the owner-only folder guards every file inside it.
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._files = _LocalFiles(self.root)
+            self._lease = WriterLease(self.root)
+            self._local_dir = self.root
         self._suspects: dict[tuple[str, date], Damage] = {}
         self._suspects_guard = threading.Lock()
         self._sweep_temp_files()
@@ -200,22 +244,84 @@ class Store:
 
     # ---- paths and locks ---------------------------------------------------------------------------------
 
-    def export_dir(self, export_id: str) -> Path:
+    @property
+    def name(self) -> str:
+        """The store's own name (the tenant label: its folder's or its prefix's last part)."""
+        return self.root.name if isinstance(self.root, Path) else self.root.rsplit("/", 1)[-1]
+
+    @property
+    def storage_options(self) -> dict[str, str] | None:
+        """What Polars needs to read this store's files (``storage_options``; None for a local folder)."""
+        if self.is_local:
+            return None
+        return dict(self._files.options) or None
+
+    def location(self, rel: str) -> Path | str:
+        """Where a stored file is, for a reader: a local path, or a URL to read with :attr:`storage_options`."""
+        return self._files.locate(rel)
+
+    def scan_parquet(self, source: Any, **options: Any) -> pl.LazyFrame:
+        """``pl.scan_parquet`` of files of this store (locations from :meth:`location` and the like)."""
+        return pl.scan_parquet(source, storage_options=self.storage_options, **options)
+
+    def read_parquet(self, source: Any, **options: Any) -> pl.DataFrame:
+        """``pl.read_parquet`` of files of this store."""
+        return pl.read_parquet(source, storage_options=self.storage_options, **options)
+
+    @property
+    def local_dir(self) -> Path:
+        """A local folder for what this machine keeps beside the store (the notifier's state): the store's own
+        folder, or for a bucket the folder a local store of the tenant would have."""
+        if self._local_dir is None:
+            raise StoreError(f"the store at {self.root} has no local folder for this machine's state (open it "
+                             "with open_store, or pass local_dir)")
+        self._local_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self._local_dir
+
+    def read_object(self, rel: str) -> bytes | None:
+        """A small record kept in the store that is not data (the demo world's); None when there is none."""
+        return self._files.read(rel)[0]
+
+    def write_object(self, rel: str, data: bytes) -> None:
+        """Replace a small record (not a commit: readers do not find data through it)."""
+        self._files.put(rel, data)
+
+    def remove(self, tops: Iterable[str]) -> None:
+        """Delete everything under the top-level names ``tops`` (folders or files), as the one writer: what the
+        demo world's replacement clears."""
+        tops = set(tops)
+        with self.writer("replace the demo world"):
+            if isinstance(self.root, Path):
+                for child in self.root.iterdir():
+                    if child.name in tops or any(t.endswith("=") and child.name.startswith(t) for t in tops):
+                        if child.is_dir():
+                            shutil.rmtree(child)
+                        else:
+                            child.unlink()
+                return
+            for rel, _ in list(self._files.listing("")):
+                top = rel.split("/", 1)[0]
+                if top in tops or any(t.endswith("=") and top.startswith(t) for t in tops):
+                    self._files.delete(rel)
+
+    def export_dir(self, export_id: str) -> Path | str:
         export_schema(export_id)
-        return self.root / f"export={export_id}"
+        return self._files.locate(f"export={export_id}")
 
     def _manifest_rel(self, export_id: str) -> str:
         export_schema(export_id)
         return f"export={export_id}/{_MANIFEST}"
 
-    def day_path(self, export_id: str, day: date) -> Path | None:
-        """The committed file of a day (None: the day holds no rows, or is not in the store)."""
+    def day_path(self, export_id: str, day: date) -> Path | str | None:
+        """The committed file of a day (None: the day holds no rows, or is not in the store); a URL on a bucket
+        (read it with :attr:`storage_options`)."""
         entry = self._read(export_id).days.get(day.isoformat())
-        return self.root / entry["file"] if entry and entry.get("file") else None
+        return self._files.locate(entry["file"]) if entry and entry.get("file") else None
 
-    def day_files(self, export_id: str) -> list[Path]:
+    def day_files(self, export_id: str) -> list[Path | str]:
         """The committed files of an export, oldest day first."""
-        return [self.root / e["file"] for _, e in sorted(self._read(export_id).days.items()) if e.get("file")]
+        return [self._files.locate(e["file"]) for _, e in sorted(self._read(export_id).days.items())
+                if e.get("file")]
 
     def writer(self, purpose: str, *, wait_s: float | None = None,
                on_wait: Callable[[str], None] | None = None) -> contextlib.AbstractContextManager[None]:
@@ -224,12 +330,19 @@ class Store:
         return self._lease.hold(purpose, wait_s=wait_s, on_wait=on_wait)
 
     def writer_holder(self) -> str:
+        if isinstance(self._lease, ObjectLease):
+            return self._lease.holder()
         return holder_of(self.root)
 
     @contextlib.contextmanager
     def lock(self, name: str = "manifest") -> Iterator[None]:
         """A named exclusive lock across threads and processes (``fcntl``) on ``root/.<name>.lock``, for
-        coordination that is not a write of the store (making the demo world). Writes take :meth:`writer`."""
+        coordination that is not a write of the store (making the demo world); on a bucket a lease object
+        ``.<name>.lock`` like the writer's. Writes take :meth:`writer`."""
+        if isinstance(self._files, ObjectFiles):
+            with ObjectLease(self._files, f".{name}.lock", ttl_s=self._lease_ttl_s).hold(f"lock {name}"):
+                yield
+            return
         fd = os.open(self.root / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -238,23 +351,11 @@ class Store:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-    def try_lock(self, name: str) -> int | None:
-        """A non-blocking named lock; returns the fd to pass to :meth:`unlock`, or None if it is held."""
-        fd = os.open(self.root / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        return fd
-
-    @staticmethod
-    def unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
     def _sweep_temp_files(self, older_than_s: float = GRACE_S) -> None:
-        """Temp files of writers that were killed (an hour old, so a live writer is never disturbed)."""
+        """Temp files of writers that were killed (an hour old, so a live writer is never disturbed); a bucket
+        has none (a commit is one PUT)."""
+        if not isinstance(self.root, Path):
+            return
         cutoff = time.time() - older_than_s
         for tmp in self.root.rglob(".*.tmp"):
             with contextlib.suppress(OSError):
@@ -264,24 +365,35 @@ class Store:
     # ---- the manifest --------------------------------------------------------------------------------------
 
     def _read(self, export_id: str) -> Manifest:
+        return self._read_versioned(export_id)[0]
+
+    def _read_versioned(self, export_id: str) -> tuple[Manifest, str | None]:
         rel = self._manifest_rel(export_id)
-        try:
-            data = (self.root / rel).read_bytes()
-        except FileNotFoundError:
-            return Manifest(export_id)
-        return Manifest.from_json(export_id, data, where=str(self.root / rel))
+        data, version = self._files.read(rel)
+        if data is None:
+            return Manifest(export_id), None
+        return Manifest.from_json(export_id, data, where=str(self._files.locate(rel))), version
+
+    def _check_lease(self) -> None:
+        if self._lease.held_here():
+            return
+        lost = self._lease.lost_to() if isinstance(self._lease, ObjectLease) else None
+        if lost:
+            raise StoreError(f"the writer lease of the store {self.root} was taken over by {lost} (this writer did "
+                             "not renew it in time); nothing was committed")
+        raise StoreError("a store commit needs the writer lease (Store.writer)")
 
     def _commit(self, manifest: Manifest, expected_generation: int) -> None:
         """Write ``manifest`` as the next generation: the commit point of every write."""
-        if not self._lease.held_here():
-            raise StoreError("a store commit needs the writer lease (Store.writer)")
-        current = self._read(manifest.export_id).generation
-        if current != expected_generation:  # an object store checks this with If-Match on the manifest's version
+        self._check_lease()
+        current, version = self._read_versioned(manifest.export_id)
+        if current.generation != expected_generation:
             raise StoreError(f"the {manifest.export_id} manifest changed under the writer lease (generation "
-                             f"{current}, expected {expected_generation}); nothing was committed")
+                             f"{current.generation}, expected {expected_generation}); nothing was committed")
         manifest.generation = expected_generation + 1
         manifest.layout = LAYOUT
-        self._files.commit(self._manifest_rel(manifest.export_id), manifest.to_json())
+        # On a bucket the PUT is conditional on the version read (If-Match): no commit can overwrite another's.
+        self._files.commit(self._manifest_rel(manifest.export_id), manifest.to_json(), *_version(version))
 
     def day_entries(self, export_id: str) -> dict[date, dict[str, Any]]:
         """Manifest entries of one export by day (``fetched_at`` as an aware datetime)."""
@@ -309,6 +421,11 @@ class Store:
     def data_version(self) -> str:
         """Changes with every commit (each replaces a manifest, the kept facts' too): the key of every cached
         figure."""
+        if not isinstance(self.root, Path):
+            # One HEAD per manifest: its ETag changes with every commit.
+            versions = [self._files.stat(rel) for rel in (*map(self._manifest_rel, EXPORTS), self._derived_rel())]
+            digest = hashlib.sha256(repr(versions).encode()).hexdigest()[:16]
+            return f"{self.name}:{digest}"
         marks = list(self.root.glob(f"export=*/{_MANIFEST}"))
         newest = max((p.stat().st_mtime_ns for p in marks), default=0)
         try:
@@ -324,18 +441,20 @@ class Store:
 
     def derived(self) -> DerivedManifest:
         """The derived-data manifest as committed (see :mod:`dashboard.store._derived`); empty when none."""
+        return self._derived_versioned()[0]
+
+    def _derived_versioned(self) -> tuple[DerivedManifest, str | None]:
         rel = self._derived_rel()
-        try:
-            data = (self.root / rel).read_bytes()
-        except FileNotFoundError:
-            return DerivedManifest()
-        return DerivedManifest.from_json(data, where=str(self.root / rel))
+        data, version = self._files.read(rel)
+        if data is None:
+            return DerivedManifest(), None
+        return DerivedManifest.from_json(data, where=str(self._files.locate(rel))), version
 
     def write_derived_file(self, name: str, data: bytes) -> str:
         """A new derived file ``facts/<name>-<uuid>.parquet`` (durable, named by nothing until a commit);
         returns its path relative to the root. Needs the writer lease."""
         if not self._lease.held_here():
-            raise StoreError("writing derived data needs the writer lease (Store.writer)")
+            self._check_lease()
         rel = f"{DERIVED_DIR}/{name}-{uuid.uuid4().hex}.parquet"
         self._files.write_new(rel, data)
         return rel
@@ -345,9 +464,9 @@ class Store:
         """Replace the derived-data manifest by ``manifest`` (generation ``expected_generation`` + 1), retiring
         ``retire`` (files it no longer names): the commit point of every change of derived data."""
         staged = list(staged)
-        if not self._lease.held_here():
-            raise StoreError("a store commit needs the writer lease (Store.writer)")
-        current = self.derived().generation
+        self._check_lease()
+        current_manifest, version = self._derived_versioned()
+        current = current_manifest.generation
         if current != expected_generation:
             raise StoreError(f"the derived-data manifest changed under the writer lease (generation {current}, "
                              f"expected {expected_generation}); nothing was committed")
@@ -358,7 +477,7 @@ class Store:
         manifest.generation = expected_generation + 1
         try:
             self._files.settle(staged)
-            self._files.commit(self._derived_rel(), manifest.to_json())
+            self._files.commit(self._derived_rel(), manifest.to_json(), *_version(version))
         except BaseException:
             if self.derived().generation == expected_generation:  # not committed: its files are no one's
                 for rel in staged:
@@ -374,8 +493,12 @@ class Store:
                 with contextlib.suppress(OSError):
                     self._files.delete(rel)
 
-    def derived_path(self, rel: str) -> Path:
-        return self.root / rel
+    def derived_path(self, rel: str) -> Path | str:
+        """Where a derived file is, for a reader (see :meth:`location`)."""
+        return self._files.locate(rel)
+
+    def exists(self, rel: str) -> bool:
+        return self._files.stat(rel) is not None
 
     # ---- writing: one commit per call -------------------------------------------------------------------------
 
@@ -479,7 +602,7 @@ class Store:
         if not rel or entry.get("rows", rows.height) != rows.height or self._problem(rel, entry) is not None:
             return False
         try:
-            return pl.read_parquet(self.root / rel).equals(rows)
+            return self.read_parquet(self._files.locate(rel)).equals(rows)
         except (Exception, pl.exceptions.PanicException):
             return False
 
@@ -531,33 +654,37 @@ class Store:
 
     def _problem(self, rel: str, entry: dict[str, Any]) -> str | None:
         """Why a committed file cannot be read (cheap checks: presence, size, Parquet footer), or None."""
-        path = self.root / rel
+        path = self._files.locate(rel)
         try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return "the file is missing"
+            stat = self._files.stat(rel)
         except OSError as exc:
             return f"the file cannot be read ({exc.strerror or exc})"
+        if stat is None:
+            return "the file is missing"
+        size, version = stat
         expected = entry.get("bytes")
-        if isinstance(expected, int) and stat.st_size != expected:
-            return f"the file has {stat.st_size:,} bytes where {expected:,} were written"
-        mark = (str(path), stat.st_size, stat.st_mtime_ns)
+        if isinstance(expected, int) and size != expected:
+            return f"the file has {size:,} bytes where {expected:,} were written"
+        mark = (str(path), size, version)
         with _FOOTERS_GUARD:
             if mark in _FOOTERS_READ:
                 return None
         try:
-            pl.read_parquet_schema(path)
+            if isinstance(path, Path):
+                pl.read_parquet_schema(path)
+            else:
+                pl.read_parquet_metadata(path, storage_options=self.storage_options)
         except (Exception, pl.exceptions.PanicException) as exc:  # Polars names several kinds of bad Parquet
             return f"not readable as Parquet ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})"
         with _FOOTERS_GUARD:
             _FOOTERS_READ.add(mark)
         return None
 
-    def _readable_files(self, export_id: str) -> list[tuple[date, Path]]:
+    def _readable_files(self, export_id: str) -> list[tuple[date, Path | str]]:
         """The committed files of an export that read; damaged ones are noted (and set aside when no writer is
         busy)."""
         manifest = self._read(export_id)
-        out: list[tuple[date, Path]] = []
+        out: list[tuple[date, Path | str]] = []
         found: list[Damage] = []
         for key, entry in sorted(manifest.days.items()):
             rel = entry.get("file")
@@ -565,7 +692,7 @@ class Store:
                 continue
             problem = self._problem(rel, entry)
             if problem is None:
-                out.append((date.fromisoformat(key), self.root / rel))
+                out.append((date.fromisoformat(key), self._files.locate(rel)))
             else:
                 found.append(Damage(export_id, date.fromisoformat(key), rel, problem))
         if found:
@@ -575,7 +702,14 @@ class Store:
             self._set_aside_if_free(found)
         return out
 
-    def readable_files(self, export_id: str) -> list[tuple[date, Path]]:
+    def readable_rels(self, export_id: str) -> dict[date, str]:
+        """The committed day files of an export that read, as names relative to the store (see
+        :meth:`readable_files`)."""
+        named = {str(self._files.locate(e["file"])): e["file"] for e in self._read(export_id).days.values()
+                 if e.get("file")}
+        return {day: named[str(where)] for day, where in self._readable_files(export_id)}
+
+    def readable_files(self, export_id: str) -> list[tuple[date, Path | str]]:
         """The committed day files of an export that read (damaged ones are left out, named and set aside as
         :meth:`scan` does), oldest day first: what a scan reads."""
         return self._readable_files(export_id)
@@ -589,9 +723,9 @@ class Store:
             return pl.LazyFrame(schema=schema.polars_schema)
         if schema.extra_attributes:
             # Attribute columns may differ between days: align them by name.
-            frame = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
+            frame = pl.concat([self.scan_parquet(f) for f in files], how="diagonal_relaxed")
         else:
-            frame = pl.scan_parquet(files, hive_partitioning=False, schema=dict(schema.polars_schema))
+            frame = self.scan_parquet(files, hive_partitioning=False, schema=dict(schema.polars_schema))
         if len(files) > 1:
             frame = frame.unique(subset=list(schema.key), keep="last", maintain_order=True)
         return frame
@@ -603,7 +737,7 @@ class Store:
         empty = pl.LazyFrame(schema={**schema.polars_schema, "__day": pl.Date()})
         if not files:
             return empty
-        parts = [pl.scan_parquet(path).with_columns(pl.lit(day).alias("__day")) for day, path in files]
+        parts = [self.scan_parquet(path).with_columns(pl.lit(day).alias("__day")) for day, path in files]
         return pl.concat([empty, *parts], how="diagonal_relaxed")
 
     def read_day(self, export_id: str, day: date) -> pl.DataFrame:
@@ -615,10 +749,10 @@ class Store:
         problem = self._problem(entry["file"], entry)
         if problem is None:
             try:
-                return pl.read_parquet(self.root / entry["file"])
+                return self.read_parquet(self._files.locate(entry["file"]))
             except (Exception, pl.exceptions.PanicException) as exc:
                 problem = f"not readable as Parquet ({str(exc).splitlines()[0][:160]})"
-        raise StoreError(f"{export_id} {day}: {self.root / entry['file']}: {problem}; run `python -m dashboard "
+        raise StoreError(f"{export_id} {day}: {self._files.locate(entry['file'])}: {problem}; run `python -m dashboard "
                          "repair`")
 
     # ---- quarantine, failures, freshness ------------------------------------------------------------------
@@ -629,7 +763,7 @@ class Store:
         for export_id in EXPORTS:
             for entry in self._read(export_id).quarantine.values():
                 with contextlib.suppress(OSError, pl.exceptions.PolarsError):
-                    frames.append(pl.read_parquet(self.root / entry["file"]))
+                    frames.append(self.read_parquet(self._files.locate(entry["file"])))
         if not frames:
             return pl.DataFrame(schema=QUARANTINE_SCHEMA)
         return pl.concat(frames, how="vertical_relaxed")
@@ -710,11 +844,12 @@ class Store:
         return found
 
     def _deep_problem(self, rel: str, entry: dict[str, Any]) -> str | None:
-        path = self.root / rel
         try:
-            data = path.read_bytes()
+            data, _ = self._files.read(rel)
         except OSError as exc:
             return f"the file cannot be read ({exc.strerror or exc})"
+        if data is None:
+            return "the file is missing"
         recorded = entry.get("sha256")
         if recorded and hashlib.sha256(data).hexdigest() != recorded:
             return "the file's content is not what was written (its SHA-256 differs)"
@@ -752,7 +887,7 @@ class Store:
                     aside = f"_damaged/export={export_id}/day={key}/{uuid.uuid4().hex[:8]}-{Path(d.file).name}"
                     with contextlib.suppress(FileNotFoundError):
                         self._files.move(d.file, aside)
-                    if not (self.root / aside).exists():
+                    if not self.exists(aside):
                         aside = None  # it was missing: nothing to keep
                     manifest.days.pop(key)
                     manifest.damaged[key] = {"file": d.file, "set_aside": aside, "reason": d.reason,
@@ -817,6 +952,8 @@ class Store:
         return deleted
 
     def _needs_migration(self) -> bool:
+        if not isinstance(self.root, Path):
+            return False  # layout 1 never was on a bucket
         if (self.root / _LEGACY_FAILURES).exists():
             return True
         for folder in self.root.glob("export=*"):
@@ -880,6 +1017,11 @@ class Store:
         (self.root / _LEGACY_FAILURES).unlink(missing_ok=True)
 
 
+def _version(version: str | None) -> tuple[str, ...]:
+    """The version argument of a commit: none for a first one (a bucket then writes only if nothing is there)."""
+    return () if version is None else (version,)
+
+
 def _jsonable(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: _iso(v) if isinstance(v, datetime) else v for k, v in entry.items()}
 
@@ -891,7 +1033,9 @@ def tenant_folder_name(settings: Any) -> str:
 
 
 def store_root(settings: Any) -> Path:
-    """Where the configured data source's store lives: ``data_dir / "store" / <tenant label>``.
+    """Where the configured data source's store lives on this machine: ``data_dir / "store" / <tenant label>``
+    (with ``CARE_DASHBOARD_STORE_URL`` set, the store is on the bucket and this folder keeps only what this
+    machine keeps beside it: the audit log, the notifier's state; see :func:`store_location`).
 
     A tenant's label is ``settings.tenant``: ``CARE_DASHBOARD_TENANT_NAME``, else a short hash of the company key
     and host (never the key itself). The demo's is its seed and size only: one demo world per data folder,
@@ -901,11 +1045,23 @@ def store_root(settings: Any) -> Path:
     return Path(settings.data_dir) / "store" / tenant_folder_name(settings)
 
 
+def store_location(settings: Any) -> Path | str:
+    """Where the tenant's store is: ``<CARE_DASHBOARD_STORE_URL>/<tenant label>`` on a bucket, else
+    :func:`store_root`."""
+    url = getattr(settings, "store_url", None)
+    if url:
+        return f"{url.rstrip('/')}/{tenant_folder_name(settings)}"
+    return store_root(settings)
+
+
 def open_store(settings: Any) -> Store:
-    """The configured data source's store (see :func:`store_root`). A folder an older version named after the
-    company key (or the hash label, before a name was configured) is renamed to the label first, so the key is
-    in no path."""
-    root = store_root(settings)
+    """The configured data source's store (see :func:`store_location`). A local folder an older version named
+    after the company key (or the hash label, before a name was configured) is renamed to the label first, so
+    the key is in no path."""
+    location = store_location(settings)
+    if not isinstance(location, Path):
+        return Store(location, local_dir=store_root(settings))
+    root = location
     if not root.exists():
         for name in getattr(settings, "previous_store_folders", []):
             old = root.parent / _SAFE.sub("_", name)

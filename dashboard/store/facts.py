@@ -40,7 +40,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -168,13 +167,13 @@ class KeptFacts:
         day by day, each day by key; ``with_day`` adds the day it is filed under (``__day``)."""
         files = self._files("conversations", self.entry["days"])
         if not with_day or not files:
-            frame = _scan(files, kept_facts_schema())
+            frame = _scan(self.store, files, kept_facts_schema())
             return frame.with_columns(pl.lit(None, pl.Date).alias(_DAY)) if with_day else frame
-        return (pl.scan_parquet(files, schema=dict(kept_facts_schema()), include_file_paths="_file")
+        return (self.store.scan_parquet(files, schema=dict(kept_facts_schema()), include_file_paths="_file")
                 .with_columns(_day_of_kept()).drop("_file"))
 
     def bursts(self) -> pl.LazyFrame:
-        return _scan(self._files("bursts", self.entry["days"]), kept_bursts_schema())
+        return _scan(self.store, self._files("bursts", self.entry["days"]), kept_bursts_schema())
 
     def evaluation(self, dataset: str) -> pl.LazyFrame | None:
         """The kept evaluation columns of ``conversations`` or ``bursts``, row for row (None: none kept)."""
@@ -182,7 +181,7 @@ class KeptFacts:
             return None
         days = self.entry["sla"][self.policy]["days"]
         files = self._files(dataset, days)
-        return pl.scan_parquet(files) if files else None
+        return self.store.scan_parquet(files) if files else None
 
     def rollups(self) -> tuple[pl.DataFrame, pl.DataFrame] | None:
         """The daily rollups (one row per cell) and the running clocks (:mod:`dashboard.metrics.rollups`), None
@@ -193,9 +192,9 @@ class KeptFacts:
         files = self._files("rollups", days)
         if not files:
             return None
-        cells = rollup_metrics.merge_rollups([pl.scan_parquet(f) for f in files]).collect()
+        cells = rollup_metrics.merge_rollups([self.store.scan_parquet(f) for f in files]).collect()
         running_files = self._files("running", days)
-        running = (pl.read_parquet(running_files) if running_files else
+        running = (self.store.read_parquet(running_files) if running_files else
                    pl.DataFrame(schema={**{c: cells.schema[c] for c in rollup_metrics.CELL}, "metric": pl.String,
                                         "breach_at": pl.Datetime("ms", "UTC")}))
         return cells, running
@@ -237,10 +236,10 @@ def _schemas() -> list[pl.Schema]:
     return _SCHEMAS
 
 
-def _scan(files: list[str], schema: pl.Schema) -> pl.LazyFrame:
+def _scan(store: Store, files: list[str], schema: pl.Schema) -> pl.LazyFrame:
     if not files:
         return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet(files, schema=dict(schema))
+    return store.scan_parquet(files, schema=dict(schema))
 
 
 # ---- the keeper --------------------------------------------------------------------------------------------
@@ -256,8 +255,7 @@ class _Inputs:
     def of(cls, store: Store) -> _Inputs:
         out: dict[str, dict[str, str]] = {}
         for export_id in FACT_EXPORTS:
-            out[export_id] = {day.isoformat(): path.relative_to(store.root).as_posix()
-                              for day, path in store.readable_files(export_id)}
+            out[export_id] = {day.isoformat(): rel for day, rel in store.readable_rels(export_id).items()}
         return cls(out)
 
     def changed(self, before: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, tuple[str | None, str | None]]]:
@@ -402,12 +400,11 @@ class FactsKeeper:
         authors: list[pl.DataFrame] = []
         for export_id in ("conversation", *EVENT_EXPORTS, "author"):
             for old, new in changed.get(export_id, {}).values():
-                paths = [store.derived_path(rel) if rel else None for rel in (old, new)]
-                if any(p is not None and not p.exists() for p in paths):
+                if any(rel is not None and not store.exists(rel) for rel in (old, new)):
                     log.info("facts: a replaced %s file is gone (swept); computing every day again", export_id)
                     return None
                 columns = ["author_id", "updated_time"] if export_id == "author" else [cid]
-                rows = _changed_rows(*paths, columns)
+                rows = _changed_rows(store, old, new, columns)
                 (authors if export_id == "author" else affected).append(rows)
         kept = KeptFacts(store, "", entry).conversations(with_day=True)
         ids = (pl.concat(affected).unique() if affected else pl.DataFrame(schema={cid: pl.String}))
@@ -438,7 +435,7 @@ class FactsKeeper:
         orphans = entry.get("orphans")
         if not orphans:
             return empty
-        return pl.read_parquet(self.store.derived_path(orphans["file"]))
+        return self.store.read_parquet(self.store.derived_path(orphans["file"]))
 
     # ---- computing -----------------------------------------------------------------------------------------
 
@@ -448,7 +445,7 @@ class FactsKeeper:
         :meth:`Store.scan` does (the latest day wins)."""
         schema = export_schema(export_id)
         wanted = list(dict.fromkeys([*schema.key, *columns]))
-        parts = [pl.scan_parquet(self.store.derived_path(rel)).select(wanted)
+        parts = [self.store.scan_parquet(self.store.derived_path(rel)).select(wanted)
                  .with_columns(pl.lit(date.fromisoformat(day)).alias(_DAY))
                  for day, rel in sorted(files.items()) if days(day)]
         if not parts:
@@ -553,7 +550,7 @@ class FactsKeeper:
             retire += _entry_files(slot["days"].pop(day))
         if wanted:
             paths = {d: str(kept.store.derived_path(entry["days"][d]["conversations"]["file"])) for d in wanted}
-            facts = pl.concat([pl.scan_parquet(paths[d]).with_columns(pl.lit(d).alias("_stored"))
+            facts = pl.concat([kept.store.scan_parquet(paths[d]).with_columns(pl.lit(d).alias("_stored"))
                                for d in wanted])
             keys = pl.concat([sla.evaluation_keys(facts, policy, m) for m in SLA_METRICS], how="horizontal")
             evaluated = pl.concat([facts, keys], how="horizontal")
@@ -567,7 +564,7 @@ class FactsKeeper:
             burst_days = [d for d in wanted if entry["days"][d].get("bursts")]
             burst_keys = None
             if burst_days:
-                bursts = pl.concat([pl.scan_parquet(kept.store.derived_path(entry["days"][d]["bursts"]["file"]))
+                bursts = pl.concat([kept.store.scan_parquet(kept.store.derived_path(entry["days"][d]["bursts"]["file"]))
                                     .with_columns(pl.lit(d).alias("_stored")) for d in burst_days])
                 burst_keys = pl.concat([bursts.select("_stored"), sla.evaluation_keys(bursts, policy,
                                                                                       "next_response")],
@@ -615,17 +612,17 @@ class _Plan:
     """The first day of the event exports to read."""
 
 
-def _changed_rows(old: Path | None, new: Path | None, columns: list[str]) -> pl.DataFrame:
-    """``columns`` of the rows in one of two versions of a day file and not in the other (a row whose value
-    changed is in both lists): what a change of that day touches. Rows are compared by two independent 64-bit
-    hashes of all their values."""
-    def rows(path: Path) -> pl.LazyFrame:
+def _changed_rows(store: Store, old: str | None, new: str | None, columns: list[str]) -> pl.DataFrame:
+    """``columns`` of the rows in one of two versions of a day file (names relative to the store) and not in the
+    other (a row whose value changed is in both lists): what a change of that day touches. Rows are compared by
+    two independent 64-bit hashes of all their values."""
+    def rows(rel: str) -> pl.LazyFrame:
         everything = pl.struct(pl.all())
-        return pl.scan_parquet(path).select(*columns, everything.hash().alias("_h1"),
-                                            everything.hash(seed=0x5EED).alias("_h2"))
+        return store.scan_parquet(store.location(rel)).select(*columns, everything.hash().alias("_h1"),
+                                                              everything.hash(seed=0x5EED).alias("_h2"))
 
     if old is None or new is None:
-        return pl.read_parquet(new or old, columns=columns)  # type: ignore[arg-type]
+        return store.read_parquet(store.location(new or old), columns=columns)  # type: ignore[arg-type]
     a, b = rows(old), rows(new)
     on = ["_h1", "_h2"]
     return pl.concat([a.join(b, on=on, how="anti"), b.join(a, on=on, how="anti")]).select(columns).collect()
@@ -650,10 +647,11 @@ def _by_day(computed: _Computed, days: list[str], old: KeptFacts | None,
         if old is not None and day in old.entry["days"]:
             entry = old.entry["days"][day]
             gone = pl.col(CONVERSATION_KEY).is_in(replace.implode()) if replace is not None else pl.lit(False)
-            kept = pl.read_parquet(old.store.derived_path(entry["conversations"]["file"])).filter(~gone)
+            kept = old.store.read_parquet(old.store.derived_path(entry["conversations"]["file"])).filter(~gone)
             facts = pl.concat([kept, facts.select(kept.columns)]).sort(CONVERSATION_KEY)
             if entry.get("bursts"):
-                kept_bursts = pl.read_parquet(old.store.derived_path(entry["bursts"]["file"])).filter(~gone)
+                kept_bursts = (old.store.read_parquet(old.store.derived_path(entry["bursts"]["file"]))
+                               .filter(~gone))
                 bursts = pl.concat([kept_bursts, bursts.select(kept_bursts.columns)]).sort(CONVERSATION_KEY,
                                                                                          "burst_index")
         out[day] = (facts.select(facts_schema.names()), bursts.select(bursts_schema.names()))
@@ -703,7 +701,7 @@ class _IdMap:
     def frame(self) -> pl.DataFrame:
         if self._frame is None:
             files = [str(self.store.derived_path(f["file"])) for f in self.body["files"]]
-            self._frame = (pl.read_parquet(files) if files
+            self._frame = (self.store.read_parquet(files) if files
                            else pl.DataFrame(schema={"conversation_id": pl.String, CONVERSATION_KEY: pl.UInt32}))
         return self._frame
 

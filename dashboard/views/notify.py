@@ -71,7 +71,7 @@ def build_notify(core) -> NotifyView:
     state, state_error = NotifyState(Path("-")), None  # nothing ran yet (or no store to keep it)
     if core.store is not None:
         try:
-            state = read_state(state_folder(core.store.root))
+            state = read_state(state_folder(core.store.local_dir))
         except DashboardError as exc:  # a damaged state file names itself
             state_error = str(exc)
     now = core.now()
