@@ -5,9 +5,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
+import pytest
 
 from dashboard.source import DEMO_NOTICE
 from tests.conftest import DEMO_ENV, run_app
+
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
 
 
 def _metric(at, label: str) -> str:

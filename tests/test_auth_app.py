@@ -20,6 +20,9 @@ from tests._worlds import TENANT_ENV
 from tests.conftest import DEMO_ENV, KHOROS_ENV_NAMES, ROOT, run_app
 from tests.test_page_data_notify import notify_page  # noqa: F401 (a fixture)
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-only-cookie-secret",
         "client_id": "care-dashboard", "client_secret": "x",
         "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}

@@ -19,6 +19,9 @@ from bench.synthetic import SyntheticConfig, generate
 from dashboard.metrics import load_policy
 from dashboard.simulator.world import WorldConfig, generate_world
 
+# whole demo worlds, syncs or engines: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 TABLES = ("conversation", "incoming_post", "response", "conversation_history_action", "author")
 END = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 

@@ -26,6 +26,9 @@ from tests import _page_helpers as h
 from tests._worlds import tenant_settings
 from tests.conftest import run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 # Ten days: the first ones are settled at T1 for every export (conversations settle after 7 days), so the advance
 # really keeps stored history rather than fetching everything again.
 SIZE = {"CARE_DASHBOARD_SIMULATOR_SEED": "21", "CARE_DASHBOARD_SIMULATOR_DAYS": "10",

@@ -26,6 +26,9 @@ from dashboard.settings import Settings
 from dashboard.simulator.app import SimulatorOptions, create_app
 from dashboard.simulator.world import WorldConfig, generate_world
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 END = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 SIM = "http://simulator.test"

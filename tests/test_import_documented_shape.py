@@ -28,6 +28,9 @@ from dashboard import schema
 from dashboard.cli import main as cli_main
 from dashboard.simulator.world import WorldConfig, generate_world
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 END = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)  # no daylight-saving change in the window
 NEW_YORK = ZoneInfo("America/New_York")

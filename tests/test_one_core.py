@@ -18,6 +18,9 @@ from dashboard import report
 from tests import _page_helpers as h
 from tests.conftest import KHOROS_ENV_NAMES, ROOT, run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 CONFIGS = ["tier_file", "bot_rule", "time_zone"]
 TIERS = ("Platinum", "Gold", "Silver", "Standard", "Bronze")
 

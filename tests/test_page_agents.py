@@ -10,6 +10,9 @@ from dashboard.metrics import sla
 from tests import _page_helpers as h
 from tests.conftest import run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 PAGE = "pages/agents.py"
 
 

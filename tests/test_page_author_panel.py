@@ -13,6 +13,9 @@ from dashboard.ui.embed_gate import EMBED_PAYLOAD_KEY
 from tests import _page_helpers as h
 from tests.conftest import DEMO_ENV, run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 SECRET = DEMO_ENV["CARE_DASHBOARD_IFRAME_SECRET"]
 
 

@@ -13,6 +13,9 @@ from dashboard.views import format_duration, format_value
 from tests import _page_helpers as h
 from tests.conftest import run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 PAGE = "pages/overview.py"
 
 

@@ -21,6 +21,9 @@ from dashboard.metrics.staffing import plan_staffing
 from dashboard.simulator.world import WorldConfig, generate_world
 from tests._worlds import TENANT_ENV, write_tenant_store
 
+# whole demo worlds, syncs or engines: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TZ = "America/New_York"
 WINDOW = ["--start", "2026-11-09", "--end", "2026-11-19", "--tz", TZ]

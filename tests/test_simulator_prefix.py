@@ -24,11 +24,15 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dashboard.schema import EXPORTS
 from dashboard.simulator.world import WorldConfig, generate_world
+
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
 
 BASE = datetime(2026, 9, 28, 0, 0, tzinfo=UTC)
 EVENT_EXPORTS = ("incoming_post", "response", "conversation_history_action", "author")

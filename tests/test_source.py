@@ -15,6 +15,9 @@ from dashboard.settings import load_settings
 from dashboard.source import DEMO_RECORD, DemoWorld, TenantSource, _prune_old_demo_stores
 from tests._worlds import tenant_settings
 
+# whole demo worlds, syncs or engines: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 SMALL = {"CARE_DASHBOARD_SIMULATOR_SEED": "3", "CARE_DASHBOARD_SIMULATOR_DAYS": "3",
          "CARE_DASHBOARD_SIMULATOR_CPD": "20"}
 

@@ -20,6 +20,9 @@ from dashboard.settings import load_settings
 from dashboard.store import _store as store_module
 from dashboard.store.facts import FactsKeeper
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 END = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 WORLD = {"CARE_DASHBOARD_SIMULATOR_SEED": "3", "CARE_DASHBOARD_SIMULATOR_DAYS": "10",
          "CARE_DASHBOARD_SIMULATOR_CPD": "25", "CARE_DASHBOARD_SIMULATOR_END": END.isoformat()}

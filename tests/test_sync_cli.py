@@ -16,6 +16,9 @@ import pytest
 from dashboard.store import cli_sync
 from dashboard.store.sync import SyncSummary
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 SMALL_WORLD = {
     "CARE_DASHBOARD_SIMULATOR_SEED": "4",
     "CARE_DASHBOARD_SIMULATOR_DAYS": "12",

@@ -31,6 +31,9 @@ from dashboard.simulator.world import WorldConfig, generate_world
 from dashboard.store import Store
 from dashboard.store.sync import DEFAULT_EXPORTS, sync, sync_bot_requests
 
+# whole demo worlds, syncs or engines: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 FIRST = date(2026, 10, 21)  # 31 days up to and including END's day
 LAST = END.date()

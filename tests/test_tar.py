@@ -27,6 +27,9 @@ from dashboard.simulator.world import WorldConfig, generate_world
 from dashboard.store import Store
 from dashboard.store.sync import sync
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 
 

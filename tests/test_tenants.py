@@ -16,6 +16,9 @@ from dashboard.settings import load_settings
 from dashboard.tenants import TenantsError, load_tenants, parse_tenants
 from tests._tenant_worlds import WORLDS, environment, single_env, tenants_env, write_tenants_file
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 KHOROS = ('[tenants.acme]\nanalytics_url = "https://acme.example.com/api/v2"\ncompany_key = "acme"\n'
           '[tenants.acme.credentials]\nusername = "ACME_USER"\npassword = "ACME_PASSWORD"\n')
 SIMULATED = '[tenants.north]\nsimulator = { seed = 11, days = 21, conversations_per_day = 80 }\n'

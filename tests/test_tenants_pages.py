@@ -18,6 +18,9 @@ from tests import _page_helpers as h
 from tests._tenant_worlds import WORLDS, environment, single_env, tenants_env, write_tenants_file
 from tests.conftest import KHOROS_ENV_NAMES, ROOT, run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 PAGES = ["pages/overview.py", "pages/service_levels.py", "pages/live_queue.py", "pages/agents.py",
          "pages/contact_reasons.py", "pages/occupancy_staffing.py", "pages/automation.py", "pages/data.py"]
 AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-only-cookie-secret",

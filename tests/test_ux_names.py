@@ -15,6 +15,9 @@ from dashboard.views import build_drilldown, build_sla_breakdown
 from tests import _page_helpers as h
 from tests.conftest import run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-")
 
 

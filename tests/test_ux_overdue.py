@@ -22,6 +22,9 @@ from dashboard.embed import encode_payload
 from tests import _page_helpers as h
 from tests.conftest import DEMO_ENV, run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 PAGE = "pages/live_queue.py"
 NY = ZoneInfo("America/New_York")
 

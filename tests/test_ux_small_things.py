@@ -21,6 +21,9 @@ from dashboard.views import build_agent_timeline, build_agents, build_automation
 from tests import _page_helpers as h
 from tests.conftest import DEMO_ENV, run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def core(app_env, demo_core):

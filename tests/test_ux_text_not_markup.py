@@ -25,6 +25,9 @@ from tests import _page_helpers as h
 from tests._worlds import TENANT_ENV, write_tenant_store
 from tests.conftest import DEMO_ENV, KHOROS_ENV_NAMES, run_app
 
+# whole pages, whole demo worlds or whole CLI runs: `make test` runs them, `make test-fast` leaves them out
+pytestmark = pytest.mark.slow
+
 LINK = "[Click me](http://evil.example/phish)"
 IMAGE = "![pixel](http://evil.example/pixel.png)"
 NAME = f"Eve {LINK} {IMAGE}"
