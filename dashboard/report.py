@@ -1,5 +1,6 @@
 """``python -m dashboard report``: service-level reports from the local store, printed as a table, CSV or JSON
-(the planning reports — reasons, occupancy, staffing, tar — are in :mod:`dashboard.report_planning`).
+(the planning reports — reasons, occupancy, staffing, tar — are in :mod:`dashboard.report_planning`; the KPI trend
+per day, week or month from the daily rollups, ``report trend``, in :mod:`dashboard.report_trend`).
 
     python -m dashboard report sla --metric first_response --by tier,priority \\
         --start 2026-11-01 --end 2026-11-15 [--tz America/New_York] [--as-of 2026-11-20T12:00Z] \\
@@ -166,8 +167,10 @@ def format_report(frame: pl.DataFrame, fmt: str = "table", empty: str = "(no con
     frame = frame.with_columns(pl.col(pl.Datetime).dt.strftime(TIME_FORMAT))
     shown = frame.with_columns(
         [pl.col(c).round(3) for c in ("attainment", "attainment_low", "attainment_high", "other_attainment",
-                                      "difference", "difference_low", "difference_high") if c in frame.columns]
-        + [pl.col(c).round(1) for c in ("median_seconds", "p90_seconds", "mean_seconds") if c in frame.columns]
+                                      "difference", "difference_low", "difference_high", "previous_attainment")
+         if c in frame.columns]
+        + [pl.col(c).round(1) for c in ("median_seconds", "p90_seconds", "mean_seconds", "change_points",
+                                        "change_points_low", "change_points_high") if c in frame.columns]
     )
     header = shown.columns
     cells = [["" if v is None else str(v) for v in row] for row in shown.iter_rows()]
@@ -214,6 +217,9 @@ EXAMPLES = """examples:
   python -m dashboard report sla --by agent --start 2026-11-01 --end 2026-11-15      # names beside the ids
   python -m dashboard report sla --by tier --compare --start 2026-11-01 --end 2026-11-15
   python -m dashboard report queue                                                   # overdue first, then at risk
+  python -m dashboard report trend --by tier --start 2026-08-03 --end 2026-11-02     # weekly, from the rollups
+  python -m dashboard report trend --every month --metric resolution --start 2026-05-01 --end 2026-11-01
+  python -m dashboard report trend --by queue --compare --start 2026-10-05 --end 2026-11-02   # against 4 weeks before
 
 Every report reads the local store only (sync or import first); `report REPORT --help` lists its options."""
 
@@ -223,7 +229,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = ("Reports from the local store, computed by the same functions as the pages: `sla` "
-                          "(attainment per group) and `queue` (overdue and at-risk clocks now).")
+                          "(attainment per group), `queue` (overdue and at-risk clocks now) and `trend` (a KPI per "
+                          "day, week or month, or against the previous window, from the daily rollups).")
     parser.epilog = EXAMPLES
     sub = parser.add_subparsers(dest="report", metavar="REPORT", required=True)
     sla = sub.add_parser("sla", help="service-level attainment per group (tier, priority, channel, ...)",
@@ -275,7 +282,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="table (aligned text), csv or json (default: table)")
     add_tenant_argument(queue)
     from dashboard.report_planning import add_planning_parsers
+    from dashboard.report_trend import add_trend_parser
 
+    add_trend_parser(sub)
     add_planning_parsers(sub)  # reasons, occupancy, staffing, tar
 
 
@@ -289,10 +298,13 @@ def _merged(filters: Sequence[tuple[str, list[str]]]) -> dict[str, list[str]]:
 def run(args: argparse.Namespace) -> int:
     from dashboard.core import Dashboard
     from dashboard.report_planning import PLANNING_REPORTS, run_planning
+    from dashboard.report_trend import run_trend
     from dashboard.tenants import tenant_settings
 
     if args.report in PLANNING_REPORTS:
         return run_planning(args)
+    if args.report == "trend":
+        return run_trend(args)
 
     try:
         settings = tenant_settings(args.tenant)
