@@ -80,6 +80,7 @@ class Dashboard:
         self._memo_version: str | None = None
         self._files: dict[str, tuple[tuple, Any]] = {}
         self._expiring: dict[tuple, tuple[float, Any]] = {}
+        self._expiring_locks: dict[tuple, threading.Lock] = {}
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, progress: ProgressCallback | None = None,
@@ -184,18 +185,33 @@ class Dashboard:
             return known[1]
 
     def _expiring_value(self, key: tuple, ttl_s: float, compute: Callable[[], T]) -> T:
+        """``compute()`` at most once per ``ttl_s`` per key. It runs outside the core's lock (a live call may wait
+        on the network: every other figure of every session goes on meanwhile); sessions asking for the same key
+        at once wait for one call."""
         with self._lock:
             known = self._expiring.get(key)
-            if known is None or known[0] < time.monotonic():
-                known = (time.monotonic() + ttl_s, compute())
-                self._expiring[key] = known
+            if known is not None and known[0] >= time.monotonic():
+                return known[1]
+            key_lock = self._expiring_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                known = self._expiring.get(key)
+                if known is not None and known[0] >= time.monotonic():
+                    return known[1]  # another session computed it while this one waited
+            value = compute()
+            with self._lock:
+                self._expiring[key] = (time.monotonic() + ttl_s, value)
                 if len(self._expiring) > MAX_LIVE_ENTRIES:  # bounded: expired answers first, then the oldest
                     now = time.monotonic()
                     for old in [k for k, (until, _) in self._expiring.items() if until < now]:
                         del self._expiring[old]
                     while len(self._expiring) > MAX_LIVE_ENTRIES:
                         del self._expiring[min(self._expiring, key=lambda k: self._expiring[k][0])]
-            return known[1]
+                if len(self._expiring_locks) > 2 * MAX_LIVE_ENTRIES:  # bounded too: locks of dropped answers
+                    for old in [k for k, lock in self._expiring_locks.items()
+                                if k not in self._expiring and not lock.locked()]:
+                        del self._expiring_locks[old]
+            return value
 
     # ---- tables -----------------------------------------------------------------------------------------
 
@@ -528,7 +544,7 @@ class Dashboard:
         def ask() -> tuple[T, str]:
             from dashboard.khoros import KhorosError
 
-            client = self.client
+            client = self.source.live_client
             if client is None:
                 return unknown, "no Khoros client"
             try:

@@ -87,6 +87,7 @@ class ClientCore:
         now: Callable[[], datetime] | None = None,
         token_refresh_before: timedelta = timedelta(days=7),
         export_time_format: str | None = None,
+        timeout_s: float = 60.0,
     ) -> None:
         self.tenant = tenant
         self.analytics_url = (join_url(_strip_suffix(analytics_url, "/api/public"), "api/public")
@@ -107,7 +108,8 @@ class ClientCore:
         self.token_refresh_before = token_refresh_before
         self.export_time_format = export_time_format
         """The tenant's export time format (strftime), when configured: how downloads are read."""
-        self._session = HttpSession(transport=transport, limiter=limiter, retry=retry, sleep=sleep)
+        self._session = HttpSession(transport=transport, limiter=limiter, retry=retry, sleep=sleep,
+                                    timeout_s=timeout_s)
         self._tokens: dict[str, BotToken] = {}
         self._token_lock = threading.Lock()
 

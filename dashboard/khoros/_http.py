@@ -338,7 +338,7 @@ class HttpSession:
                                self.counters, limiter, sleep or time.sleep, rng)
         # Redirects are never followed by httpx: it keeps the Authorization header on a same-origin redirect, and
         # a pre-signed download link must get no credentials (the client follows those itself).
-        self._client = httpx.Client(transport=stack, timeout=httpx.Timeout(timeout_s, connect=10.0),
+        self._client = httpx.Client(transport=stack, timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
                                     follow_redirects=False, headers={"Accept": "application/json, text/csv"})
 
     @property

@@ -51,6 +51,7 @@ class KhorosClient(AnalyticsAPI, CareAPI, BotAPI, ClientCore):
         poll: PollPolicy | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        timeout_s: float = 60.0,
     ) -> KhorosClient:
         """A client for ``settings``; ``base_url`` (the simulator) serves all three API families."""
         if base_url is None and settings.use_simulator:
@@ -85,7 +86,7 @@ class KhorosClient(AnalyticsAPI, CareAPI, BotAPI, ClientCore):
             company_key=settings.company_key, username=settings.username, password=settings.password,
             bot_app_id=settings.bot_app_id, bot_username=settings.bot_username, bot_password=settings.bot_password,
             transport=transport, limiter=limiter, cache=cache, poll=poll, retry=retry, sleep=sleep,
-            export_time_format=getattr(settings, "export_time_format", None),
+            export_time_format=getattr(settings, "export_time_format", None), timeout_s=timeout_s,
         )
 
     # ---- health of the connection -------------------------------------------------------------------------
