@@ -13,6 +13,7 @@ from dashboard.metrics.stats import (
     difference_interval,
     nearest_rank,
     nearest_rank_index,
+    nearest_ranks_by,
     wilson_bounds,
     wilson_interval,
 )
@@ -45,6 +46,33 @@ def test_nearest_rank_matches_definition(values, q) -> None:
     assert frame.select(nearest_rank(pl.col("v"), q)).item() == expected
     assert frame.group_by("g").agg(nearest_rank(pl.col("v"), q)).item(0, 1) == expected
     assert nearest_rank_index(q, len(values)) == math.ceil(round(q * 100) * len(values) / 100) - 1
+
+
+def test_nearest_ranks_by_hand() -> None:
+    # Group "a": 7 values, two of them in the bucket [0, 10); the median (ceil(3.5) = 4th) is 25, which lies in
+    # the bucket [20, 30) after 3 values; p90 (ceil(6.3) = 7th) is 99. Group None: only nulls -> absent.
+    frame = pl.LazyFrame({"g": ["a"] * 7 + ["b", "b", None], "v": [99.0, 1.0, 25.0, 21.5, 5.0, 40.0, 29.0,
+                                                                     3.0, None, None]})
+    got = nearest_ranks_by(frame, ["g"], "v", {"median": 0.5, "p90": 0.9}, bucket_width=10.0).sort("g").collect()
+    assert got.to_dicts() == [{"g": "a", "median": 25.0, "p90": 99.0}, {"g": "b", "median": 3.0, "p90": 3.0}]
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["x", "y", None]), st.sampled_from([1, 2]),
+                               st.one_of(st.none(), st.integers(-5000, 5000))), max_size=80),
+       width=st.sampled_from([0.5, 7.0, 60.0, 1e9]))
+def test_nearest_ranks_by_matches_nearest_rank(rows, width) -> None:
+    # Any bucket width gives the same answer as sorting each group (nulls in the keys are a group of their own).
+    frame = pl.DataFrame(rows, schema={"g": pl.String, "h": pl.Int64, "v": pl.Int64}, orient="row").with_columns(
+        pl.col("v") / 1000.0)
+    quantiles = {"p50": 0.5, "p90": 0.9, "p70": 0.7, "max": 1.0}
+    expected = (frame.filter(pl.col("v").is_not_null()).group_by("g", "h")
+                .agg(nearest_rank(pl.col("v"), q).alias(n) for n, q in quantiles.items()).sort("g", "h"))
+    got = nearest_ranks_by(frame.lazy(), ["g", "h"], "v", quantiles, bucket_width=width).sort("g", "h").collect()
+    assert got.equals(expected)
+    everything = nearest_ranks_by(frame.lazy(), [], "v", {"p90": 0.9}, bucket_width=width).collect()
+    assert everything.rows() == ([(frame.select(nearest_rank(pl.col("v"), 0.9)).item(),)]
+                                 if frame["v"].count() else [])
 
 
 def test_nearest_rank_rejects_bad_quantiles() -> None:

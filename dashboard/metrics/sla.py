@@ -27,7 +27,7 @@ import polars as pl
 from dashboard.metrics._fingerprint import code_fingerprint
 from dashboard.metrics.business_hours import business_clock, clock_ms_from_epoch, epoch_from_clock_ms
 from dashboard.metrics.policy import METRICS, Policy, Target
-from dashboard.metrics.stats import difference_interval, nearest_rank, wilson_interval
+from dashboard.metrics.stats import difference_interval, nearest_ranks_by, wilson_interval
 from dashboard.schema import TIME
 
 __all__ = [
@@ -366,6 +366,9 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = (), *, clock: str
         return (status == value).sum().cast(pl.Int64).alias(value)
 
     seconds = pl.when(pl.col("response_seconds").is_not_null()).then(pl.col(seconds_by_clock[clock]))
+    # Read once (cached): the counts and the percentiles each pass over these rows.
+    rows = evaluated.select(*by, "status", seconds.alias("_seconds")).cache()
+    seconds = pl.col("_seconds")
     aggregations = [
         status.is_in(["achieved", "breached", "pending"]).sum().cast(pl.Int64).alias("total"),
         count("achieved"),
@@ -375,11 +378,15 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = (), *, clock: str
         count("not_started"),
         count("no_target"),
         seconds.is_not_null().sum().cast(pl.Int64).alias("responded"),
-        nearest_rank(seconds, 0.5).alias("median_seconds"),
-        nearest_rank(seconds, 0.9).alias("p90_seconds"),
         seconds.mean().alias("mean_seconds"),
     ]
-    grouped = evaluated.group_by(by).agg(aggregations) if by else evaluated.select(aggregations)
+    keys = by or ["_all"]
+    percentiles = nearest_ranks_by(rows.with_columns(_all=pl.lit(0, pl.Int8)) if not by else rows, keys,
+                                   "_seconds", {"median_seconds": 0.5, "p90_seconds": 0.9})
+    # Without groups the one row of totals stands even when nothing was evaluated.
+    counted = rows.group_by(by).agg(aggregations) if by else rows.select(aggregations).with_columns(
+        _all=pl.lit(0, pl.Int8))
+    grouped = counted.join(percentiles, on=keys, how="left", nulls_equal=True)
     decided = pl.col("achieved") + pl.col("breached")
     low, high = wilson_interval(pl.col("achieved"), decided)
     result = grouped.with_columns(
