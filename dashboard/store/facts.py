@@ -371,7 +371,7 @@ class FactsKeeper:
                     retire += _entry_files(entry["sla"].pop(other))  # stale for the days just written
                 report("Evaluating them under the policy in force", 0.75)
                 stale = [d for d in entry["days"] if d in frames or not _evaluation_covers(entry, pid, only=d)]
-                self._evaluate(entry, sid, pid, policy, timezone, stale, staged, retire)
+                self._evaluate(entry, sid, pid, policy, timezone, stale, staged, retire, written=frames)
                 computed_n, days_n = computed.facts.height, len(frames)
             entry["inputs"] = inputs.files
             entry["computed_at"] = _now_iso()
@@ -440,14 +440,20 @@ class FactsKeeper:
     # ---- computing -----------------------------------------------------------------------------------------
 
     def _read(self, export_id: str, files: Mapping[str, str], columns: Iterable[str],
-              days: Callable[[str], bool] = lambda _: True) -> pl.LazyFrame:
+              days: Callable[[str], bool] = lambda _: True, keys: pl.Expr | None = None) -> pl.LazyFrame:
         """The rows of ``files`` (day -> path) that ``days`` admits, with ``__day``; de-duplicated on the key as
-        :meth:`Store.scan` does (the latest day wins)."""
+        :meth:`Store.scan` does (the latest day wins). ``keys``: a filter on the key's columns only, applied to
+        each file before the de-duplication (the same rows as after it, since it keeps or drops every version
+        of a key alike; each file is filtered as it is read)."""
         schema = export_schema(export_id)
         wanted = list(dict.fromkeys([*schema.key, *columns]))
+        if keys is not None and not set(keys.meta.root_names()) <= set(schema.key):
+            raise ValueError(f"a filter before the de-duplication of {export_id} must read its key only")
         parts = [self.store.scan_parquet(self.store.derived_path(rel)).select(wanted)
                  .with_columns(pl.lit(date.fromisoformat(day)).alias(_DAY))
                  for day, rel in sorted(files.items()) if days(day)]
+        if keys is not None:
+            parts = [part.filter(keys) for part in parts]
         if not parts:
             return pl.LazyFrame(schema={**{c: schema.polars_schema[c] for c in wanted}, _DAY: pl.Date()})
         frame = pl.concat(parts, how="vertical_relaxed")
@@ -467,7 +473,8 @@ class FactsKeeper:
             chosen = set(plan.conversation_days)
             wanted = plan.conversations.lazy()
             conversations = self._read("conversation", files["conversation"], conversation_columns,
-                                       lambda d: d in chosen).join(wanted, on=cid, how="semi")
+                                       lambda d: d in chosen,
+                                       keys=pl.col(cid).is_in(plan.conversations.get_column(cid).implode()))
         conversations = conversations.collect()
         keyed_conversations, new_ids = ids.key(conversations)
         keys = keyed_conversations.lazy().with_columns(id_hashes())
@@ -539,9 +546,18 @@ class FactsKeeper:
         return self._write(f"{sid}/orphans", orphans, staged) if orphans.height else None
 
     def _evaluate(self, entry: dict[str, Any], sid: str, pid: str, policy: Policy, timezone: str,
-                  days: Iterable[str], staged: list[str], retire: list[str]) -> None:
+                  days: Iterable[str], staged: list[str], retire: list[str],
+                  written: Mapping[str, tuple[pl.DataFrame, pl.DataFrame]] | None = None) -> None:
         """Evaluate ``days`` of the set's kept facts under ``policy`` and roll them up; file them under ``pid``
-        (days the set no longer holds leave it)."""
+        (days the set no longer holds leave it). ``written``: the facts and bursts of days just filed, exactly
+        as written (read from memory, not decoded again from their files)."""
+        written = written or {}
+
+        def stored(dataset: str, day: str) -> pl.LazyFrame:
+            if day in written:
+                return written[day][0 if dataset == "conversations" else 1].lazy()
+            return kept.store.scan_parquet(kept.store.derived_path(entry["days"][day][dataset]["file"]))
+
         slot = entry.setdefault("sla", {}).get(pid) or {"policy": policy.fingerprint, "timezone": timezone,
                                                         "days": {}}
         kept = KeptFacts(self.store, sid, entry)
@@ -549,9 +565,7 @@ class FactsKeeper:
         for day in [d for d in slot["days"] if d not in entry["days"] or d in wanted]:
             retire += _entry_files(slot["days"].pop(day))
         if wanted:
-            paths = {d: str(kept.store.derived_path(entry["days"][d]["conversations"]["file"])) for d in wanted}
-            facts = pl.concat([kept.store.scan_parquet(paths[d]).with_columns(pl.lit(d).alias("_stored"))
-                               for d in wanted])
+            facts = pl.concat([stored("conversations", d).with_columns(pl.lit(d).alias("_stored")) for d in wanted])
             keys = pl.concat([sla.evaluation_keys(facts, policy, m) for m in SLA_METRICS], how="horizontal")
             evaluated = pl.concat([facts, keys], how="horizontal")
             times = [pl.col(c).max() for c in rollup_metrics.EVENT_TIMES]
@@ -564,8 +578,7 @@ class FactsKeeper:
             burst_days = [d for d in wanted if entry["days"][d].get("bursts")]
             burst_keys = None
             if burst_days:
-                bursts = pl.concat([kept.store.scan_parquet(kept.store.derived_path(entry["days"][d]["bursts"]["file"]))
-                                    .with_columns(pl.lit(d).alias("_stored")) for d in burst_days])
+                bursts = pl.concat([stored("bursts", d).with_columns(pl.lit(d).alias("_stored")) for d in burst_days])
                 burst_keys = pl.concat([bursts.select("_stored"), sla.evaluation_keys(bursts, policy,
                                                                                       "next_response")],
                                        how="horizontal").collect(engine="in-memory")
