@@ -38,6 +38,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -517,22 +518,44 @@ class FactsKeeper:
 
     def _put_days(self, entry: dict[str, Any], sid: str, frames: dict[str, tuple[pl.DataFrame, pl.DataFrame]],
                   staged: list[str], retire: list[str]) -> None:
+        files: dict[tuple[str, str], pl.DataFrame] = {}
         for day, (facts, bursts) in frames.items():
             old = entry["days"].get(day, {})
             retire += _entry_files(old)
             if facts.height == 0:
                 entry["days"].pop(day, None)
                 continue
-            new: dict[str, Any] = {"conversations": self._write(f"{sid}/conversations/day={day}/part", facts, staged)}
+            files[(day, "conversations")] = facts
             if bursts.height:
-                new["bursts"] = self._write(f"{sid}/bursts/day={day}/part", bursts, staged)
-            entry["days"][day] = new
+                files[(day, "bursts")] = bursts
+        written = self._write_many({(day, dataset): (f"{sid}/{dataset}/day={day}/part", frame)
+                                    for (day, dataset), frame in files.items()}, staged)
+        for (day, dataset), item in written.items():
+            if dataset == "conversations":
+                entry["days"][day] = {}
+            entry["days"][day][dataset] = item
 
     def _write(self, name: str, frame: pl.DataFrame, staged: list[str]) -> dict[str, Any]:
-        data = _parquet(frame)
-        rel = self.store.write_derived_file(name, data)
-        staged.append(rel)
-        return {"file": rel, "rows": frame.height, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        return self._write_many({name: (name, frame)}, staged)[name]
+
+    def _write_many(self, files: Mapping[Any, tuple[str, pl.DataFrame]], staged: list[str]) -> dict[Any, Any]:
+        """Write new derived files (label -> (name, frame)); returns label -> their manifest item, in the order
+        given. The Parquet encoding runs on two threads (Polars and SHA-256 release the GIL: a one-day update
+        writes some 90 small files); the files are written by this thread, which holds the writer lease."""
+        def encode(frame: pl.DataFrame) -> tuple[bytes, str]:
+            data = _parquet(frame)
+            return data, hashlib.sha256(data).hexdigest()
+
+        labels = list(files)
+        frames = [files[label][1] for label in labels]
+        out: dict[Any, Any] = {}
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="facts-encode") as pool:
+            # Written as they come (in order), so the encoded bytes do not pile up in memory.
+            for label, frame, (data, digest) in zip(labels, frames, pool.map(encode, frames), strict=True):
+                rel = self.store.write_derived_file(files[label][0], data)
+                staged.append(rel)
+                out[label] = {"file": rel, "rows": frame.height, "bytes": len(data), "sha256": digest}
+        return out
 
     def _put_orphans(self, entry: dict[str, Any], sid: str, found: pl.DataFrame, plan: _Plan | None,
                      staged: list[str], retire: list[str]) -> dict[str, Any] | None:
@@ -588,22 +611,24 @@ class FactsKeeper:
             running_by = running.partition_by("_stored", as_dict=True, include_key=False)
             bursts_by = (burst_keys.partition_by("_stored", as_dict=True, include_key=False)
                          if burst_keys is not None else {})
+            files: dict[tuple[str, str], tuple[str, pl.DataFrame]] = {}
             for day in wanted:
-                facts_file = entry["days"][day]["conversations"]["file"]
+                files[(day, "conversations")] = (f"{sid}/sla-{pid}/conversations/day={day}/part", keys_by[(day,)])
+                for dataset, by in (("rollups", rollups_by), ("running", running_by), ("bursts", bursts_by)):
+                    if (day,) in by and (dataset != "bursts" or entry["days"][day].get("bursts")):
+                        files[(day, dataset)] = (f"{sid}/sla-{pid}/{dataset}/day={day}/part", by[(day,)])
+            written = self._write_many(files, staged)
+            for day in wanted:
                 item: dict[str, Any] = {
-                    "conversations": {**self._write(f"{sid}/sla-{pid}/conversations/day={day}/part",
-                                                    keys_by[(day,)], staged), "of": facts_file},
+                    "conversations": {**written[(day, "conversations")],
+                                      "of": entry["days"][day]["conversations"]["file"]},
                     "valid_from": valid[day].isoformat() if valid.get(day) is not None else None,
                 }
-                if (day,) in rollups_by:
-                    item["rollups"] = self._write(f"{sid}/sla-{pid}/rollups/day={day}/part", rollups_by[(day,)],
-                                                  staged)
-                if (day,) in running_by:
-                    item["running"] = self._write(f"{sid}/sla-{pid}/running/day={day}/part", running_by[(day,)],
-                                                  staged)
-                if (day,) in bursts_by and entry["days"][day].get("bursts"):
-                    item["bursts"] = {**self._write(f"{sid}/sla-{pid}/bursts/day={day}/part", bursts_by[(day,)],
-                                                    staged), "of": entry["days"][day]["bursts"]["file"]}
+                for dataset in ("rollups", "running"):
+                    if (day, dataset) in written:
+                        item[dataset] = written[(day, dataset)]
+                if (day, "bursts") in written:
+                    item["bursts"] = {**written[(day, "bursts")], "of": entry["days"][day]["bursts"]["file"]}
                 slot["days"][day] = item
         entry["sla"][pid] = slot
         while len(entry["sla"]) > MAX_POLICIES:
