@@ -250,3 +250,32 @@ def test_a_store_without_kept_facts_gets_them_on_first_read(tmp_path):
     assert fresh.facts().sort("conversation_id").equals(raw_facts(core).sort("conversation_id"))
     assert fresh.check_kept_facts() == []
     assert date.fromisoformat(min(fresh._current_kept("human").entry["days"])) <= END.date()
+
+
+def test_an_update_reads_the_latest_stored_version_of_each_conversation_it_filters_as_it_reads(tmp_path):
+    """The update filters the conversation rows as each day file is read (before the de-duplication): a
+    conversation stored under two days is read as the later day has it, as a scan of the store reads it."""
+    from dashboard.schema import export_schema
+    from dashboard.store import Store
+
+    schema = export_schema("conversation").polars_schema
+    store = Store(tmp_path / "store")
+
+    def rows(ids: list[str], status: str, day: date) -> pl.DataFrame:
+        start = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        return pl.DataFrame({"conversation_id": ids, "status": [status] * len(ids),
+                             "created_time": [start] * len(ids)}).with_columns(
+            pl.lit(None).cast(dtype).alias(c) for c, dtype in schema.items()
+            if c not in ("conversation_id", "status", "created_time"))
+    first, second = date(2026, 11, 1), date(2026, 11, 2)
+    store.commit("conversation", days={first: rows(["A", "B", "C"], "OPEN", first),
+                                       second: rows(["B", "D"], "CLOSED", second)})
+    files = {d.isoformat(): rel for d, rel in store.readable_rels("conversation").items()}
+    keeper = FactsKeeper(store)
+    wanted = pl.col("conversation_id").is_in(pl.Series(["B", "C"]).implode())
+    read = keeper._read("conversation", files, ["status"], keys=wanted).collect()
+    expected = store.scan("conversation").filter(wanted).select("conversation_id", "status").collect()
+    assert read.select("conversation_id", "status").sort("conversation_id").equals(expected.sort("conversation_id"))
+    assert dict(read.select("conversation_id", "status").iter_rows()) == {"B": "CLOSED", "C": "OPEN"}
+    with pytest.raises(ValueError, match="must read its key only"):
+        keeper._read("conversation", files, ["status"], keys=pl.col("status") == "OPEN")

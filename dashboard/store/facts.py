@@ -38,6 +38,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -371,7 +372,7 @@ class FactsKeeper:
                     retire += _entry_files(entry["sla"].pop(other))  # stale for the days just written
                 report("Evaluating them under the policy in force", 0.75)
                 stale = [d for d in entry["days"] if d in frames or not _evaluation_covers(entry, pid, only=d)]
-                self._evaluate(entry, sid, pid, policy, timezone, stale, staged, retire)
+                self._evaluate(entry, sid, pid, policy, timezone, stale, staged, retire, written=frames)
                 computed_n, days_n = computed.facts.height, len(frames)
             entry["inputs"] = inputs.files
             entry["computed_at"] = _now_iso()
@@ -440,14 +441,20 @@ class FactsKeeper:
     # ---- computing -----------------------------------------------------------------------------------------
 
     def _read(self, export_id: str, files: Mapping[str, str], columns: Iterable[str],
-              days: Callable[[str], bool] = lambda _: True) -> pl.LazyFrame:
+              days: Callable[[str], bool] = lambda _: True, keys: pl.Expr | None = None) -> pl.LazyFrame:
         """The rows of ``files`` (day -> path) that ``days`` admits, with ``__day``; de-duplicated on the key as
-        :meth:`Store.scan` does (the latest day wins)."""
+        :meth:`Store.scan` does (the latest day wins). ``keys``: a filter on the key's columns only, applied to
+        each file before the de-duplication (the same rows as after it, since it keeps or drops every version
+        of a key alike; each file is filtered as it is read)."""
         schema = export_schema(export_id)
         wanted = list(dict.fromkeys([*schema.key, *columns]))
+        if keys is not None and not set(keys.meta.root_names()) <= set(schema.key):
+            raise ValueError(f"a filter before the de-duplication of {export_id} must read its key only")
         parts = [self.store.scan_parquet(self.store.derived_path(rel)).select(wanted)
                  .with_columns(pl.lit(date.fromisoformat(day)).alias(_DAY))
                  for day, rel in sorted(files.items()) if days(day)]
+        if keys is not None:
+            parts = [part.filter(keys) for part in parts]
         if not parts:
             return pl.LazyFrame(schema={**{c: schema.polars_schema[c] for c in wanted}, _DAY: pl.Date()})
         frame = pl.concat(parts, how="vertical_relaxed")
@@ -467,7 +474,8 @@ class FactsKeeper:
             chosen = set(plan.conversation_days)
             wanted = plan.conversations.lazy()
             conversations = self._read("conversation", files["conversation"], conversation_columns,
-                                       lambda d: d in chosen).join(wanted, on=cid, how="semi")
+                                       lambda d: d in chosen,
+                                       keys=pl.col(cid).is_in(plan.conversations.get_column(cid).implode()))
         conversations = conversations.collect()
         keyed_conversations, new_ids = ids.key(conversations)
         keys = keyed_conversations.lazy().with_columns(id_hashes())
@@ -510,22 +518,44 @@ class FactsKeeper:
 
     def _put_days(self, entry: dict[str, Any], sid: str, frames: dict[str, tuple[pl.DataFrame, pl.DataFrame]],
                   staged: list[str], retire: list[str]) -> None:
+        files: dict[tuple[str, str], pl.DataFrame] = {}
         for day, (facts, bursts) in frames.items():
             old = entry["days"].get(day, {})
             retire += _entry_files(old)
             if facts.height == 0:
                 entry["days"].pop(day, None)
                 continue
-            new: dict[str, Any] = {"conversations": self._write(f"{sid}/conversations/day={day}/part", facts, staged)}
+            files[(day, "conversations")] = facts
             if bursts.height:
-                new["bursts"] = self._write(f"{sid}/bursts/day={day}/part", bursts, staged)
-            entry["days"][day] = new
+                files[(day, "bursts")] = bursts
+        written = self._write_many({(day, dataset): (f"{sid}/{dataset}/day={day}/part", frame)
+                                    for (day, dataset), frame in files.items()}, staged)
+        for (day, dataset), item in written.items():
+            if dataset == "conversations":
+                entry["days"][day] = {}
+            entry["days"][day][dataset] = item
 
     def _write(self, name: str, frame: pl.DataFrame, staged: list[str]) -> dict[str, Any]:
-        data = _parquet(frame)
-        rel = self.store.write_derived_file(name, data)
-        staged.append(rel)
-        return {"file": rel, "rows": frame.height, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        return self._write_many({name: (name, frame)}, staged)[name]
+
+    def _write_many(self, files: Mapping[Any, tuple[str, pl.DataFrame]], staged: list[str]) -> dict[Any, Any]:
+        """Write new derived files (label -> (name, frame)); returns label -> their manifest item, in the order
+        given. The Parquet encoding runs on two threads (Polars and SHA-256 release the GIL: a one-day update
+        writes some 90 small files); the files are written by this thread, which holds the writer lease."""
+        def encode(frame: pl.DataFrame) -> tuple[bytes, str]:
+            data = _parquet(frame)
+            return data, hashlib.sha256(data).hexdigest()
+
+        labels = list(files)
+        frames = [files[label][1] for label in labels]
+        out: dict[Any, Any] = {}
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="facts-encode") as pool:
+            # Written as they come (in order), so the encoded bytes do not pile up in memory.
+            for label, frame, (data, digest) in zip(labels, frames, pool.map(encode, frames), strict=True):
+                rel = self.store.write_derived_file(files[label][0], data)
+                staged.append(rel)
+                out[label] = {"file": rel, "rows": frame.height, "bytes": len(data), "sha256": digest}
+        return out
 
     def _put_orphans(self, entry: dict[str, Any], sid: str, found: pl.DataFrame, plan: _Plan | None,
                      staged: list[str], retire: list[str]) -> dict[str, Any] | None:
@@ -539,9 +569,18 @@ class FactsKeeper:
         return self._write(f"{sid}/orphans", orphans, staged) if orphans.height else None
 
     def _evaluate(self, entry: dict[str, Any], sid: str, pid: str, policy: Policy, timezone: str,
-                  days: Iterable[str], staged: list[str], retire: list[str]) -> None:
+                  days: Iterable[str], staged: list[str], retire: list[str],
+                  written: Mapping[str, tuple[pl.DataFrame, pl.DataFrame]] | None = None) -> None:
         """Evaluate ``days`` of the set's kept facts under ``policy`` and roll them up; file them under ``pid``
-        (days the set no longer holds leave it)."""
+        (days the set no longer holds leave it). ``written``: the facts and bursts of days just filed, exactly
+        as written (read from memory, not decoded again from their files)."""
+        written = written or {}
+
+        def stored(dataset: str, day: str) -> pl.LazyFrame:
+            if day in written:
+                return written[day][0 if dataset == "conversations" else 1].lazy()
+            return kept.store.scan_parquet(kept.store.derived_path(entry["days"][day][dataset]["file"]))
+
         slot = entry.setdefault("sla", {}).get(pid) or {"policy": policy.fingerprint, "timezone": timezone,
                                                         "days": {}}
         kept = KeptFacts(self.store, sid, entry)
@@ -549,9 +588,7 @@ class FactsKeeper:
         for day in [d for d in slot["days"] if d not in entry["days"] or d in wanted]:
             retire += _entry_files(slot["days"].pop(day))
         if wanted:
-            paths = {d: str(kept.store.derived_path(entry["days"][d]["conversations"]["file"])) for d in wanted}
-            facts = pl.concat([kept.store.scan_parquet(paths[d]).with_columns(pl.lit(d).alias("_stored"))
-                               for d in wanted])
+            facts = pl.concat([stored("conversations", d).with_columns(pl.lit(d).alias("_stored")) for d in wanted])
             keys = pl.concat([sla.evaluation_keys(facts, policy, m) for m in SLA_METRICS], how="horizontal")
             evaluated = pl.concat([facts, keys], how="horizontal")
             times = [pl.col(c).max() for c in rollup_metrics.EVENT_TIMES]
@@ -564,8 +601,7 @@ class FactsKeeper:
             burst_days = [d for d in wanted if entry["days"][d].get("bursts")]
             burst_keys = None
             if burst_days:
-                bursts = pl.concat([kept.store.scan_parquet(kept.store.derived_path(entry["days"][d]["bursts"]["file"]))
-                                    .with_columns(pl.lit(d).alias("_stored")) for d in burst_days])
+                bursts = pl.concat([stored("bursts", d).with_columns(pl.lit(d).alias("_stored")) for d in burst_days])
                 burst_keys = pl.concat([bursts.select("_stored"), sla.evaluation_keys(bursts, policy,
                                                                                       "next_response")],
                                        how="horizontal").collect(engine="in-memory")
@@ -575,22 +611,24 @@ class FactsKeeper:
             running_by = running.partition_by("_stored", as_dict=True, include_key=False)
             bursts_by = (burst_keys.partition_by("_stored", as_dict=True, include_key=False)
                          if burst_keys is not None else {})
+            files: dict[tuple[str, str], tuple[str, pl.DataFrame]] = {}
             for day in wanted:
-                facts_file = entry["days"][day]["conversations"]["file"]
+                files[(day, "conversations")] = (f"{sid}/sla-{pid}/conversations/day={day}/part", keys_by[(day,)])
+                for dataset, by in (("rollups", rollups_by), ("running", running_by), ("bursts", bursts_by)):
+                    if (day,) in by and (dataset != "bursts" or entry["days"][day].get("bursts")):
+                        files[(day, dataset)] = (f"{sid}/sla-{pid}/{dataset}/day={day}/part", by[(day,)])
+            written = self._write_many(files, staged)
+            for day in wanted:
                 item: dict[str, Any] = {
-                    "conversations": {**self._write(f"{sid}/sla-{pid}/conversations/day={day}/part",
-                                                    keys_by[(day,)], staged), "of": facts_file},
+                    "conversations": {**written[(day, "conversations")],
+                                      "of": entry["days"][day]["conversations"]["file"]},
                     "valid_from": valid[day].isoformat() if valid.get(day) is not None else None,
                 }
-                if (day,) in rollups_by:
-                    item["rollups"] = self._write(f"{sid}/sla-{pid}/rollups/day={day}/part", rollups_by[(day,)],
-                                                  staged)
-                if (day,) in running_by:
-                    item["running"] = self._write(f"{sid}/sla-{pid}/running/day={day}/part", running_by[(day,)],
-                                                  staged)
-                if (day,) in bursts_by and entry["days"][day].get("bursts"):
-                    item["bursts"] = {**self._write(f"{sid}/sla-{pid}/bursts/day={day}/part", bursts_by[(day,)],
-                                                    staged), "of": entry["days"][day]["bursts"]["file"]}
+                for dataset in ("rollups", "running"):
+                    if (day, dataset) in written:
+                        item[dataset] = written[(day, dataset)]
+                if (day, "bursts") in written:
+                    item["bursts"] = {**written[(day, "bursts")], "of": entry["days"][day]["bursts"]["file"]}
                 slot["days"][day] = item
         entry["sla"][pid] = slot
         while len(entry["sla"]) > MAX_POLICIES:
