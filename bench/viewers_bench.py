@@ -9,7 +9,7 @@ the user's action to the end of the script run it caused (the app's ``data-test-
 1. ``overview``: open the app (navigation to the KPIs on screen and the app idle);
 2. ``filter``: pick a customer tier in the sidebar filter;
 3. ``service_levels``: open Service levels;
-4. ``drill_down``: pick a group in "Conversations behind a tier" and wait for its rows.
+4. ``drill_down``: pick a group in "Conversations of one customer tier (or click a bar)" and wait for its rows.
 
 Recorded: each step's p50 and p95 over the sessions, errors (a step that times out or an exception shown on the
 page), and the server's resident memory (sampled every half second, and its peak from the kernel).
@@ -81,7 +81,8 @@ async def _viewer(browser, url: str, tier: str, timeout_ms: float) -> dict:
         await page.wait_for_selector('[data-testid="stDataFrame"]', timeout=timeout_ms)
 
         step = "drill_down"
-        picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Conversations behind")
+        # the label of views.service_levels.SlaBreakdown.picker_label for the default grouping (tier)
+        picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Conversations of one")
         await picker.locator("input").first.click()
         first = page.locator('[role="option"]').first
         await first.wait_for(state="visible")

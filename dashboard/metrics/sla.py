@@ -366,8 +366,9 @@ def attainment_by(evaluated: pl.LazyFrame, by: Sequence[str] = (), *, clock: str
         return (status == value).sum().cast(pl.Int64).alias(value)
 
     seconds = pl.when(pl.col("response_seconds").is_not_null()).then(pl.col(seconds_by_clock[clock]))
-    # Read once (cached): the counts and the percentiles each pass over these rows.
-    rows = evaluated.select(*by, "status", seconds.alias("_seconds")).cache()
+    # Collected once, only the columns the figures need: the counts and the percentiles each pass over these rows
+    # (a cached plan instead made the pipeline from the raw exports 1.5x slower: its optimiser stops at a cache).
+    rows = evaluated.select(*by, "status", seconds.alias("_seconds")).collect().lazy()
     seconds = pl.col("_seconds")
     aggregations = [
         status.is_in(["achieved", "breached", "pending"]).sum().cast(pl.Int64).alias("total"),
