@@ -46,6 +46,7 @@ __all__ = [
     "GROUP_ALIASES",
     "ReportError",
     "add_arguments",
+    "add_window_arguments",
     "compare_report",
     "format_report",
     "parse_filter",
@@ -224,6 +225,29 @@ EXAMPLES = """examples:
 Every report reads the local store only (sync or import first); `report REPORT --help` lists its options."""
 
 
+def add_window_arguments(parser: argparse.ArgumentParser, *, tz_help: str) -> None:
+    """The arguments of every report over a window of days (``sla``, ``trend``): ``--start``, ``--end``, ``--tz``,
+    ``--as-of``, ``--bot-rule``, ``--policy``, ``--filter``, ``--format`` and ``--tenant``."""
+    from dashboard.tenants import add_tenant_argument
+
+    parser.add_argument("--start", type=day_argument, required=True, help="first day (YYYY-MM-DD, in --tz)")
+    parser.add_argument("--end", type=day_argument, required=True, help="day after the last (exclusive)")
+    parser.add_argument("--tz", default=None, help=tz_help)
+    parser.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
+                        help="evaluate as of this instant (ISO-8601 with zone; default: now — the demo world's end "
+                             "in the demo)")
+    parser.add_argument("--bot-rule", choices=BOT_RULES, default=None, dest="bot_rule",
+                        help="human or any (default: CARE_DASHBOARD_BOT_RULE, else human)")
+    parser.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
+    parser.add_argument("--filter", type=parse_filter, action="append", default=[], dest="filters",
+                        metavar="KEY=V,V",
+                        help="only conversations whose dimension KEY (tier, priority, queue, channel, team, agent) "
+                             "is one of the values; repeat for several dimensions")
+    parser.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
+                        help="table (aligned text), csv or json (default: table)")
+    add_tenant_argument(parser)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from dashboard.tenants import add_tenant_argument
 
@@ -243,17 +267,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--by", default="tier",
                      help="comma-separated group columns: tier, priority, channel, queue, team, agent, status "
                           "(agents, work queues and teams get their name beside the id; default: tier)")
-    sla.add_argument("--start", type=day_argument, required=True, help="first day (YYYY-MM-DD, in --tz)")
-    sla.add_argument("--end", type=day_argument, required=True, help="day after the last (exclusive)")
-    sla.add_argument("--tz", default=None,
-                     help="IANA time zone of the days, e.g. America/New_York (default: CARE_DASHBOARD_TIMEZONE); "
-                          "not a fixed offset or an abbreviation like EST")
-    sla.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
-                     help="evaluate as of this instant (ISO-8601 with zone; default: now — the demo world's end "
-                          "in the demo)")
-    sla.add_argument("--bot-rule", choices=BOT_RULES, default=None, dest="bot_rule",
-                     help="human or any (default: CARE_DASHBOARD_BOT_RULE, else human)")
-    sla.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
     sla.add_argument("--clock", choices=("target", "business", "calendar"), default="target",
                      help="clock of the seconds columns: each target's own (default), business or calendar")
     sla.add_argument("--exclude-pending", action="store_true", dest="exclude_pending",
@@ -261,12 +274,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sla.add_argument("--compare", action="store_true",
                      help="instead of the groups, print every pair of groups with the difference in attainment "
                           "and its 95%% interval (needs one --by column)")
-    sla.add_argument("--filter", type=parse_filter, action="append", default=[], dest="filters", metavar="KEY=V,V",
-                     help="only conversations whose dimension KEY (tier, priority, queue, channel, team, agent) is "
-                          "one of the values; repeat for several dimensions")
-    sla.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
-                     help="table (aligned text), csv or json (default: table)")
-    add_tenant_argument(sla)
+    add_window_arguments(sla, tz_help="IANA time zone of the days, e.g. America/New_York (default: "
+                                      "CARE_DASHBOARD_TIMEZONE); not a fixed offset or an abbreviation like EST")
 
     queue = sub.add_parser("queue", help="what is overdue now, then what breaches next (the Live queue page)",
                            description="Every running service-level clock of an open conversation: the overdue ones "

@@ -26,7 +26,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
@@ -34,11 +33,10 @@ import polars as pl
 from dashboard.errors import DashboardError
 from dashboard.filters import DIMENSIONS, FILTER_COLUMNS, apply_filters
 from dashboard.formats import report_zone_problem
-from dashboard.metrics.conversations import BOT_RULES
 from dashboard.metrics.rollups import ROLLUP_METRICS, rollup_counts
 from dashboard.metrics.sla import attainment_by, evaluate, in_window, previous_window, resolve_as_of
 from dashboard.metrics.stats import difference_interval, wilson_interval
-from dashboard.report import ReportError, format_report, parse_filter, with_group_names
+from dashboard.report import ReportError, format_report, with_group_names
 
 __all__ = [
     "COMPARISON_COLUMNS",
@@ -275,9 +273,7 @@ def trend_comparison(core, *, metric: str, start: date, end: date, by: Sequence[
 def add_trend_parser(sub) -> None:
     """``report trend``'s subcommand (``sub``: ``report``'s subparsers). ``--every``, ``--metric`` and ``--by`` are
     checked by :func:`trend_report` (one line naming the allowed values, exit 2), as ``report sla``'s errors are."""
-    from dashboard.cli_args import day_argument
-    from dashboard.report import EXAMPLES, FORMATS, _parse_instant
-    from dashboard.tenants import add_tenant_argument
+    from dashboard.report import EXAMPLES, add_window_arguments
 
     trend = sub.add_parser(
         "trend", help="a KPI per day, week or month, or a window against the one before (--compare)",
@@ -285,8 +281,6 @@ def add_trend_parser(sub) -> None:
                     "and group, from the daily rollups kept with the facts when they can answer (else from the "
                     "conversation facts, same definitions; stderr says which). No percentiles: `report sla` has "
                     "them.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    trend.add_argument("--start", type=day_argument, required=True, help="first day (YYYY-MM-DD, in --tz)")
-    trend.add_argument("--end", type=day_argument, required=True, help="day after the last (exclusive)")
     trend.add_argument("--every", default="week", metavar="|".join(TREND_EVERY),
                        help="period: a local day, a week starting Monday, a calendar month (default: week)")
     trend.add_argument("--metric", default="first_response", metavar="|".join(ROLLUP_METRICS),
@@ -294,22 +288,11 @@ def add_trend_parser(sub) -> None:
     trend.add_argument("--by", default="",
                        help="comma-separated group columns: tier, priority, channel, queue, team, agent (agents, "
                             "work queues and teams get their name beside the id; default: none)")
-    trend.add_argument("--filter", type=parse_filter, action="append", default=[], dest="filters", metavar="KEY=V,V",
-                       help="only conversations whose dimension KEY (tier, priority, queue, channel, team, agent) is "
-                            "one of the values; repeat for several dimensions")
     trend.add_argument("--compare", action="store_true",
                        help="instead of periods: the window against the previous one of the same length, one row "
                             "per group, with the change in attainment (points) and its 95%% interval")
-    trend.add_argument("--tz", default=None,
-                       help="IANA time zone of the days (default: CARE_DASHBOARD_TIMEZONE, the rollups' own)")
-    trend.add_argument("--as-of", type=_parse_instant, default=None, dest="as_of",
-                       help="as of this instant (ISO-8601 with zone; default: now — the demo world's end in the demo)")
-    trend.add_argument("--bot-rule", choices=BOT_RULES, default=None, dest="bot_rule",
-                       help="human or any (default: CARE_DASHBOARD_BOT_RULE, else human)")
-    trend.add_argument("--policy", type=Path, default=None, help="SLA policy TOML (default: CARE_DASHBOARD_POLICY)")
-    trend.add_argument("--format", choices=FORMATS, default="table", dest="fmt",
-                       help="table (aligned text), csv or json (default: table)")
-    add_tenant_argument(trend)
+    add_window_arguments(trend, tz_help="IANA time zone of the days (default: CARE_DASHBOARD_TIMEZONE, the "
+                                        "rollups' own)")
 
 
 def run_trend(args: argparse.Namespace) -> int:
