@@ -71,7 +71,7 @@ def _charts_drawn(pg, at_least: int) -> None:
         "[data-testid=\"stVegaLiteChart\"] svg.marks').length >= n", arg=at_least, timeout=60_000)
 
 
-def _edit_cell(pg, key: str, row: int, column: int, old: str, new: str, *, done: str, attempts: int = 3) -> None:
+def _edit_cell(pg, key: str, row: int, column: int, old: str, new: str, *, done: str, attempts: int = 4) -> None:
     """Type ``new`` into the cell (``row``, ``column`` after ``position``) of the data editor ``key`` that shows
     ``old``, by keyboard as a reader would, until a markdown text matching ``done`` shows the app took it. An
     edit sent while Streamlit is still finishing a run can be dropped by the grid, or the cell reached can be
@@ -108,7 +108,7 @@ def _edit_cell(pg, key: str, row: int, column: int, old: str, new: str, *, done:
         try:
             pg.wait_for_function(
                 "(pattern) => [...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"]')]"
-                ".some(e => new RegExp(pattern).test(e.innerText))", arg=done, timeout=20_000)
+                ".some(e => new RegExp(pattern).test(e.innerText))", arg=done, timeout=30_000)
             return
         except PlaywrightTimeout:
             if attempt == attempts - 1:
